@@ -1,0 +1,74 @@
+// The Express application: the capabilities mounted side by side, one error handler.
+import fs from 'node:fs';
+import path from 'node:path';
+import compression from 'compression';
+import express from 'express';
+import { Catalog } from './layers/catalog';
+import type { Registry } from './layers/registry';
+import { layersRouter } from './layers/routes';
+import { LayerVersions } from './layers/versions';
+import { ogcRouter } from './ogcapi/routes';
+import type { Config } from './platform/config';
+import { PROJECT_ROOT } from './platform/config';
+import type { Database } from './platform/db';
+import { apiNotFound, errorHandler } from './platform/errors';
+import { log } from './platform/log';
+import { buildStyle } from './style/style';
+import { tilesRouter } from './tiles/routes';
+
+export interface App {
+  app: express.Express;
+  catalog: Catalog;
+  close(): Promise<void>;
+}
+
+export const WEB_DIST = path.join(PROJECT_ROOT, 'web', 'dist');
+
+/** Builds the application on an open database; starts the layer-version listener. */
+export async function createApp(config: Config, db: Database, registry: Registry): Promise<App> {
+  const versions = new LayerVersions(db.knex);
+  await versions.start();
+  const catalog = new Catalog(registry, db.knex, versions);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('query parser', 'simple');
+  app.use(compression());
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      if (req.path.startsWith('/tiles/') && res.statusCode < 400) return; // tiles are too many to log one by one
+      log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+    });
+    next();
+  });
+  app.use((_req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await db.knex.raw('SELECT 1');
+      res.json({ status: 'ok', database: 'reachable', postgis: db.postgisVersion });
+    } catch (err) {
+      log.warn({ err }, 'health check: database unreachable');
+      res.status(503).json({ status: 'unavailable', database: 'unreachable' });
+    }
+  });
+
+  const publicUrl = config.ONEMAP_PUBLIC_URL;
+  app.get('/style.json', (req, res) => {
+    res.set('Cache-Control', 'no-cache').json(buildStyle(registry, publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`));
+  });
+  app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
+  app.use('/ogcapi', ogcRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, publicUrl }), apiNotFound);
+  app.use('/tiles', tilesRouter(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl }), apiNotFound);
+  app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
+  if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));
+  else log.warn({ WEB_DIST }, 'viewer is not built: run `npm run build`');
+  app.use(apiNotFound);
+  app.use(errorHandler);
+
+  return { app, catalog, close: () => versions.stop() };
+}

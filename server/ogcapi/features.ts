@@ -1,0 +1,96 @@
+// Feature queries for /collections/{id}/items: GeoJSON built in PostGIS (one JSON text per feature,
+// joined without re-parsing), identifiers from the registry only, every value bound.
+import type { Knex } from 'knex';
+import { badRequest, messages } from '../platform/errors';
+import { layerTable, quoteIdent } from '../platform/sql';
+import type { Layer } from '../layers/registry';
+import { type Crs, outputGeometrySql } from './crs';
+
+export interface FeatureQuery {
+  crs: Crs;
+  /** bbox in bboxCrs axis order. */
+  bbox?: [number, number, number, number];
+  bboxCrs: Crs;
+  /** Attribute (or 'code') → typed value, exact match. */
+  filters: Map<string, Knex.Value>;
+  limit: number;
+  offset: number;
+}
+
+/** The names a layer can be filtered by: its class code and its attributes. */
+export const filterableNames = (layer: Layer) => ['code', ...layer.attributes.map((a) => a.name)];
+
+/** Parses a filter value by the attribute's registry type; a bad value is a 400 naming it. */
+export function parseFilterValue(layer: Layer, name: string, raw: string): Knex.Value {
+  const type = name === 'code' ? 'text' : layer.attributes.find((a) => a.name === name)?.type;
+  const bad = (expected: string) => badRequest('invalid_parameter', messages.badParam(name, expected, raw), { parameter: name });
+  switch (type) {
+    case 'text':
+      return raw;
+    case 'integer':
+      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw bad('an integer');
+      return Number(raw);
+    case 'number':
+      if (raw.trim() === '' || !Number.isFinite(Number(raw))) throw bad('a number');
+      return Number(raw);
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw bad('true or false');
+      return raw === 'true';
+    case 'date':
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(raw))) throw bad('a date YYYY-MM-DD');
+      return raw;
+    default:
+      throw bad('a known attribute');
+  }
+}
+
+/** SELECT list producing one GeoJSON Feature text per row. */
+function featureJsonSql(layer: Layer, crs: Crs): string {
+  const props = [
+    `'code', t.code`,
+    ...layer.attributes.map((a) => `'${a.name}', t.${quoteIdent(a.name)}`),
+    ...(layer.geometry === 'MultiPolygon' ? [`'area_m2', round(t.area_m2::numeric, 2)`] : []),
+  ];
+  return `json_build_object('type', 'Feature', 'id', t.fid,
+    'geometry', ST_AsGeoJSON(${outputGeometrySql(crs)}, ${crs.decimals})::json,
+    'properties', json_build_object(${props.join(', ')}))::text AS feature`;
+}
+
+/** WHERE clause and bindings for a query's bbox and attribute filters. */
+function whereSql(q: FeatureQuery): { sql: string; bindings: Knex.Value[] } {
+  const parts: string[] = [];
+  const bindings: Knex.Value[] = [];
+  if (q.bbox) {
+    const [a, b, c, d] = q.bbox;
+    // Back to x,y order, then the box (densified: a projected box is not a lon/lat box) into EPSG:4490.
+    const [xmin, ymin, xmax, ymax] = q.bboxCrs.northFirst ? [b, a, d, c] : [a, b, c, d];
+    const env = `ST_Transform(ST_Segmentize(ST_MakeEnvelope(?, ?, ?, ?, ${q.bboxCrs.srid}), ?), 4490)`;
+    parts.push(`t.geom && ${env} AND ST_Intersects(t.geom, ${env})`);
+    const seg = Math.max(xmax - xmin, ymax - ymin) / 16 || 1;
+    bindings.push(xmin, ymin, xmax, ymax, seg, xmin, ymin, xmax, ymax, seg);
+  }
+  for (const [name, value] of q.filters) {
+    parts.push(`t.${quoteIdent(name)} = ?`);
+    bindings.push(value);
+  }
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', bindings };
+}
+
+/** One page of features as GeoJSON texts, plus the number matched. */
+export async function queryFeatures(knex: Knex, layer: Layer, q: FeatureQuery): Promise<{ features: string[]; matched: number }> {
+  const where = whereSql(q);
+  const [page, count] = await Promise.all([
+    knex.raw<{ rows: { feature: string }[] }>(
+      `SELECT ${featureJsonSql(layer, q.crs)} FROM ${layerTable(layer.id)} t ${where.sql} ORDER BY t.fid LIMIT ? OFFSET ?`,
+      [...where.bindings, q.limit, q.offset],
+    ),
+    knex.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM ${layerTable(layer.id)} t ${where.sql}`, where.bindings),
+  ]);
+  return { features: page.rows.map((r) => r.feature), matched: Number(count.rows[0].n) };
+}
+
+/** One feature as GeoJSON text, or undefined. */
+export async function queryFeature(knex: Knex, layer: Layer, fid: number, crs: Crs): Promise<string | undefined> {
+  const r = await knex.raw<{ rows: { feature: string }[] }>(`SELECT ${featureJsonSql(layer, crs)} FROM ${layerTable(layer.id)} t WHERE t.fid = ?`, [fid]);
+  return r.rows[0]?.feature;
+}

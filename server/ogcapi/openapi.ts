@@ -1,0 +1,107 @@
+// The OpenAPI 3.0 document of the whole service (linked from the OGC API landing page as
+// service-desc): the OGC API paths, the tiles, the style, the layer API and the health check.
+import type { Registry } from '../layers/registry';
+import { supportedCrs } from './crs';
+
+const error = { $ref: '#/components/responses/Error' };
+const json = (schema: object = { type: 'object' }) => ({ content: { 'application/json': { schema } } });
+const param = (name: string, where: 'query' | 'path', schema: object, description: string, required = where === 'path') => ({ name, in: where, required, schema, description });
+
+export function openApiDocument(registry: Registry, ogcBase: string, opts: { defaultLimit: number; maxLimit: number }) {
+  const serviceBase = ogcBase.replace(/\/ogcapi$/, '');
+  const collectionId = param('collectionId', 'path', { type: 'string', enum: registry.layers.map((l) => l.id) }, 'collection (registry layer) id');
+  const crs = param('crs', 'query', { type: 'string', enum: supportedCrs.map((c) => c.uri), default: supportedCrs[0].uri }, 'CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order');
+  const filterNames = [...new Set(registry.layers.flatMap((l) => ['code', ...l.attributes.map((a) => a.name)]))].sort();
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: '大同市五规合一一张图 — Datong One Map service',
+      version: '0.1.0',
+      description: 'The five plans of Datong on one map: OGC API – Features, Mapbox Vector Tiles, a MapLibre style and the viewer API.',
+      license: { name: 'MIT' },
+    },
+    servers: [{ url: serviceBase }],
+    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Operations' }],
+    paths: {
+      '/ogcapi': { get: { tags: ['OGC API – Features'], summary: 'Landing page', responses: { 200: json() } } },
+      '/ogcapi/conformance': { get: { tags: ['OGC API – Features'], summary: 'Conformance classes', responses: { 200: json() } } },
+      '/ogcapi/api': { get: { tags: ['OGC API – Features'], summary: 'This OpenAPI document', responses: { 200: { description: 'OpenAPI 3.0' } } } },
+      '/ogcapi/collections': { get: { tags: ['OGC API – Features'], summary: 'The collections (one per registry layer)', responses: { 200: json() } } },
+      '/ogcapi/collections/{collectionId}': {
+        get: { tags: ['OGC API – Features'], summary: 'One collection', parameters: [collectionId], responses: { 200: json(), 404: error } },
+      },
+      '/ogcapi/collections/{collectionId}/items': {
+        get: {
+          tags: ['OGC API – Features'],
+          summary: 'Features of a collection, paged, with bbox and attribute filters',
+          parameters: [
+            collectionId,
+            param('limit', 'query', { type: 'integer', minimum: 1, maximum: opts.maxLimit, default: opts.defaultLimit }, 'page size'),
+            param('offset', 'query', { type: 'integer', minimum: 0, default: 0 }, 'features to skip (the next/prev links carry it)'),
+            param('bbox', 'query', { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 }, 'minx,miny,maxx,maxy in bbox-crs axis order'),
+            param('bbox-crs', 'query', { type: 'string', enum: supportedCrs.map((c) => c.uri) }, 'CRS of bbox (default CRS84)'),
+            crs,
+            ...filterNames.map((n) => param(n, 'query', { type: 'string' }, `exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)),
+          ],
+          responses: {
+            200: { description: 'GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links', headers: { 'Content-Crs': { schema: { type: 'string' } } }, content: { 'application/geo+json': { schema: { type: 'object' } } } },
+            400: error,
+            404: error,
+          },
+        },
+      },
+      '/ogcapi/collections/{collectionId}/items/{featureId}': {
+        get: {
+          tags: ['OGC API – Features'],
+          summary: 'One feature',
+          parameters: [collectionId, param('featureId', 'path', { type: 'integer' }, 'feature id (fid)'), crs],
+          responses: { 200: { description: 'GeoJSON Feature', content: { 'application/geo+json': { schema: { type: 'object' } } } }, 400: error, 404: error },
+        },
+      },
+      '/tiles/{layerId}.json': {
+        get: { tags: ['Tiles'], summary: 'TileJSON 3.0 of a layer', parameters: [{ ...collectionId, name: 'layerId' }], responses: { 200: json(), 404: error } },
+      },
+      '/tiles/{layerId}/{z}/{x}/{y}.mvt': {
+        get: {
+          tags: ['Tiles'],
+          summary: 'Mapbox Vector Tile of a layer (Web Mercator tile matrix)',
+          parameters: [
+            { ...collectionId, name: 'layerId' },
+            param('z', 'path', { type: 'integer', minimum: 0, maximum: 22 }, 'zoom'),
+            param('x', 'path', { type: 'integer', minimum: 0 }, 'column'),
+            param('y', 'path', { type: 'integer', minimum: 0 }, 'row'),
+            param('v', 'query', { type: 'integer' }, 'data version (from the TileJSON); a current one makes the tile cacheable for a year'),
+          ],
+          responses: { 200: { description: 'tile', content: { 'application/vnd.mapbox-vector-tile': { schema: { type: 'string', format: 'binary' } } } }, 304: { description: 'not modified' }, 400: error, 404: error },
+        },
+      },
+      '/style.json': { get: { tags: ['Tiles'], summary: 'MapLibre style of all layers, colours from the registry', responses: { 200: json() } } },
+      '/fonts/{fontstack}/{range}.pbf': { get: { tags: ['Tiles'], summary: 'Label glyphs (SDF protobuf)', parameters: [param('fontstack', 'path', { type: 'string' }, 'font stack'), param('range', 'path', { type: 'string' }, 'e.g. 0-255')], responses: { 200: { description: 'glyphs' }, 404: error } } },
+      '/api/layers': { get: { tags: ['Viewer API'], summary: 'The layer registry with each layer’s revision, version, count and extent', responses: { 200: json() } } },
+      '/api/identify': {
+        get: {
+          tags: ['Viewer API'],
+          summary: 'Features of the given layers at a point, with areas in m², 公顷 and 亩',
+          parameters: [
+            param('lon', 'query', { type: 'number', minimum: -180, maximum: 180 }, 'CGCS2000 longitude', true),
+            param('lat', 'query', { type: 'number', minimum: -90, maximum: 90 }, 'CGCS2000 latitude', true),
+            param('zoom', 'query', { type: 'integer', minimum: 0, maximum: 24, default: 12 }, 'map zoom (search radius for points and lines)'),
+            param('layers', 'query', { type: 'string' }, 'comma-separated layer ids (default: all)'),
+          ],
+          responses: { 200: json(), 400: error },
+        },
+      },
+      '/healthz': { get: { tags: ['Operations'], summary: 'Health: database reachability', responses: { 200: json(), 503: json() } } },
+    },
+    components: {
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
+        },
+      },
+      responses: { Error: { description: 'error', ...json({ $ref: '#/components/schemas/Error' }) } },
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// One application error type and one Express error handler: every failure leaves as
+// JSON { code, message, details? } with its HTTP status. Message texts live here.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { log } from './log';
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Message texts, by error code. */
+export const messages = {
+  notFound: (what: string) => `${what} not found`,
+  unknownCollection: (id: string) => `collection '${id}' does not exist; see /ogcapi/collections`,
+  unknownFeature: (coll: string, id: string) => `feature '${id}' does not exist in collection '${coll}'`,
+  unknownLayer: (id: string) => `layer '${id}' is not in the registry; see /api/layers`,
+  badParam: (name: string, expected: string, got: unknown) => `parameter '${name}': expected ${expected}, got ${JSON.stringify(got)}`,
+  unknownParam: (name: string, allowed: string[]) => `unknown query parameter '${name}'; allowed: ${allowed.join(', ')}`,
+  unsupportedCrs: (crs: string, supported: string[]) => `CRS '${crs}' is not supported; supported: ${supported.join(', ')}`,
+  tileOutOfRange: (z: number, x: number, y: number) => `tile ${z}/${x}/${y} is outside the tile matrix (z 0–22, x and y 0–2^z−1)`,
+  timeout: 'the database did not answer within the statement timeout; narrow the request (smaller bbox or limit)',
+  internal: 'internal error; it has been logged',
+} as const;
+
+export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details);
+export const notFound = (code: string, message: string, details?: unknown) => new AppError(404, code, message, details);
+
+/** Wraps unknown routes under an API prefix into a JSON 404. */
+export const apiNotFound: RequestHandler = (req, _res, next) => next(notFound('not_found', messages.notFound(`path '${req.path}'`)));
+
+/** The single place errors are logged and written. */
+export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  let e: AppError;
+  if (err instanceof AppError) e = err;
+  else if (err?.code === '57014') e = new AppError(503, 'query_timeout', messages.timeout);
+  else if (err?.type === 'entity.too.large') e = new AppError(413, 'payload_too_large', String(err.message));
+  else if (err?.type === 'entity.parse.failed') e = badRequest('malformed_json', `request body is not valid JSON: ${err.message}`);
+  else e = new AppError(500, 'internal', messages.internal);
+  if (e.status >= 500) log.error({ err, path: req.path, code: e.code }, 'request failed');
+  else log.debug({ path: req.path, code: e.code, message: e.message }, 'request rejected');
+  if (res.headersSent) return;
+  res.status(e.status).type('application/json').json({ code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
+};

@@ -1,0 +1,95 @@
+// The MapLibre style of the one map, built from the registry: one vector source per layer
+// (its TileJSON), fills coloured by class code, outlines and lines above them, points and labels
+// on top. Every style layer names its registry layer in metadata["onemap:layer"].
+import type { Layer, Registry } from '../layers/registry';
+
+type StyleLayer = Record<string, unknown>;
+
+/** Label font stack; its glyph PBFs are served from /fonts (built with the viewer). */
+export const LABEL_FONT = 'Noto Sans Regular';
+
+const matchColour = (layer: Layer, fallback = '#888888'): unknown =>
+  layer.classification.classes.length === 1
+    ? layer.classification.classes[0].color
+    : ['match', ['get', 'code'], ...layer.classification.classes.flatMap((c) => [c.code, c.color]), fallback];
+
+/** Draw order of groups for fills, bottom first: status under the plans, approvals on top. */
+const FILL_ORDER = ['status', 'econ', 'landuse', 'urban', 'env', 'industry', 'energy', 'approval', 'base'];
+
+export function buildStyle(registry: Registry, baseUrl: string) {
+  const visibility = (l: Layer) => (l.style.visible === false ? 'none' : 'visible');
+  const meta = (l: Layer) => ({ 'onemap:layer': l.id, 'onemap:group': l.group });
+  const common = (l: Layer) => ({ source: l.id, 'source-layer': l.id, metadata: meta(l), layout: { visibility: visibility(l) } as Record<string, unknown>, ...(l.style.minzoom !== undefined ? { minzoom: l.style.minzoom } : {}) });
+  const fills: StyleLayer[] = [];
+  const lines: StyleLayer[] = [];
+  const points: StyleLayer[] = [];
+  const labels: StyleLayer[] = [];
+  const ordered = [...registry.layers].sort((a, b) => FILL_ORDER.indexOf(a.group) - FILL_ORDER.indexOf(b.group));
+
+  for (const l of ordered) {
+    const opacity = l.style.opacity ?? 0.6;
+    switch (l.style.kind) {
+      case 'fill':
+        fills.push({ id: `${l.id}:fill`, type: 'fill', ...common(l), paint: { 'fill-color': matchColour(l), 'fill-opacity': opacity } });
+        lines.push({
+          id: `${l.id}:line`,
+          type: 'line',
+          ...common(l),
+          paint: { 'line-color': l.style.outline ?? matchColour(l), 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.3, 14, 1.2], 'line-opacity': Math.min(1, opacity + 0.3) },
+        });
+        break;
+      case 'outline':
+        lines.push({
+          id: `${l.id}:line`,
+          type: 'line',
+          ...common(l),
+          paint: { 'line-color': matchColour(l), 'line-width': ['interpolate', ['linear'], ['zoom'], 7, 1.2, 14, 3], ...(l.style.dash ? { 'line-dasharray': [3, 2] } : {}) },
+        });
+        break;
+      case 'line':
+        lines.push({
+          id: `${l.id}:line`,
+          type: 'line',
+          ...common(l),
+          layout: { ...common(l).layout, 'line-join': 'round', 'line-cap': 'round' },
+          paint: { 'line-color': matchColour(l), 'line-width': ['interpolate', ['linear'], ['zoom'], 7, 1, 14, 4] },
+        });
+        break;
+      case 'circle':
+        points.push({
+          id: `${l.id}:circle`,
+          type: 'circle',
+          ...common(l),
+          paint: { 'circle-color': matchColour(l), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 7, 4, 14, 8], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 },
+        });
+        break;
+    }
+    if (l.style.labelAttribute) {
+      labels.push({
+        id: `${l.id}:label`,
+        type: 'symbol',
+        ...common(l),
+        layout: {
+          ...common(l).layout,
+          'text-field': ['get', l.style.labelAttribute],
+          'text-font': [LABEL_FONT],
+          'text-size': ['interpolate', ['linear'], ['zoom'], 7, 11, 14, 14],
+          'text-max-width': 8,
+          ...(l.style.kind === 'circle' ? { 'text-offset': [0, 1.1], 'text-anchor': 'top', 'text-optional': true } : {}),
+        },
+        paint: { 'text-color': '#222222', 'text-halo-color': '#ffffff', 'text-halo-width': 1.4 },
+      });
+    }
+  }
+
+  return {
+    version: 8,
+    name: '大同市五规合一一张图',
+    metadata: { 'onemap:groups': registry.groups },
+    center: [113.3, 40.08],
+    zoom: 9,
+    glyphs: `${baseUrl}/fonts/{fontstack}/{range}.pbf`,
+    sources: Object.fromEntries(registry.layers.map((l) => [l.id, { type: 'vector', url: `${baseUrl}/tiles/${l.id}.json` }])),
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }, ...fills, ...lines, ...points, ...labels],
+  };
+}

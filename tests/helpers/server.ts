@@ -1,0 +1,30 @@
+// The real service, in-process on port 0, on the run's demo database.
+import type { AddressInfo } from 'node:net';
+import { inject } from 'vitest';
+import { createApp } from '../../server/app';
+import { loadRegistry } from '../../server/layers/registry';
+import { openDatabase } from '../../server/platform/db';
+import { testConfig } from './db';
+
+export interface TestServer {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const config = testConfig();
+  const db = await openDatabase(config, { database: inject('demoDatabase') });
+  const { app, close } = await createApp(config, db, loadRegistry());
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await close();
+      await db.close();
+    },
+  };
+}
