@@ -74,6 +74,7 @@ export async function startEmbeddedCluster(opts: Options): Promise<EmbeddedClust
   const pgdata = path.join(opts.dataDir, `pg${version}`);
   const sockDir = path.join(opts.dataDir, 'run');
   fs.mkdirSync(opts.dataDir, { recursive: true });
+  chownToPostgres(opts.dataDir); // the cluster owner must reach its folders
   fs.mkdirSync(sockDir, { recursive: true, mode: 0o700 });
   chownToPostgres(sockDir);
 

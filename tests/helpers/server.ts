@@ -11,9 +11,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
-  const config = testConfig();
-  const db = await openDatabase(config, { database: inject('demoDatabase') });
+/** Starts the service on the run's demo database, or on the named one. */
+export async function startTestServer(database: string = inject('demoDatabase'), env: Record<string, string> = {}): Promise<TestServer> {
+  const config = { ...testConfig(), ...env } as ReturnType<typeof testConfig>;
+  const db = await openDatabase(config, { database });
   const { app, close } = await createApp(config, db, loadRegistry());
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -1,0 +1,141 @@
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader as Pbf } from 'pbf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectError, getJson } from './helpers/http';
+import { useTestDatabase } from './helpers/db';
+import { startTestServer, type TestServer } from './helpers/server';
+
+/** Web Mercator tile x/y containing a lon/lat at zoom z. */
+function tileOf(lon: number, lat: number, z: number): [number, number] {
+  const n = 2 ** z;
+  const x = Math.floor(((lon + 180) / 360) * n);
+  const r = (lat * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
+  return [x, y];
+}
+
+async function fetchTile(url: string) {
+  const res = await fetch(url);
+  const raw = Buffer.from(await res.arrayBuffer()); // fetch undoes Content-Encoding: gzip
+  return { res, tile: new VectorTile(new Pbf(raw)), raw };
+}
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer();
+});
+afterAll(() => srv?.close());
+
+describe('TileJSON', () => {
+  it('is TileJSON 3.0 whose tiles template points at the layer’s MVT endpoint, with the data version', async () => {
+    const { body } = await getJson(`${srv.baseUrl}/tiles/landuse_plan.json`);
+    expect(body.tilejson).toBe('3.0.0');
+    expect(body.tiles[0]).toMatch(new RegExp(`^${srv.baseUrl}/tiles/landuse_plan/\\{z\\}/\\{x\\}/\\{y\\}\\.mvt\\?v=\\d+$`));
+    expect(body.vector_layers[0].id).toBe('landuse_plan');
+    expect(body.vector_layers[0].fields).toMatchObject({ code: 'String', zone_no: 'String', area_m2: 'Number' });
+    expect(body.bounds[0]).toBeGreaterThan(112.4);
+  });
+
+  it('answers 404 with a code for an unknown layer', async () => {
+    await expectError(`${srv.baseUrl}/tiles/nope.json`, 404, 'unknown_layer');
+  });
+});
+
+describe('vector tiles', () => {
+  it('decode as MVT with the layer’s features and attributes, gzip-compressed, with the MVT content type', async () => {
+    const [x, y] = tileOf(113.3, 40.08, 12);
+    const tj = (await getJson(`${srv.baseUrl}/tiles/urban_plan.json`)).body;
+    const url = tj.tiles[0].replace('{z}', '12').replace('{x}', x).replace('{y}', y);
+    const { res, tile } = await fetchTile(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.mapbox-vector-tile');
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    const layer = tile.layers.urban_plan;
+    expect(layer.length).toBeGreaterThan(10);
+    const codes = new Set<string>();
+    for (let i = 0; i < layer.length; i++) {
+      const f = layer.feature(i);
+      expect(f.type).toBe(3); // polygon
+      expect(typeof f.properties.block_no).toBe('string');
+      expect(f.properties.area_m2).toBeGreaterThan(0);
+      codes.add(String(f.properties.code));
+    }
+    expect([...codes].some((c) => ['R', 'A', 'B', 'M'].includes(c))).toBe(true);
+  });
+
+  it('keeps low zooms small by simplifying: the z8 tile of the status layer is smaller than the sum of its z10 children', async () => {
+    const [x8, y8] = tileOf(113.3, 40.08, 8);
+    const z8 = (await fetchTile(`${srv.baseUrl}/tiles/landuse_status/8/${x8}/${y8}.mvt`)).raw.length;
+    let z10 = 0;
+    for (let dx = 0; dx < 4; dx++) for (let dy = 0; dy < 4; dy++) z10 += (await fetchTile(`${srv.baseUrl}/tiles/landuse_status/10/${x8 * 4 + dx}/${y8 * 4 + dy}.mvt`)).raw.length;
+    expect(z8).toBeGreaterThan(0);
+    expect(z8).toBeLessThan(z10 / 3);
+  });
+
+  it('serves an empty tile outside the data as 200 with an empty body', async () => {
+    const { res, raw } = await fetchTile(`${srv.baseUrl}/tiles/districts/10/0/0.mvt`);
+    expect(res.status).toBe(200);
+    expect(raw.length).toBe(0);
+  });
+
+  it('marks tiles of the current version immutable and revalidates the rest with an ETag', async () => {
+    const tj = (await getJson(`${srv.baseUrl}/tiles/districts.json`)).body;
+    const [x, y] = tileOf(113.3, 40.08, 9);
+    const current = await fetch(tj.tiles[0].replace('{z}', '9').replace('{x}', x).replace('{y}', y));
+    expect(current.headers.get('cache-control')).toContain('immutable');
+    const bare = await fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`);
+    expect(bare.headers.get('cache-control')).toContain('max-age=0');
+    const etag = bare.headers.get('etag')!;
+    const again = await fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`, { headers: { 'If-None-Match': etag } });
+    expect(again.status).toBe(304);
+  });
+
+  it.each([
+    ['districts/23/0/0.mvt', 'tile_out_of_range'],
+    ['districts/3/8/0.mvt', 'tile_out_of_range'],
+    ['districts/3/0/8.mvt', 'tile_out_of_range'],
+    ['districts/-1/0/0.mvt', 'tile_out_of_range'],
+    ['districts/a/b/c.mvt', 'tile_out_of_range'],
+  ])('refuses %s with a 400', async (path, code) => {
+    await expectError(`${srv.baseUrl}/tiles/${path}`, 400, code);
+  });
+
+  it('answers 404 for a tile of an unknown layer', async () => {
+    await expectError(`${srv.baseUrl}/tiles/nope/1/0/0.mvt`, 404, 'unknown_layer');
+  });
+});
+
+describe('tiles after an edit', () => {
+  it('a write to a layer bumps its version: the TileJSON, the ETag and the tile content all change at once', async () => {
+    const db = await useTestDatabase();
+    const own = await startTestServer(db.name);
+    try {
+      const insert = (name: string, lon: number) =>
+        db.knex.raw(`INSERT INTO plan.econ_projects (code, name, geom) VALUES ('energy', ?, ST_SetSRID(ST_MakePoint(?, 40.08), 4490))`, [name, lon]);
+      await insert('甲', 113.3);
+      await new Promise((r) => setTimeout(r, 300));
+      const [x, y] = tileOf(113.3, 40.08, 10);
+      const before = (await getJson(`${own.baseUrl}/tiles/econ_projects.json`)).body;
+      const t1 = await fetchTile(before.tiles[0].replace('{z}', '10').replace('{x}', x).replace('{y}', y));
+      expect(t1.tile.layers.econ_projects.length).toBe(1);
+
+      await insert('乙', 113.301);
+      // The NOTIFY reaches the server asynchronously; poll the TileJSON for the new version.
+      let after = before;
+      for (let i = 0; i < 50 && after.tiles[0] === before.tiles[0]; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        after = (await getJson(`${own.baseUrl}/tiles/econ_projects.json`)).body;
+      }
+      expect(after.tiles[0]).not.toBe(before.tiles[0]);
+      const t2 = await fetchTile(after.tiles[0].replace('{z}', '10').replace('{x}', x).replace('{y}', y));
+      expect(t2.tile.layers.econ_projects.length).toBe(2);
+      expect(t2.res.headers.get('etag')).not.toBe(t1.res.headers.get('etag'));
+      // The old ETag no longer validates, so a client revalidating gets the new tile.
+      const reval = await fetch(`${own.baseUrl}/tiles/econ_projects/10/${x}/${y}.mvt`, { headers: { 'If-None-Match': t1.res.headers.get('etag')! } });
+      expect(reval.status).toBe(200);
+    } finally {
+      await own.close();
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,35 @@
+// Every fixed interface text of the viewer, in Chinese and English.
+export const STRINGS = {
+  title: { zh: '大同市五规合一一张图', en: 'Datong One Map — Five Plans in One' },
+  langSwitch: { zh: 'English', en: '中文' },
+  langSwitchTitle: { zh: 'Switch to English', en: '切换到中文' },
+  layers: { zh: '图层', en: 'Layers' },
+  opacity: { zh: '透明度', en: 'Opacity' },
+  legend: { zh: '图例', en: 'Legend' },
+  identify: { zh: '查询结果', en: 'Identify' },
+  identifyHint: { zh: '点击地图查询可见图层的要素', en: 'Click the map to identify features of the visible layers' },
+  identifyLoading: { zh: '查询中…', en: 'Identifying…' },
+  identifyNone: { zh: '该位置没有可见图层的要素', en: 'No feature of a visible layer here' },
+  identifyNoLayers: { zh: '没有可见图层', en: 'No layer is visible' },
+  identifyError: { zh: '查询失败', en: 'Identify failed' },
+  close: { zh: '关闭', en: 'Close' },
+  clickedAt: { zh: '查询位置', en: 'Location' },
+  class: { zh: '分类', en: 'Class' },
+  area: { zh: '面积', en: 'Area' },
+  unitM2: { zh: '平方米', en: 'm²' },
+  unitHa: { zh: '公顷', en: 'ha' },
+  unitMu: { zh: '亩', en: 'mu' },
+  featureId: { zh: '要素编号', en: 'Feature id' },
+  department: { zh: '责任部门', en: 'Department' },
+  period: { zh: '规划期限', en: 'Period' },
+  standard: { zh: '标准', en: 'Standard' },
+  lonLat: { zh: '经纬度 (CGCS2000)', en: 'Lon/lat (CGCS2000)' },
+  gk: { zh: '高斯-克吕格 (EPSG:4547)', en: 'Gauss-Krüger (EPSG:4547)' },
+  zoom: { zh: '级别', en: 'Zoom' },
+  loadError: { zh: '图层目录加载失败', en: 'Could not load the layer catalogue' },
+  yes: { zh: '是', en: 'yes' },
+  no: { zh: '否', en: 'no' },
+} as const satisfies Record<string, { zh: string; en: string }>;
+
+/** Name of one interface string. */
+export type StringKey = keyof typeof STRINGS;

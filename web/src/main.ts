@@ -1,0 +1,59 @@
+// The viewer's entry: header with the language switch, layer tree (left), map, identify panel
+// (right) and coordinate status bar (bottom), all driven by the server's registry and style.
+import type { Map as MlMap } from 'maplibre-gl';
+import { initDocumentLang, lang, onLangChange, setLang, t } from './i18n/i18n';
+import { createMap, whenLoaded } from './map/map';
+import { fetchRegistry } from './layers/registry';
+import { mountLayerTree } from './layers/tree';
+import { mountIdentify } from './identify/identify';
+import { mountStatusBar } from './coords/statusbar';
+import { h, replaceChildren } from './ui/dom';
+import './styles.css';
+
+declare global {
+  interface Window {
+    /** Handle for end-to-end tests: the MapLibre map once created. */
+    __onemap?: { map: MlMap };
+  }
+}
+
+function byTestId(id: string): HTMLElement {
+  const el = document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+  if (!el) throw new Error(`index.html lacks the element data-testid="${id}"`);
+  return el;
+}
+
+function mountHeader(): void {
+  const title = byTestId('app-title');
+  const sw = byTestId('lang-switch');
+  const render = (): void => {
+    title.textContent = t('title');
+    document.title = t('title');
+    sw.textContent = t('langSwitch');
+    sw.title = t('langSwitchTitle');
+  };
+  sw.addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
+  render();
+  onLangChange(render);
+}
+
+async function main(): Promise<void> {
+  initDocumentLang();
+  mountHeader();
+  const tree = byTestId('layer-tree');
+  const right = document.querySelector<HTMLElement>('.panel-right')!;
+  try {
+    // The catalogue and the map load in parallel; the tree needs both.
+    const map = createMap(byTestId('map'));
+    window.__onemap = { map };
+    const [registry] = await Promise.all([fetchRegistry(), whenLoaded(map)]);
+    mountLayerTree(tree, map, registry);
+    mountIdentify(right, map, registry.layers);
+    mountStatusBar(byTestId('status-bar'), map);
+  } catch (err) {
+    replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
+      `${t('loadError')}: ${(err as Error).message}`));
+  }
+}
+
+void main();

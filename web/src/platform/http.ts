@@ -1,0 +1,26 @@
+// One way to call the server's JSON API, turning its error body { code, message, details? } into ApiError.
+
+/** An error answer of the API (4xx/5xx with a JSON body), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** GETs url and parses its JSON body; throws ApiError on any failure. */
+export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { Accept: 'application/json' }, signal });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', (err as Error).message);
+  }
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = (body ?? {}) as { code?: string; message?: string; details?: unknown };
+    throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
+  }
+  return body as T;
+}
