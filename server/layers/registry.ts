@@ -50,7 +50,6 @@ const layerSchema = z
         labelAttribute: name.optional(),
         outline: colour.optional(),
         dash: z.boolean().optional(),
-        hatch: z.boolean().optional(),
         visible: z.boolean().optional(),
       })
       .strict(),
