@@ -17,7 +17,7 @@ describe('Gauss-Krüger EPSG:4547', () => {
     expect(formatLonLat(113.3, 40.08)).toBe('113.300000°E, 40.080000°N');
   });
 
-  test('formats easting/northing in metres with 3 decimals', () => {
-    expect(formatGk(440293.8589, 4438646.6987)).toBe('X 440293.859 m, Y 4438646.699 m');
+  test('writes X as the northing and Y as the easting, as Chinese surveys and EPSG:4547 do', () => {
+    expect(formatGk(440293.8589, 4438646.6987)).toBe('X 4438646.699 m, Y 440293.859 m');
   });
 });

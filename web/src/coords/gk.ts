@@ -21,7 +21,11 @@ export function formatLonLat(lon: number, lat: number): string {
   return `${Math.abs(lon).toFixed(6)}°${ew}, ${Math.abs(lat).toFixed(6)}°${ns}`;
 }
 
-/** "X 525 123.456 m, Y 4 437 000.123 m": easting/northing to 3 decimals (mm). */
-export function formatGk(x: number, y: number): string {
-  return `X ${x.toFixed(3)} m, Y ${y.toFixed(3)} m`;
+/**
+ * "X 4438646.699 m, Y 440293.859 m" to 3 decimals (mm), in the surveyors' convention that
+ * EPSG:4547 itself uses (axis 1 "northing (X)", axis 2 "easting (Y)"): X is the northing.
+ * Arguments are easting and northing as lonLatToGk returns them.
+ */
+export function formatGk(easting: number, northing: number): string {
+  return `X ${northing.toFixed(3)} m, Y ${easting.toFixed(3)} m`;
 }
