@@ -142,10 +142,10 @@ export const stamps: (Site & { layer: 'landuse_plan' | 'urban_plan'; code: strin
   { conflict: 'C2', layer: 'landuse_plan', code: '010', lon: 113.33, lat: 40.028, w_m: 1000, h_m: 500 },
   { conflict: 'C2', layer: 'urban_plan', code: 'M', lon: 113.33, lat: 40.028, w_m: 1000, h_m: 500 },
   // C3: land-use-plan construction zone on urban-plan farmland/forest (E2), east of the city.
-  { conflict: 'C3', layer: 'landuse_plan', code: '030', lon: 113.465, lat: 40.13, w_m: 1000, h_m: 800 },
-  { conflict: 'C3', layer: 'urban_plan', code: 'E2', lon: 113.465, lat: 40.13, w_m: 1000, h_m: 800 },
+  { conflict: 'C3', layer: 'landuse_plan', code: '030', lon: 113.44, lat: 40.1, w_m: 1000, h_m: 800 },
+  { conflict: 'C3', layer: 'urban_plan', code: 'E2', lon: 113.44, lat: 40.1, w_m: 1000, h_m: 800 },
   // C6: residential blocks on the unstable subsidence of 同家梁矿, west edge of the central city.
-  { conflict: 'C6', layer: 'urban_plan', code: 'R', lon: 113.212, lat: 40.06, w_m: 500, h_m: 400 },
+  { conflict: 'C6', layer: 'urban_plan', code: 'R', lon: 113.207, lat: 40.06, w_m: 500, h_m: 400 },
   // C8: the 倍加造 PV station is on basic farmland.
   { conflict: 'C8', layer: 'landuse_plan', code: '010', lon: 113.53, lat: 39.965, w_m: 1600, h_m: 1000 },
 ];

@@ -1,6 +1,8 @@
 // Database access: the knex pool (with knex-postgis), the PostGIS version check and migrations.
 // Without DATABASE_URL the embedded cluster is started; with it, that server is used as is.
+import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import knexPostgis from 'knex-postgis';
 import type { Config } from './config';
@@ -89,9 +91,21 @@ export async function ensurePostgis(knex: Knex): Promise<string> {
   return lib.rows[0].v;
 }
 
+const MIGRATIONS = path.join(PROJECT_ROOT, 'migrations');
+
+/**
+ * Migrations are TypeScript modules imported by this module (not by knex's own loader), so they
+ * load wherever the server's TypeScript loads: under tsx and under vitest alike.
+ */
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => fs.readdirSync(MIGRATIONS).filter((f) => /^\d+_\w+\.ts$/.test(f)).sort(),
+  getMigrationName: (name) => name,
+  getMigration: (name) => import(/* @vite-ignore */ pathToFileURL(path.join(MIGRATIONS, name)).href),
+};
+
 /** Applies the knex migrations in migrations/ (the only way the schema changes). */
 export async function migrate(knex: Knex): Promise<string[]> {
-  const [, applied] = await knex.migrate.latest({ directory: path.join(PROJECT_ROOT, 'migrations'), loadExtensions: ['.ts'] });
+  const [, applied] = await knex.migrate.latest({ migrationSource });
   if (applied.length) log.info({ applied }, 'database: migrations applied');
   return applied as string[];
 }

@@ -56,3 +56,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
               WHEN ST_IsEmpty(ST_CollectionExtract(g, 3)) THEN NULL
               ELSE ST_Multi(ST_CollectionExtract(CASE WHEN ST_IsValid(g) THEN g ELSE ST_MakeValid(g) END, 3)) END
 $$;
+
+-- A buffer of m metres (on the ellipsoid, via geography), back in EPSG:4490: PostGIS returns
+-- geography buffers as SRID 4326, which must not meet 4490 geometries.
+CREATE OR REPLACE FUNCTION pg_temp.buffer_m(g geometry, m double precision) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ST_SetSRID(ST_Buffer(g::geography, m, 'quad_segs=4')::geometry, 4490)
+$$;

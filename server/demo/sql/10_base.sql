@@ -53,15 +53,15 @@ FROM demo_l WHERE kind = 'roads' AND ST_Intersects(geom, (SELECT geom FROM demo_
 -- small pieces (ST_Subdivide) so that each parcel meets only a few vertices.
 CREATE TEMP TABLE demo_corr ON COMMIT DROP AS
 WITH w AS (
-  SELECT ST_Union(ST_Buffer(geom::geography, CASE code WHEN 'main' THEN 100 ELSE 40 END, 'quad_segs=2')::geometry) AS g
+  SELECT ST_Union(pg_temp.buffer_m(geom, CASE code WHEN 'main' THEN 100 ELSE 40 END)) AS g
   FROM demo_l WHERE kind = 'rivers'
 ), r AS (
-  SELECT ST_Difference(ST_Union(ST_Buffer(geom::geography, 35, 'quad_segs=2')::geometry), (SELECT g FROM w)) AS g
+  SELECT ST_Difference(ST_Union(pg_temp.buffer_m(geom, 35)), (SELECT g FROM w)) AS g
   FROM demo_l WHERE kind = 'roads' AND code = 'expressway'
 ), both_ AS (
   SELECT '1101' AS code, g FROM w UNION ALL SELECT '1003', g FROM r
 )
-SELECT code, ST_Subdivide(ST_CollectionExtract(ST_Intersection(ST_SetSRID(g, 4490), (SELECT geom FROM demo_city)), 3), 48) AS geom FROM both_;
+SELECT code, ST_Subdivide(ST_CollectionExtract(ST_Intersection(g, (SELECT geom FROM demo_city)), 3), 48) AS geom FROM both_;
 CREATE INDEX ON demo_corr USING gist (geom);
 ANALYZE demo_corr;
 
