@@ -17,7 +17,7 @@ import { loadRegistry } from '../server/layers/registry';
 import { loadConfig, PROJECT_ROOT } from '../server/platform/config';
 import { migrate, openDatabase } from '../server/platform/db';
 import { findPgBin } from '../server/platform/embedded-pg';
-import { EXTENT, tileSql } from '../server/tiles/mvt';
+import { tileParams, tileSql } from '../server/tiles/mvt';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const DB = 'onemap_bench';
@@ -78,8 +78,7 @@ function runPgbench(config: ReturnType<typeof loadConfig>, tiles: ReturnType<typ
   fs.mkdirSync(dir, { recursive: true });
   const registry = loadRegistry();
   const files = tiles.map((t, i) => {
-    const unit = 40075016.685578488 / 2 ** t.z / EXTENT;
-    const values: Record<string, number> = { z: t.z, x: t.x, y: t.y, tolerance: unit / 4, min_area_m2: (unit * unit) / 2 };
+    const values: Record<string, number> = tileParams(t.z, t.x, t.y);
     const sql = tileSql(registry.byId.get(t.layer)!).replace(/:(\w+)/g, (m, k) => (k in values ? String(values[k]) : m)).replace(/\s+/g, ' ').trim();
     const f = path.join(dir, `t${i}.sql`);
     fs.writeFileSync(f, `${sql};\n`);

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { expectError, getJson } from './helpers/http';
@@ -235,24 +236,28 @@ describe('OGC API – Features Part 2: CRS', () => {
   });
 });
 
+/** GDAL runs as a child process while this process serves it: never block the event loop on it. */
+const gdal = async (tool: string, args: string[], timeout = 120_000) =>
+  (await promisify(execFile)(tool, args, { encoding: 'utf8', maxBuffer: 1 << 30, timeout })).stdout;
+
 describe('GDAL OAPIF driver as a client', () => {
   it('lists every collection and reads each with the right feature count', async () => {
-    const listing = execFileSync('ogrinfo', ['-ro', '-q', `OAPIF:${ogc}`], { encoding: 'utf8', timeout: 60_000 });
+    const listing = await gdal('ogrinfo', ['-ro', '-q', `OAPIF:${ogc}`]);
     for (const l of registry.layers) expect(listing).toContain(`${l.id} (title: ${l.title.zh})`);
     for (const l of registry.layers) {
       const expected = (await getJson(`${ogc}/collections/${l.id}/items?limit=1`)).body.numberMatched;
       if (expected > 5000) continue; // the large status layer is read below through a bbox
       // Force a full read (-al without -so counts by iterating through every page).
-      const out = execFileSync('ogr2ogr', ['-f', 'GeoJSON', '/vsistdout/', `OAPIF:${ogc}`, l.id, '-oo', 'PAGE_SIZE=1000'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
+      const out = await gdal('ogr2ogr', ['-f', 'GeoJSON', '/vsistdout/', `OAPIF:${ogc}`, l.id, '-oo', 'PAGE_SIZE=1000']);
       expect(JSON.parse(out).features.length, l.id).toBe(expected);
     }
   });
 
   it('downloads the large land-use status collection page by page with the right count', async () => {
     const expected = (await getJson(`${ogc}/collections/landuse_status/items?limit=1`)).body.numberMatched;
-    const out = execFileSync('ogrinfo', ['-ro', '-al', '-so', '-oo', 'PAGE_SIZE=5000', `OAPIF:${ogc}`, 'landuse_status'], { encoding: 'utf8', timeout: 120_000 });
+    const out = await gdal('ogrinfo', ['-ro', '-al', '-so', '-oo', 'PAGE_SIZE=5000', `OAPIF:${ogc}`, 'landuse_status']);
     expect(out).toContain(`Feature Count: ${expected}`);
-    const full = execFileSync('ogr2ogr', ['-f', 'CSV', '/vsistdout/', `OAPIF:${ogc}`, 'landuse_status', '-oo', 'PAGE_SIZE=5000', '-select', 'code'], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 300_000 });
+    const full = await gdal('ogr2ogr', ['-f', 'CSV', '/vsistdout/', `OAPIF:${ogc}`, 'landuse_status', '-oo', 'PAGE_SIZE=5000', '-select', 'code'], 300_000);
     expect(full.trim().split('\n').length - 1).toBe(expected);
   });
 });

@@ -63,13 +63,26 @@ describe('vector tiles', () => {
     expect([...codes].some((c) => ['R', 'A', 'B', 'M'].includes(c))).toBe(true);
   });
 
-  it('keeps low zooms small by simplifying: the z8 tile of the status layer is smaller than the sum of its z10 children', async () => {
+  it('keeps low zooms small: the z8 status tile drops sub-pixel parcels and unique attributes, and stays under 512 KB', async () => {
     const [x8, y8] = tileOf(113.3, 40.08, 8);
-    const z8 = (await fetchTile(`${srv.baseUrl}/tiles/landuse_status/8/${x8}/${y8}.mvt`)).raw.length;
-    let z10 = 0;
-    for (let dx = 0; dx < 4; dx++) for (let dy = 0; dy < 4; dy++) z10 += (await fetchTile(`${srv.baseUrl}/tiles/landuse_status/10/${x8 * 4 + dx}/${y8 * 4 + dy}.mvt`)).raw.length;
-    expect(z8).toBeGreaterThan(0);
-    expect(z8).toBeLessThan(z10 / 3);
+    const z8 = await fetchTile(`${srv.baseUrl}/tiles/landuse_status/8/${x8}/${y8}.mvt`);
+    let z10Features = 0;
+    let z10Bytes = 0;
+    for (let dx = 0; dx < 4; dx++)
+      for (let dy = 0; dy < 4; dy++) {
+        const t = await fetchTile(`${srv.baseUrl}/tiles/landuse_status/10/${x8 * 4 + dx}/${y8 * 4 + dy}.mvt`);
+        z10Features += t.tile.layers.landuse_status?.length ?? 0;
+        z10Bytes += t.raw.length;
+      }
+    const layer = z8.tile.layers.landuse_status;
+    expect(layer.length).toBeGreaterThan(100);
+    expect(layer.length).toBeLessThan(z10Features * 0.9); // parcels under 1.5 px at z8 are left out
+    expect(z8.raw.length).toBeLessThan(z10Bytes);
+    expect(z8.raw.length).toBeLessThan(512 * 1024);
+    expect(layer.feature(0).properties.parcel_no).toBeUndefined(); // attributes from z12 on
+    const [x12, y12] = tileOf(113.3, 40.08, 12);
+    const z12 = await fetchTile(`${srv.baseUrl}/tiles/landuse_status/12/${x12}/${y12}.mvt`);
+    expect(typeof z12.tile.layers.landuse_status.feature(0).properties.parcel_no).toBe('string');
   });
 
   it('serves an empty tile outside the data as 200 with an empty body', async () => {

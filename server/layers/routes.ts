@@ -4,7 +4,7 @@ import { Router } from 'express';
 import type { Knex } from 'knex';
 import type knexPostgis from 'knex-postgis';
 import { badRequest, messages } from '../platform/errors';
-import { intParam, numberParam, single } from '../platform/params';
+import { numberParam, single } from '../platform/params';
 import { LAYER_SCHEMA } from '../platform/sql';
 import { areaFigures } from './area';
 import type { Catalog } from './catalog';
@@ -31,7 +31,7 @@ export function layersRouter(catalog: Catalog, knex: Knex, st: ReturnType<typeof
     const lon = numberParam(req.query, 'lon', -180, 180);
     const lat = numberParam(req.query, 'lat', -90, 90);
     if (lon === undefined || lat === undefined) throw badRequest('missing_parameter', 'lon and lat are required (CGCS2000 degrees)', { parameter: lon === undefined ? 'lon' : 'lat' });
-    const zoom = intParam(req.query, 'zoom', 0, 24, 12)!;
+    const zoom = numberParam(req.query, 'zoom', 0, 24) ?? 12;
     const ids = (single(req.query, 'layers') ?? catalog.registry.layers.map((l) => l.id).join(',')).split(',').filter(Boolean);
     const layers = ids.map((id) => {
       const l = catalog.layer(id);

@@ -85,7 +85,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
           parameters: [
             param('lon', 'query', { type: 'number', minimum: -180, maximum: 180 }, 'CGCS2000 longitude', true),
             param('lat', 'query', { type: 'number', minimum: -90, maximum: 90 }, 'CGCS2000 latitude', true),
-            param('zoom', 'query', { type: 'integer', minimum: 0, maximum: 24, default: 12 }, 'map zoom (search radius for points and lines)'),
+            param('zoom', 'query', { type: 'number', minimum: 0, maximum: 24, default: 12 }, 'map zoom (search radius for points and lines)'),
             param('layers', 'query', { type: 'string' }, 'comma-separated layer ids (default: all)'),
           ],
           responses: { 200: json(), 400: error },

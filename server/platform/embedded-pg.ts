@@ -138,7 +138,7 @@ export async function startEmbeddedCluster(opts: Options): Promise<EmbeddedClust
     connection,
     startedHere,
     async stop() {
-      if (!startedHere) return;
+      if (!startedHere || (await status(binDir, pgdata)) !== 'running') return;
       await pgTool(binDir, 'pg_ctl', ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60']).catch((err) => log.error({ err }, 'embedded database: stop failed'));
       log.info('embedded database: stopped');
     },

@@ -8,6 +8,8 @@ import { layerTable, quoteIdent } from '../platform/sql';
 /** Tile extent (MVT units per tile side) and buffer (units) around it. */
 export const EXTENT = 4096;
 export const BUFFER = 64;
+/** Zoom from which tiles carry every attribute (below it: fid, code and the label attribute). */
+export const ATTRIBUTES_MINZOOM = 12;
 /** Web Mercator: metres across the whole world at zoom 0. */
 const WORLD_M = 40075016.685578488;
 
@@ -18,7 +20,13 @@ const WORLD_M = 40075016.685578488;
  * filter runs in EPSG:4490 so the GiST index on geom is used.
  */
 export function tileSql(layer: Layer): string {
-  const attrs = layer.attributes.map((a) => (a.type === 'date' ? `t.${quoteIdent(a.name)}::text AS ${quoteIdent(a.name)}` : `t.${quoteIdent(a.name)}`));
+  // Attributes ride along from ATTRIBUTES_MINZOOM on (the label attribute always): below it a
+  // tile needs only what it is drawn by, and unique values (parcel numbers, areas) would
+  // dominate its size. ST_AsMVT leaves NULL properties out.
+  const attr = (name: string, expr: string) =>
+    name === layer.style.labelAttribute ? `${expr} AS ${quoteIdent(name)}` : `CASE WHEN :z >= ${ATTRIBUTES_MINZOOM} THEN ${expr} END AS ${quoteIdent(name)}`;
+  const attrs = layer.attributes.map((a) => attr(a.name, a.type === 'date' ? `t.${quoteIdent(a.name)}::text` : `t.${quoteIdent(a.name)}`));
+  if (layer.geometry === 'MultiPolygon') attrs.push(attr('area_m2', 'round(t.area_m2::numeric, 1)::float8'));
   const isPoint = layer.geometry === 'Point';
   const geom = isPoint ? 'ST_Transform(t.geom, 3857)' : 'ST_Simplify(ST_Transform(t.geom, 3857), :tolerance, true)';
   const polygon = layer.geometry === 'MultiPolygon';
@@ -28,18 +36,30 @@ WITH bounds AS (
          ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => ${BUFFER / EXTENT}), 4490) AS env4490
 ), rows AS (
   SELECT ST_AsMVTGeom(${geom}, b.env, ${EXTENT}, ${BUFFER}, true) AS geom,
-         t.fid, t.code${attrs.length ? `, ${attrs.join(', ')}` : ''}${polygon ? ', round(t.area_m2::numeric, 1)::float8 AS area_m2' : ''}
+         t.fid, t.code${attrs.length ? `, ${attrs.join(', ')}` : ''}
     FROM ${layerTable(layer.id)} t, bounds b
    WHERE t.geom && b.env4490${polygon ? ' AND t.area_m2 >= :min_area_m2' : ''}
 )
 SELECT ST_AsMVT(rows.*, ${`'${layer.id}'`}, ${EXTENT}, 'geom', 'fid') AS tile FROM rows WHERE geom IS NOT NULL`;
 }
 
+/** A tile shows at 512 px: this many MVT units make one screen pixel. */
+const UNITS_PER_PIXEL = EXTENT / 512;
+
+/**
+ * The values bound into a tile statement. Simplification tolerance: a quarter pixel (invisible).
+ * Smallest polygon kept: 1.5 × 1.5 pixels on screen; smaller ones would be specks, and leaving
+ * them out is what keeps a z8 tile of 300,000 parcels small. Mercator inflates areas by 1/cos²φ
+ * (≈ 1.7 at Datong's 40°N) and area_m2 is ground area, hence the division.
+ */
+export function tileParams(z: number, x: number, y: number) {
+  const unit = WORLD_M / 2 ** z / EXTENT; // Web Mercator metres per MVT unit
+  const pixel = unit * UNITS_PER_PIXEL;
+  return { z, x, y, tolerance: pixel / 4, min_area_m2: (1.5 * pixel) ** 2 / 1.7 };
+}
+
 /** Runs the tile statement; returns the raw (uncompressed) tile. */
 export async function renderTile(knex: Knex, sql: string, z: number, x: number, y: number): Promise<Buffer> {
-  const unit = WORLD_M / 2 ** z / EXTENT; // metres (Web Mercator) per MVT unit
-  // Mercator inflates areas by 1/cos²φ (≈1.7 at Datong's 40°N); area_m2 is true ground area,
-  // so one unit² in Mercator is about unit²/1.7 on the ground: a conservative cut.
-  const r = await knex.raw<{ rows: { tile: Buffer }[] }>(sql, { z, x, y, tolerance: unit / 4, min_area_m2: (unit * unit) / 2 });
+  const r = await knex.raw<{ rows: { tile: Buffer }[] }>(sql, tileParams(z, x, y));
   return r.rows[0]?.tile ?? Buffer.alloc(0);
 }
