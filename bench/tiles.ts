@@ -17,7 +17,7 @@ import { loadRegistry } from '../server/layers/registry';
 import { loadConfig, PROJECT_ROOT } from '../server/platform/config';
 import { migrate, openDatabase } from '../server/platform/db';
 import { findPgBin } from '../server/platform/embedded-pg';
-import { tileParams, tileSql } from '../server/tiles/mvt';
+import { tileContaining, tileParams, tileSql } from '../server/tiles/mvt';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const DB = 'onemap_bench';
@@ -30,11 +30,7 @@ const CENTRES: [string, number, number][] = [
 ];
 const OUT = path.join(PROJECT_ROOT, 'bench', 'out');
 
-const tileOf = (lon: number, lat: number, z: number): [number, number] => {
-  const n = 2 ** z;
-  const r = (lat * Math.PI) / 180;
-  return [Math.floor(((lon + 180) / 360) * n), Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)];
-};
+const tileOf = tileContaining;
 
 /** The fixed tile list: for each centre and zoom 8–16 its tile and, from z12, the 8 around it. */
 function tileList(): { layer: string; z: number; x: number; y: number }[] {
@@ -59,9 +55,7 @@ async function ensureBenchData() {
   if (n < 300_000) {
     console.log(`bench: loading the large data set into ${DB} (once; later runs reuse it) …`);
     const t = Date.now();
-    if (n > 0) for (const l of loadRegistry().layers) await db.knex.raw(`TRUNCATE plan."${l.id}"`);
-    await db.knex('layer_revisions').delete();
-    const counts = await loadDemo(db.knex, { scale: 'large' });
+    const counts = await loadDemo(db.knex, { scale: 'large', replace: n > 0 });
     await db.knex.raw('ANALYZE');
     console.log(`bench: loaded in ${((Date.now() - t) / 1000).toFixed(0)} s:`, counts);
   }

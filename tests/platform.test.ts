@@ -6,6 +6,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/platform/config';
 import { startEmbeddedCluster } from '../server/platform/embedded-pg';
+import { geoJsonProblems } from '../server/platform/geojson';
 import { quoteIdent } from '../server/platform/sql';
 
 describe('configuration', () => {
@@ -84,5 +85,20 @@ describe('embedded PostgreSQL cluster', () => {
       killAll(dataDir);
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('GeoJSON structure checks', () => {
+  it('accepts the district boundaries as delivered', () => {
+    const fc = JSON.parse(fs.readFileSync(path.join(__dirname, '../layers/base/datong-districts-2015.geojson'), 'utf8'));
+    expect(geoJsonProblems(fc)).toEqual([]);
+  });
+
+  it('reports every problem of a broken feature, with where it is', () => {
+    const broken = { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[113, 40], [113.1, 40.1]]] } };
+    const problems = geoJsonProblems(broken, 'site.geojson');
+    expect(problems.length).toBeGreaterThanOrEqual(2);
+    expect(problems.every((p) => p.startsWith('site.geojson: '))).toBe(true);
+    expect(problems.join('\n')).toMatch(/first and last positions must be equivalent/);
   });
 });

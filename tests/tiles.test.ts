@@ -2,17 +2,11 @@ import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, getJson } from './helpers/http';
+import { tileContaining } from '../server/tiles/mvt';
 import { useTestDatabase } from './helpers/db';
 import { startTestServer, type TestServer } from './helpers/server';
 
-/** Web Mercator tile x/y containing a lon/lat at zoom z. */
-function tileOf(lon: number, lat: number, z: number): [number, number] {
-  const n = 2 ** z;
-  const x = Math.floor(((lon + 180) / 360) * n);
-  const r = (lat * Math.PI) / 180;
-  const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
-  return [x, y];
-}
+const tileOf = tileContaining;
 
 async function fetchTile(url: string) {
   const res = await fetch(url);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
+import { geoJsonProblems } from '../platform/geojson';
 import { PROJECT_ROOT } from '../platform/config';
 import { layerTable, quoteIdent } from '../platform/sql';
 import { loadRegistry, sqlType, type Layer, type Registry } from '../layers/registry';
@@ -51,7 +52,7 @@ const SCALES = {
     urban_cell_m: 300,
     urban_outer_cell_m: 500,
     urban_ring_km: null,
-    subsidence_scale: 3.0,
+    subsidence_scale: 4.0,
     subdivide_pieces: 52_000,
   },
 } satisfies Record<DemoScale, Record<string, number | null>>;
@@ -170,6 +171,9 @@ async function createInputs(trx: Knex.Transaction, registry: Registry, seed: num
 
   await trx.raw(`${tmp} demo_src_districts (adcode text, name text, name_en text, geom geometry) ON COMMIT DROP`);
   const fc = JSON.parse(fs.readFileSync(DISTRICTS_FILE, 'utf8')) as { features: { id: string; properties: { name: string }; geometry: unknown }[] };
+  // Structure first (geometry validity is repaired in SQL, 10_base.sql): a broken file stops here.
+  const problems = geoJsonProblems(fc, path.basename(DISTRICTS_FILE));
+  if (problems.length) throw new Error(`district boundaries are not valid GeoJSON:\n  ${problems.join('\n  ')}`);
   for (const f of fc.features) {
     await trx.raw('INSERT INTO demo_src_districts VALUES (?, ?, ?, ST_SetSRID(ST_GeomFromGeoJSON(?), 4490))', [
       f.id,

@@ -139,10 +139,36 @@ export async function startEmbeddedCluster(opts: Options): Promise<EmbeddedClust
     startedHere,
     async stop() {
       if (!startedHere || (await status(binDir, pgdata)) !== 'running') return;
+      // Another process that reused the cluster (a test run beside `npm start`, a CLI) may still
+      // be working in it: then leave it running for them; the next start reuses it.
+      // (A client that just disconnected may linger in pg_stat_activity for a moment: look a few times.)
+      let others = 0;
+      for (let i = 0; i < 10; i++) {
+        others = await otherClients(connection.host, connection.port).catch(() => 0);
+        if (others === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (others > 0) {
+        log.info({ others }, 'embedded database: other clients still connected, leaving it running');
+        return;
+      }
       await pgTool(binDir, 'pg_ctl', ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60']).catch((err) => log.error({ err }, 'embedded database: stop failed'));
       log.info('embedded database: stopped');
     },
   };
+}
+
+/** Client connections to the cluster other than the one asking. */
+async function otherClients(host: string, port: number): Promise<number> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ host, port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    const r = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+    return r.rows[0].n as number;
+  } finally {
+    await client.end();
+  }
 }
 
 /** CREATE DATABASE when missing (connected to the maintenance database). */

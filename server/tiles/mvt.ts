@@ -58,6 +58,13 @@ export function tileParams(z: number, x: number, y: number) {
   return { z, x, y, tolerance: pixel / 4, min_area_m2: (1.5 * pixel) ** 2 / 1.7 };
 }
 
+/** The Web Mercator tile [x, y] that contains a lon/lat (degrees) at zoom z. */
+export function tileContaining(lon: number, lat: number, z: number): [number, number] {
+  const n = 2 ** z;
+  const r = (lat * Math.PI) / 180;
+  return [Math.floor(((lon + 180) / 360) * n), Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)];
+}
+
 /** Runs the tile statement; returns the raw (uncompressed) tile. */
 export async function renderTile(knex: Knex, sql: string, z: number, x: number, y: number): Promise<Buffer> {
   const r = await knex.raw<{ rows: { tile: Buffer }[] }>(sql, tileParams(z, x, y));

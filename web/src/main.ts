@@ -1,5 +1,6 @@
-// The viewer's entry: header with the language switch, layer tree (left), map, identify panel
-// (right) and coordinate status bar (bottom), all driven by the server's registry and style.
+// The viewer's entry: header with the language switch, layer tree (left), map with the measure
+// tool, identify panel (right) and coordinate status bar (bottom), all driven by the server's
+// registry and style.
 import type { Map as MlMap } from 'maplibre-gl';
 import { initDocumentLang, lang, onLangChange, setLang, t } from './i18n/i18n';
 import { createMap, whenLoaded } from './map/map';
@@ -7,6 +8,7 @@ import { fetchRegistry } from './layers/registry';
 import { mountLayerTree } from './layers/tree';
 import { mountIdentify } from './identify/identify';
 import { mountStatusBar } from './coords/statusbar';
+import { MeasureControl } from './measure/measure';
 import { h, replaceChildren } from './ui/dom';
 import './styles.css';
 
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
     const [registry] = await Promise.all([fetchRegistry(), whenLoaded(map)]);
     mountLayerTree(tree, map, registry);
     mountIdentify(right, map, registry.layers);
+    // After the style has loaded (its sketch layers go on top); while it measures, clicks skip identify.
+    map.addControl(new MeasureControl(), 'top-left');
     mountStatusBar(byTestId('status-bar'), map);
   } catch (err) {
     replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
