@@ -6,12 +6,12 @@
 //   2. a fixed list of tiles, z8–z16, over the central city, the mining districts and two counties;
 //   3. pgbench runs exactly the server's tile SQL for those tiles (4 clients, BENCH_SECONDS);
 //   4. the server, started as its own process with the tile cache off, gets the same tiles from
-//      autocannon (4 connections); then with the cache on and warm (32 connections).
+//      wrk (4 connections, bench/tiles.lua draws them at random); then with the cache on and warm
+//      (32 connections). A short pgbench run first warms PostgreSQL's buffers for both sides.
 // Prints throughput, p50/p95 latency and the ratio, and writes bench/out/tiles.json.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { loadDemo } from '../server/demo/load';
 import { loadRegistry } from '../server/layers/registry';
 import { loadConfig, PROJECT_ROOT } from '../server/platform/config';
@@ -65,28 +65,43 @@ async function ensureBenchData() {
   return { config, counts, close: () => db.close() };
 }
 
-/** pgbench over one script per tile: the server's statement with that tile's values inlined. */
-function runPgbench(config: ReturnType<typeof loadConfig>, tiles: ReturnType<typeof tileList>) {
+/**
+ * pgbench over one script per layer (pgbench takes at most 128 scripts): each transaction picks a
+ * tile of the fixed list at random, reads its z/x/y and tolerances from a table (\gset, a few µs)
+ * and runs the server's statement for that layer with them. Both sides get the same tile mix.
+ */
+async function runPgbench(config: ReturnType<typeof loadConfig>, tiles: ReturnType<typeof tileList>, seconds = SECONDS) {
   const dir = path.join(OUT, 'pgbench');
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+  fs.chmodSync(dir, 0o777); // pgbench runs as the cluster owner and writes its logs here
   const registry = loadRegistry();
-  const files = tiles.map((t, i) => {
-    const values: Record<string, number> = tileParams(t.z, t.x, t.y);
-    const sql = tileSql(registry.byId.get(t.layer)!).replace(/:(\w+)/g, (m, k) => (k in values ? String(values[k]) : m)).replace(/\s+/g, ' ').trim();
-    const f = path.join(dir, `t${i}.sql`);
-    fs.writeFileSync(f, `${sql};\n`);
-    return f;
-  });
+  const db = await openDatabase(config, { database: DB });
+  await db.knex.raw('DROP TABLE IF EXISTS bench_tiles');
+  await db.knex.raw('CREATE TABLE bench_tiles (layer text, i integer, z integer, x integer, y integer, tolerance float8, min_area_m2 float8, PRIMARY KEY (layer, i))');
+  const files: string[] = [];
+  for (const layer of LAYERS) {
+    const list = tiles.filter((t) => t.layer === layer);
+    await db.knex('bench_tiles').insert(list.map((t, i) => ({ layer, i: i + 1, ...tileParams(t.z, t.x, t.y) })));
+    const f = path.join(dir, `${layer}.sql`);
+    fs.writeFileSync(
+      f,
+      [
+        `\\set i random(1, ${list.length})`,
+        `SELECT z, x, y, tolerance, min_area_m2 FROM bench_tiles WHERE layer = '${layer}' AND i = :i \\gset`,
+        `${tileSql(registry.byId.get(layer)!).replace(/\s+/g, ' ').trim()};`,
+        '',
+      ].join('\n'),
+    );
+    files.push(f);
+  }
+  await db.knex.destroy();
   const conn = config.DATABASE_URL ? [config.DATABASE_URL.replace(/\/[^/]*$/, `/${DB}`)] : ['-h', path.join(config.ONEMAP_DATA_DIR, 'run'), '-p', String(config.ONEMAP_PG_PORT), '-U', 'postgres', DB];
   const bin = config.DATABASE_URL ? 'pgbench' : path.join(findPgBin(), 'pgbench');
+  const asOwner = process.getuid?.() === 0 && !config.DATABASE_URL;
   const logPrefix = path.join(dir, 'log');
-  const args = ['-n', '-c', '4', '-j', '2', '-T', String(SECONDS), '-l', '--log-prefix', logPrefix, ...files.flatMap((f) => ['-f', `${f}@1`])];
-  const out = execFileSync(process.getuid?.() === 0 && !config.DATABASE_URL ? 'runuser' : bin, process.getuid?.() === 0 && !config.DATABASE_URL ? ['-u', 'postgres', '--', bin, ...args, ...conn] : [...args, ...conn], {
-    encoding: 'utf8',
-    cwd: dir,
-    maxBuffer: 1 << 26,
-  });
+  const args = ['-n', '-c', '4', '-j', '2', '-T', String(seconds), '--random-seed=2015', '-l', '--log-prefix', logPrefix, ...files.flatMap((f) => ['-f', f]), ...conn];
+  const out = execFileSync(asOwner ? 'runuser' : bin, asOwner ? ['-u', 'postgres', '--', bin, ...args] : args, { encoding: 'utf8', cwd: dir, maxBuffer: 1 << 26 });
   const tps = Number(/tps = ([\d.]+)/.exec(out)![1]);
   const lat: number[] = [];
   for (const f of fs.readdirSync(dir).filter((f) => f.startsWith('log'))) {
@@ -121,24 +136,17 @@ async function startServer(env: Record<string, string>): Promise<{ url: string; 
   };
 }
 
-async function runAutocannon(url: string, paths: string[], connections: number) {
-  const lat: number[] = [];
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        connections,
-        duration: SECONDS,
-        headers: { 'accept-encoding': 'gzip' },
-        requests: paths.map((p) => ({ method: 'GET' as const, path: p })),
-      },
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-    instance.on('response', (_client, _status, _bytes, ms) => lat.push(ms));
+/** wrk (C, one thread: the other core stays with the server and PostgreSQL) over the tile list. */
+function runWrk(url: string, paths: string[], connections: number) {
+  const list = path.join(OUT, 'tile-paths.txt');
+  fs.writeFileSync(list, paths.join('\n') + '\n');
+  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${SECONDS}s`, '-s', path.join(PROJECT_ROOT, 'bench', 'tiles.lua'), url], {
+    encoding: 'utf8',
+    env: { ...process.env, TILE_LIST: list },
   });
-  if (result.non2xx) throw new Error(`${result.non2xx} non-2xx responses`);
-  lat.sort((a, b) => a - b);
-  return { rps: result.requests.total / (result.duration || SECONDS), p50: pct(lat, 50), p95: pct(lat, 95), requests: result.requests.total };
+  const r = JSON.parse(out.trim().split('\n').pop()!);
+  if (r.errors) throw new Error(`wrk: ${r.errors} errors (non-2xx, timeouts or socket errors)\n${out}`);
+  return { rps: r.requests / (r.duration_us / 1e6), p50: r.p50_us / 1000, p95: r.p95_us / 1000, requests: r.requests, mb_per_s: r.bytes / 1e6 / (r.duration_us / 1e6) };
 }
 
 const { config, counts, close } = await ensureBenchData();
@@ -146,18 +154,18 @@ const tiles = tileList();
 const paths = tiles.map((t) => `/tiles/${t.layer}/${t.z}/${t.x}/${t.y}.mvt`);
 console.log(`bench: ${tiles.length} tiles (z8–z16, layers ${LAYERS.join(', ')}), ${SECONDS} s per run; features: ${JSON.stringify(counts)}`);
 
-const direct = runPgbench(config, tiles);
+await runPgbench(config, tiles, 5); // warm-up, not counted
+const direct = await runPgbench(config, tiles);
 console.log('direct (pgbench)   ', direct);
 
 const uncachedServer = await startServer({ ONEMAP_TILE_CACHE_MB: '0' });
-await runAutocannon(uncachedServer.url, paths, 4).catch(() => undefined); // warm PostgreSQL's buffers the same way pgbench found them
-const uncached = await runAutocannon(uncachedServer.url, paths, 4);
+const uncached = runWrk(uncachedServer.url, paths, 4);
 await uncachedServer.stop();
 console.log('server, uncached   ', uncached);
 
 const cachedServer = await startServer({ ONEMAP_TILE_CACHE_MB: '512' });
 for (const p of paths) await fetch(cachedServer.url + p, { headers: { 'accept-encoding': 'gzip' } });
-const cached = await runAutocannon(cachedServer.url, paths, 32);
+const cached = runWrk(cachedServer.url, paths, 32);
 await cachedServer.stop();
 console.log('server, cached     ', cached);
 

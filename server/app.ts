@@ -33,20 +33,21 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
+  app.use((_req, res, next) => {
+    res.setHeader('Access-Control-Allow-Origin', '*'); // open data: any web map may use it
+    next();
+  });
+  const publicUrl = config.ONEMAP_PUBLIC_URL;
+  // Tiles first: they carry their own compression and headers, and skip the per-request log line.
+  app.use('/tiles', tilesRouter(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl }), apiNotFound);
   app.use(compression());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      if (req.path.startsWith('/tiles/') && res.statusCode < 400) return; // tiles are too many to log one by one
       log.info({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
     });
     next();
   });
-  app.use((_req, res, next) => {
-    res.set('Access-Control-Allow-Origin', '*');
-    next();
-  });
-
   app.get('/healthz', async (_req, res) => {
     try {
       await db.knex.raw('SELECT 1');
@@ -57,13 +58,11 @@ export async function createApp(config: Config, db: Database, registry: Registry
     }
   });
 
-  const publicUrl = config.ONEMAP_PUBLIC_URL;
   app.get('/style.json', (req, res) => {
     res.set('Cache-Control', 'no-cache').json(buildStyle(registry, publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`));
   });
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
   app.use('/ogcapi', ogcRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, publicUrl }), apiNotFound);
-  app.use('/tiles', tilesRouter(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl }), apiNotFound);
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
   if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));
   else log.warn({ WEB_DIST }, 'viewer is not built: run `npm run build`');

@@ -3,7 +3,8 @@
 #   - npm packages (npm ci) when node_modules is missing or older than package-lock.json;
 #   - PostgreSQL 15 + PostGIS 3 from Debian when the embedded database is used (no DATABASE_URL);
 #   - for `npm test` (argument "test"): Chromium, GDAL (ogr2ogr/ogrinfo), PROJ (cs2cs) and CJK fonts,
-#     the independent references and the browser the tests drive.
+#     the independent references and the browser the tests drive;
+#   - for the benchmarks (argument "bench"): wrk, the HTTP load generator.
 # As root with apt-get it installs them; otherwise it prints the one line to run and stops.
 set -e
 cd "$(dirname "$0")/../.."
@@ -27,6 +28,10 @@ if [ "${1:-}" = "test" ]; then
   if [ -z "${DATABASE_URL:-}" ]; then
     ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || case "$need" in *postgis*) ;; *) need="$need postgresql-15-postgis-3";; esac
   fi
+fi
+
+if [ "${1:-}" = "bench" ]; then
+  command -v wrk >/dev/null 2>&1 || need="$need wrk"
 fi
 
 if [ -n "$need" ]; then

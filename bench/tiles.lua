@@ -1,0 +1,16 @@
+-- wrk script for bench/tiles.ts: every request draws a tile path uniformly at random from the
+-- fixed list (one path per line in the file named by TILE_LIST), as pgbench draws its tiles;
+-- at the end, one JSON line with the figures the benchmark reports.
+local paths = {}
+for line in io.lines(os.getenv("TILE_LIST")) do paths[#paths + 1] = line end
+math.randomseed(2015)
+
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], { ["Accept-Encoding"] = "gzip" })
+end
+
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"errors":%d,"bytes":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), errors, summary.bytes))
+end
