@@ -17,7 +17,7 @@ import { loadRegistry } from '../server/layers/registry';
 import { loadConfig, PROJECT_ROOT } from '../server/platform/config';
 import { migrate, openDatabase } from '../server/platform/db';
 import { findPgBin } from '../server/platform/embedded-pg';
-import { tileContaining, tileParams, tileSql } from '../server/tiles/mvt';
+import { renderTile, tileContaining, tileParams, tileSql, tileStatement } from '../server/tiles/mvt';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const DB = 'onemap_bench';
@@ -136,6 +136,22 @@ async function startServer(env: Record<string, string>): Promise<{ url: string; 
   };
 }
 
+/** Before timing anything: the server's tiles (decompressed) are byte for byte PostGIS's own. */
+async function checkSameTiles(url: string, tiles: ReturnType<typeof tileList>) {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const db = await openDatabase(config, { database: DB });
+  const registry = loadRegistry();
+  try {
+    for (const t of tiles.filter((_, i) => i % 29 === 0)) {
+      const direct = await renderTile(db.knex, tileStatement(registry.byId.get(t.layer)!), t.z, t.x, t.y);
+      const served = Buffer.from(await (await fetch(`${url}/tiles/${t.layer}/${t.z}/${t.x}/${t.y}.mvt`)).arrayBuffer());
+      if (!served.equals(direct)) throw new Error(`tile ${t.layer}/${t.z}/${t.x}/${t.y}: the server's bytes differ from PostGIS's`);
+    }
+  } finally {
+    await db.knex.destroy();
+  }
+}
+
 /** wrk (C, one thread: the other core stays with the server and PostgreSQL) over the tile list. */
 function runWrk(url: string, paths: string[], connections: number) {
   const list = path.join(OUT, 'tile-paths.txt');
@@ -159,14 +175,25 @@ const direct = await runPgbench(config, tiles);
 console.log('direct (pgbench)   ', direct);
 
 const uncachedServer = await startServer({ ONEMAP_TILE_CACHE_MB: '0' });
-const uncached = runWrk(uncachedServer.url, paths, 4);
-await uncachedServer.stop();
+const uncached = await (async () => {
+  try {
+    await checkSameTiles(uncachedServer.url, tiles);
+    return runWrk(uncachedServer.url, paths, 4);
+  } finally {
+    await uncachedServer.stop();
+  }
+})();
 console.log('server, uncached   ', uncached);
 
 const cachedServer = await startServer({ ONEMAP_TILE_CACHE_MB: '512' });
-for (const p of paths) await fetch(cachedServer.url + p, { headers: { 'accept-encoding': 'gzip' } });
-const cached = runWrk(cachedServer.url, paths, 32);
-await cachedServer.stop();
+const cached = await (async () => {
+  try {
+    for (const p of paths) await fetch(cachedServer.url + p, { headers: { 'accept-encoding': 'gzip' } });
+    return runWrk(cachedServer.url, paths, 32);
+  } finally {
+    await cachedServer.stop();
+  }
+})();
 console.log('server, cached     ', cached);
 
 const ratio = uncached.rps / direct.rps;

@@ -1,9 +1,12 @@
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadRegistry } from '../server/layers/registry';
+import { openDatabase } from '../server/platform/db';
 import { expectError, getJson } from './helpers/http';
-import { tileContaining } from '../server/tiles/mvt';
-import { useTestDatabase } from './helpers/db';
+import { tileContaining, tileParams, tileStatement } from '../server/tiles/mvt';
+import { testConfig, useTestDatabase } from './helpers/db';
 import { startTestServer, type TestServer } from './helpers/server';
 
 const tileOf = tileContaining;
@@ -77,6 +80,34 @@ describe('vector tiles', () => {
     const [x12, y12] = tileOf(113.3, 40.08, 12);
     const z12 = await fetchTile(`${srv.baseUrl}/tiles/landuse_status/12/${x12}/${y12}.mvt`);
     expect(typeof z12.tile.layers.landuse_status.feature(0).properties.parcel_no).toBe('string');
+  });
+
+  it('holds every feature even when PostgreSQL scans in parallel, byte for byte the same each time', async () => {
+    // Force parallel plans on a session of our own, as the large data set gets them by itself.
+    const db = await openDatabase(testConfig(), { database: inject('demoDatabase') });
+    const client = new pg.Client(db.knex.client.config.connection as pg.ClientConfig);
+    await client.connect();
+    try {
+      const stmt = tileStatement(loadRegistry().byId.get('landuse_status')!);
+      const [x, y] = tileOf(113.3, 40.08, 11);
+      const p = tileParams(11, x, y);
+      const values = stmt.params.map((k) => p[k]);
+      const serial = (await client.query(stmt.text, values)).rows[0].tile as Buffer;
+      await client.query('SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SET min_parallel_index_scan_size = 0');
+      const parallel = (await client.query(stmt.text, values)).rows[0].tile as Buffer;
+      const ids = (b: Buffer) => {
+        const l = new VectorTile(new Pbf(b)).layers.landuse_status;
+        return Array.from({ length: l.length }, (_, i) => Number(l.feature(i).id));
+      };
+      expect(ids(serial).length).toBeGreaterThan(100);
+      expect(ids(parallel)).toEqual(ids(serial));
+      expect(parallel.equals(serial)).toBe(true);
+      const served = await fetchTile(`${srv.baseUrl}/tiles/landuse_status/11/${x}/${y}.mvt`);
+      expect(served.raw.equals(serial)).toBe(true);
+    } finally {
+      await client.end();
+      await db.close();
+    }
   });
 
   it('serves an empty tile outside the data as 200 with an empty body', async () => {
