@@ -19,7 +19,7 @@ import { migrate, openDatabase } from '../server/platform/db';
 import { findPgBin } from '../server/platform/embedded-pg';
 import { renderTile, tileContaining, tileParams, tileSql, tileStatement } from '../server/tiles/mvt';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const DB = 'onemap_bench';
 const LAYERS = ['landuse_status', 'landuse_plan', 'urban_plan'];
 const CENTRES: [string, number, number][] = [
