@@ -48,6 +48,8 @@ const layerSchema = z
         opacity: z.number().min(0).max(1).optional(),
         minzoom: z.number().min(0).max(22).optional(),
         labelAttribute: name.optional(),
+        // Labels up to this zoom only (a district's name repeats on every tile its polygon spans).
+        labelMaxzoom: z.number().min(0).max(24).optional(),
         outline: colour.optional(),
         dash: z.boolean().optional(),
         visible: z.boolean().optional(),

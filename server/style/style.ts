@@ -69,6 +69,7 @@ export function buildStyle(registry: Registry, baseUrl: string) {
         id: `${l.id}:label`,
         type: 'symbol',
         ...common(l),
+        ...(l.style.labelMaxzoom !== undefined ? { maxzoom: l.style.labelMaxzoom } : {}),
         layout: {
           ...common(l).layout,
           'text-field': ['get', l.style.labelAttribute],
