@@ -2,8 +2,9 @@
 // real server, in Debian's headless Chromium: areas and distances against turf, identify kept quiet.
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { area, length } from '@turf/turf';
+import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
 import { startTestServer } from '../helpers/server';
 
 const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
@@ -24,18 +25,9 @@ type MapHandle = {
 type TestWindow = { __onemap?: { map: MapHandle } };
 
 let server: { baseUrl: string; close(): Promise<void> };
-let browser: Browser;
+let viewer: Viewer;
 let page: Page;
-const problems: string[] = [];
-
-async function waitForIdleMap(p: Page): Promise<void> {
-  await p.waitForFunction(() => (window as unknown as TestWindow).__onemap?.map.loaded() === true, null, { timeout: 60_000 });
-  await p.evaluate(() => new Promise<void>((resolve) => {
-    const map = (window as unknown as TestWindow).__onemap!.map;
-    if (map.loaded() && map.areTilesLoaded()) resolve();
-    else map.once('idle', () => resolve());
-  }));
-}
+let problems: string[] = [];
 
 /** Page coordinates of lon/lat points on the map as it is now. */
 async function pagePoints(p: Page, lngLats: [number, number][]): Promise<{ x: number; y: number }[]> {
@@ -58,21 +50,9 @@ function sketchSize(p: Page): Promise<number> {
 
 beforeAll(async () => {
   server = await startTestServer();
-  browser = await chromium.launch({
-    headless: true,
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-gpu', '--disable-quic',
-      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => {
-    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await page.goto(server.baseUrl);
-  await waitForIdleMap(page);
+  viewer = await openViewer(server.baseUrl);
+  page = viewer.page;
+  problems = viewer.problems;
   // Zoom in so that the 0.01° square spans hundreds of pixels (whole-pixel clicks then err by < 0.2 %),
   // clear of the measure control and its result panel in the top-left corner.
   await page.evaluate((sq) => (window as unknown as TestWindow).__onemap!.map.fitBounds([sq[0]!, sq[2]!],
@@ -81,7 +61,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await viewer?.close();
   await server?.close();
 });
 

@@ -2,7 +2,8 @@
 // built viewer (web/dist, so `npm run build` first), driven in Debian's headless Chromium.
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
 import { startTestServer } from '../helpers/server';
 
 /** Centre of 城区 (Chengqu), Datong's old city: every default demo polygon layer covers it. */
@@ -22,20 +23,10 @@ type MapHandle = {
 type TestWindow = { __onemap?: { map: MapHandle } };
 
 let server: { baseUrl: string; close(): Promise<void> };
-let browser: Browser;
+let viewer: Viewer;
 let page: Page;
 /** Console errors, page errors, failed requests and HTTP errors seen by the page. */
-const problems: string[] = [];
-
-/** Resolves when the map has loaded its style and every tile in view. */
-async function waitForIdleMap(p: Page): Promise<void> {
-  await p.waitForFunction(() => (window as unknown as TestWindow).__onemap?.map.loaded() === true, null, { timeout: 60_000 });
-  await p.evaluate(() => new Promise<void>((resolve) => {
-    const map = (window as unknown as TestWindow).__onemap!.map;
-    if (map.loaded() && map.areTilesLoaded()) resolve();
-    else map.once('idle', () => resolve());
-  }));
-}
+let problems: string[] = [];
 
 /** Visibility of the style layers that belong to registry layer id, as the map has them. */
 function styleVisibility(p: Page, id: string): Promise<string[]> {
@@ -49,26 +40,13 @@ function styleVisibility(p: Page, id: string): Promise<string[]> {
 
 beforeAll(async () => {
   server = await startTestServer();
-  browser = await chromium.launch({
-    headless: true,
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-gpu', '--disable-quic',
-      '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  // MapLibre cancels tile requests it no longer needs (net::ERR_ABORTED); those are not failures.
-  page.on('requestfailed', (r) => {
-    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await page.goto(server.baseUrl);
-  await waitForIdleMap(page);
+  viewer = await openViewer(server.baseUrl);
+  page = viewer.page;
+  problems = viewer.problems;
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await viewer?.close();
   await server?.close();
 });
 

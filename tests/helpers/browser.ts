@@ -1,0 +1,46 @@
+// The viewer in Debian's headless Chromium (playwright-core, no browser download), with every
+// console error, page error, failed request and HTTP error the page meets collected for a test.
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Flags the sandbox and the closed network need (see the README of the environment). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The part of the MapLibre map the tests use, as the viewer exposes it on window.__onemap. */
+type IdleMap = { loaded(): boolean; areTilesLoaded(): boolean; once(type: string, fn: () => void): void };
+type TestWindow = { __onemap?: { map: IdleMap } };
+
+export interface Viewer {
+  browser: Browser;
+  page: Page;
+  /** What went wrong on the page so far; a test expects it empty at the end. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/** Opens the viewer at baseUrl and waits until the map is idle. */
+export async function openViewer(baseUrl: string): Promise<Viewer> {
+  const browser = await chromium.launch({ headless: true, executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // MapLibre cancels tile requests it no longer needs (net::ERR_ABORTED); those are not failures.
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  await page.goto(baseUrl);
+  await waitForIdleMap(page);
+  return { browser, page, problems, close: () => browser.close() };
+}
+
+/** Resolves when the map has loaded its style and every tile in view. */
+export async function waitForIdleMap(p: Page): Promise<void> {
+  await p.waitForFunction(() => (window as unknown as TestWindow).__onemap?.map.loaded() === true, null, { timeout: 60_000 });
+  await p.evaluate(() => new Promise<void>((resolve) => {
+    const map = (window as unknown as TestWindow).__onemap!.map;
+    if (map.loaded() && map.areTilesLoaded()) resolve();
+    else map.once('idle', () => resolve());
+  }));
+}
