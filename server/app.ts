@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from './platform/config';
 import type { Database } from './platform/db';
 import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
+import { revisionsRouter } from './revisions/routes';
 import { buildStyle } from './style/style';
 import { tilesRouter } from './tiles/routes';
 
@@ -61,6 +62,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.get('/style.json', (req, res) => {
     res.set('Cache-Control', 'no-cache').json(buildStyle(registry, publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`));
   });
+  app.use('/api/layers/:layerId/revisions', revisionsRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
   app.use('/ogcapi', ogcRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, publicUrl }), apiNotFound);
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);

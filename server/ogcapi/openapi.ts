@@ -21,7 +21,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
       license: { name: 'MIT' },
     },
     servers: [{ url: serviceBase }],
-    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Operations' }],
+    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Operations' }],
     paths: {
       '/ogcapi': { get: { tags: ['OGC API – Features'], summary: 'Landing page', responses: { 200: json() } } },
       '/ogcapi/conformance': { get: { tags: ['OGC API – Features'], summary: 'Conformance classes', responses: { 200: json() } } },
@@ -91,6 +91,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
           responses: { 200: json(), 400: error },
         },
       },
+      ...revisionPaths(collectionId, opts),
       '/healthz': { get: { tags: ['Operations'], summary: 'Health: database reachability', responses: { 200: json(), 503: json() } } },
     },
     components: {
@@ -102,6 +103,50 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
         },
       },
       responses: { Error: { description: 'error', ...json({ $ref: '#/components/schemas/Error' }) } },
+    },
+  };
+}
+
+/** /api/layers/{layerId}/revisions: history, a revision's features, diff, restore (server/revisions). */
+function revisionPaths(collectionId: ReturnType<typeof param>, opts: { defaultLimit: number; maxLimit: number }) {
+  const layerId = { ...collectionId, name: 'layerId' };
+  const revision = param('revision', 'path', { type: 'integer', minimum: 1 }, 'revision number');
+  const page = (min: number) => [
+    param('limit', 'query', { type: 'integer', minimum: min, maximum: opts.maxLimit, default: opts.defaultLimit }, 'page size'),
+    param('offset', 'query', { type: 'integer', minimum: 0, default: 0 }, 'features to skip'),
+  ];
+  const geojson = (description: string) => ({ description, content: { 'application/geo+json': { schema: { type: 'object' } } } });
+  return {
+    '/api/layers/{layerId}/revisions': {
+      get: { tags: ['Revisions'], summary: 'A layer’s revisions, oldest first: kind, who, when, source file and SHA-256, feature count, area (m²)', parameters: [layerId], responses: { 200: json(), 404: error } },
+    },
+    '/api/layers/{layerId}/revisions/{revision}': {
+      get: { tags: ['Revisions'], summary: 'One revision’s record', parameters: [layerId, revision], responses: { 200: json(), 400: error, 404: error } },
+    },
+    '/api/layers/{layerId}/revisions/{revision}/features': {
+      get: {
+        tags: ['Revisions'],
+        summary: 'The features of any revision (EPSG:4490 longitude/latitude), paged',
+        parameters: [layerId, revision, ...page(1)],
+        responses: { 200: geojson('GeoJSON FeatureCollection with numberMatched and numberReturned'), 400: error, 404: error },
+      },
+    },
+    '/api/layers/{layerId}/revisions/{revision}/diff': {
+      get: {
+        tags: ['Revisions'],
+        summary: 'Features added, removed and changed from revision `from` to this one, with counts and areas (m²)',
+        parameters: [layerId, revision, param('from', 'query', { type: 'integer', minimum: 0 }, 'the revision compared with (default: the one before; 0: the empty layer)'), ...page(0)],
+        responses: { 200: geojson('GeoJSON FeatureCollection: summary, and each feature with properties._change (added | removed | changed; a changed one carries its old state as "before")'), 400: error, 404: error },
+      },
+    },
+    '/api/layers/{layerId}/revisions/{revision}/restore': {
+      post: {
+        tags: ['Revisions'],
+        summary: 'Makes a new revision (kind restore) whose content equals this revision’s',
+        parameters: [layerId, revision],
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 2000 } } } } } },
+        responses: { 201: json(), 400: error, 404: error, 409: error },
+      },
     },
   };
 }

@@ -1,0 +1,283 @@
+// Writing a revision: the layer's whole content is replaced by the given features in ONE
+// transaction that also records the revision and its snapshot. Either all of it commits or none
+// of it does: a refused feature, an error or a killed process (the server ends the transaction
+// when the connection drops) leaves the layer table, its history and its version as they were.
+//
+// The way through the transaction:
+//   1. stage: the features go into a temp table shaped like the layer table (LIKE plan.<id>), in
+//      batches, typed by PostgreSQL (NOT NULL and type errors stop here); no lock is held yet, so a
+//      slow upload does not block anyone;
+//   2. lock: LOCK TABLE plan.<id> IN SHARE ROW EXCLUSIVE MODE, which conflicts with itself and with
+//      every other writer of the table but not with readers: two commits of one layer run one after
+//      the other (the second sees the first's result), tiles and features keep being served from
+//      the old content until the commit;
+//   3. apply to the live table by content: rows whose content (revision_feature_hash: code,
+//      attributes, geometry bytes) is not in the new set are deleted, new contents inserted.
+//      Unchanged features keep their fid, the CHECK (ST_IsValid) runs on what is inserted, and the
+//      statement triggers bump layer_versions (NOTIFY at commit: tile caches drop the layer);
+//   4. apply to the snapshot store the same way (revision_to closes rows that left, new rows for
+//      what arrived) and record the layer_revisions row with count and total area (m²).
+import type { Knex } from 'knex';
+import type { Layer } from '../layers/registry';
+import { AppError } from '../platform/errors';
+import { layerTable, quoteIdent } from '../platform/sql';
+import { badMeta, contentNotKept, featuresRejected, layerBusy, unknownRevision } from './messages';
+
+/** The kinds of revision (layer_revisions.kind); 'demo' is written by the demo loader only. */
+export type RevisionKind = 'import' | 'restore' | 'demo' | 'edit';
+
+/**
+ * One feature of a new revision: a GeoJSON Feature whose geometry is in CGCS2000 (EPSG:4490),
+ * longitude then latitude in degrees, and whose properties hold the class `code` and the layer's
+ * attributes by registry name (other properties are ignored). Already validated by the caller
+ * (structure, geometry type, validity, schema, codes): PostgreSQL refusing one here rejects the
+ * whole commit. A Polygon (MultiLineString: LineString) is accepted for a multi layer and promoted.
+ */
+export interface RevisionFeature {
+  type?: 'Feature';
+  properties: { code: string; [attribute: string]: unknown };
+  geometry: { type: string; [member: string]: unknown };
+}
+
+export interface CommitMeta {
+  kind: Exclude<RevisionKind, 'demo' | 'restore'>;
+  /** Who made the revision (user name; 'anonymous' until accounts exist). */
+  createdBy: string;
+  /** Why, in the user's words (shown in the history). */
+  reason: string;
+  /** File name the features came from (no path). */
+  sourceName?: string | null;
+  /** SHA-256 of that file's bytes, 64 lower-case hex digits. */
+  sourceSha256?: string | null;
+}
+
+export interface CommitOptions {
+  /** Features per staging statement (default 2,000: a few MB of GeoJSON per round trip). */
+  batchSize?: number;
+  /** How long to wait for another commit of the same layer to finish (ms, default 120,000). */
+  lockTimeoutMs?: number;
+}
+
+export interface CommitResult {
+  layerId: string;
+  revision: number;
+  featureCount: number;
+  /** Total ellipsoidal area (m², GRS80) of the layer in this revision; null for points and lines. */
+  area_m2: number | null;
+  /** Features whose content was not in the previous content (inserted). */
+  inserted: number;
+  /** Features of the previous content not in the new one (deleted). */
+  deleted: number;
+  unchanged: number;
+  /** layer_versions.version after the commit (tile URLs and ETags carry it). */
+  dataVersion: number;
+  createdAt: string;
+}
+
+/** Columns of every layer table that are not attributes: left out of a feature's attrs jsonb. */
+const NON_ATTRIBUTE_COLUMNS = ['fid', 'code', 'geom', 'updated_at', 'area_m2'];
+const NON_ATTRS = `'{${NON_ATTRIBUTE_COLUMNS.join(',')}}'::text[]`;
+
+const STAGE = quoteIdent('revision_stage');
+const STAGE_H = quoteIdent('revision_stage_h');
+const LIVE_H = quoteIdent('revision_live_h');
+const OPEN_H = quoteIdent('revision_open_h');
+
+const DEFAULT_BATCH = 2_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
+
+/**
+ * Replaces a layer's content with the given features as a new revision (one transaction, see the
+ * top of this file). The caller validated the features and checked that the user may write.
+ * TODO(accounts): the caller must pass the authenticated user and check that they belong to the
+ * layer's owning department (layer.department) or are an admin before calling this.
+ */
+export async function commitRevision(
+  knex: Knex,
+  layer: Layer,
+  features: Iterable<RevisionFeature> | AsyncIterable<RevisionFeature>,
+  meta: CommitMeta,
+  opts: CommitOptions = {},
+): Promise<CommitResult> {
+  checkMeta(meta);
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new Error(`batchSize should be an integer from 1 to 100000, got ${batchSize}`);
+  return inTransaction(knex, layer, opts, async (trx) => {
+    await createStage(trx, layer);
+    let staged = 0;
+    let batch: RevisionFeature[] = [];
+    for await (const f of features) {
+      batch.push(f);
+      if (batch.length === batchSize) {
+        await stageBatch(trx, layer, batch, staged);
+        staged += batch.length;
+        batch = [];
+      }
+    }
+    if (batch.length) await stageBatch(trx, layer, batch, staged);
+    return apply(trx, layer, { ...meta, restoredFrom: null });
+  });
+}
+
+export interface RestoreMeta {
+  createdBy: string;
+  /** Default: "restore of revision r". */
+  reason?: string;
+}
+
+/**
+ * Makes a new revision (kind 'restore') whose content equals revision `revision`'s.
+ * TODO(accounts): only the owning department or an admin may restore (checked by the caller).
+ */
+export async function restoreRevision(knex: Knex, layer: Layer, revision: number, meta: RestoreMeta, opts: CommitOptions = {}): Promise<CommitResult> {
+  const reason = meta.reason?.trim() || `restore of revision ${revision}`;
+  checkMeta({ kind: 'import', createdBy: meta.createdBy, reason });
+  return inTransaction(knex, layer, opts, async (trx) => {
+    const { rows } = await trx.raw<{ rows: { content_kept: boolean }[] }>('SELECT content_kept FROM layer_revisions WHERE layer_id = ? AND revision = ?', [layer.id, revision]);
+    if (!rows[0]) throw unknownRevision(layer.id, revision);
+    if (!rows[0].content_kept) throw contentNotKept(layer.id, revision);
+    await createStage(trx, layer);
+    // A revision's rows never change once a later revision exists, so no lock is needed to read them.
+    const attrs = layer.attributes.map((a) => quoteIdent(a.name));
+    await trx.raw(
+      `INSERT INTO ${STAGE} (fid, code, ${[...attrs, 'geom'].join(', ')})
+       SELECT f.id, f.code, ${attrs.map((a) => `r.${a}`).join(', ')}${attrs.length ? ',' : ''} f.geom
+       FROM revision_features f CROSS JOIN LATERAL jsonb_populate_record(NULL::${STAGE}, f.attrs) r
+       WHERE f.layer_id = ? AND f.revision_from <= ? AND (f.revision_to IS NULL OR f.revision_to > ?)`,
+      [layer.id, revision, revision],
+    );
+    return apply(trx, layer, { kind: 'restore', createdBy: meta.createdBy, reason, sourceName: null, sourceSha256: null, restoredFrom: revision });
+  });
+}
+
+function checkMeta(meta: CommitMeta) {
+  if (meta.kind !== 'import' && meta.kind !== 'edit') throw badMeta('kind', "'import' or 'edit'", meta.kind);
+  if (typeof meta.createdBy !== 'string' || !meta.createdBy.trim() || meta.createdBy.length > 200) throw badMeta('createdBy', 'a user name of 1–200 characters', meta.createdBy);
+  if (typeof meta.reason !== 'string' || !meta.reason.trim() || meta.reason.length > 2000) throw badMeta('reason', 'a text of 1–2000 characters', meta.reason);
+  if (meta.sourceName != null && (typeof meta.sourceName !== 'string' || meta.sourceName.length > 500)) throw badMeta('sourceName', 'a file name of up to 500 characters', meta.sourceName);
+  if (meta.sourceSha256 != null && !/^[0-9a-f]{64}$/.test(String(meta.sourceSha256))) throw badMeta('sourceSha256', '64 lower-case hex digits', meta.sourceSha256);
+}
+
+/** The transaction of a commit, with its settings, and PostgreSQL's refusals turned into 4xx errors. */
+async function inTransaction(knex: Knex, layer: Layer, opts: CommitOptions, work: (trx: Knex.Transaction) => Promise<CommitResult>): Promise<CommitResult> {
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  try {
+    return await knex.transaction(async (trx) => {
+      // One unit of work: a 300,000-feature layer takes longer than the per-request statement timeout.
+      await trx.raw('SET LOCAL statement_timeout = 0');
+      await trx.raw(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
+      return work(trx);
+    });
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    const e = err as { code?: string; message?: string; detail?: string };
+    if (e.code === '55P03') throw layerBusy(layer.id, lockTimeoutMs);
+    // Class 22 (data exception: bad number, date, GeoJSON) and 23 (NOT NULL, CHECK ST_IsValid, type).
+    if (typeof e.code === 'string' && /^2[23]/.test(e.code)) throw featuresRejected(layer.id, pgMessage(e), e.code);
+    throw err;
+  }
+}
+
+/** PostgreSQL's own words (knex prefixes the whole statement to the message). */
+function pgMessage(e: { message?: string; detail?: string }): string {
+  const m = (e.message ?? '').split(' - ').pop() ?? '';
+  return e.detail ? `${m} (${e.detail})` : m;
+}
+
+async function createStage(trx: Knex.Transaction, layer: Layer) {
+  // Same columns, types and NOT NULLs as the layer table; no identity, no generated area, no CHECK.
+  await trx.raw(`CREATE TEMP TABLE ${STAGE} (LIKE ${layerTable(layer.id)} INCLUDING DEFAULTS) ON COMMIT DROP`);
+}
+
+/** Geometry of a staged GeoJSON feature in EPSG:4490, promoted to the layer's multi type. */
+function geometrySql(layer: Layer): string {
+  const g = "ST_SetSRID(ST_GeomFromGeoJSON(e.f->'geometry'), 4490)";
+  return layer.geometry === 'Point' ? g : `ST_Multi(${g})`;
+}
+
+/** Stages one batch; fid holds the feature's position in the input (its order in the new content). */
+async function stageBatch(trx: Knex.Transaction, layer: Layer, batch: RevisionFeature[], offset: number) {
+  const attrs = layer.attributes.map((a) => quoteIdent(a.name));
+  await trx.raw(
+    `INSERT INTO ${STAGE} (fid, code, ${[...attrs, 'geom'].join(', ')})
+     SELECT ? + e.ord, e.f->'properties'->>'code', ${attrs.map((a) => `r.${a}`).join(', ')}${attrs.length ? ',' : ''} ${geometrySql(layer)}
+     FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS e(f, ord)
+     CROSS JOIN LATERAL jsonb_populate_record(NULL::${STAGE}, COALESCE(e.f->'properties', '{}') - ${NON_ATTRS}) r`,
+    [offset, JSON.stringify(batch)],
+  );
+}
+
+/** Steps 2–4 (see the top of this file) once the new content is staged. */
+async function apply(
+  trx: Knex.Transaction,
+  layer: Layer,
+  meta: { kind: RevisionKind; createdBy: string; reason: string; sourceName?: string | null; sourceSha256?: string | null; restoredFrom: number | null },
+): Promise<CommitResult> {
+  const table = layerTable(layer.id);
+  const polygon = layer.geometry === 'MultiPolygon';
+  const attrs = layer.attributes.map((a) => quoteIdent(a.name));
+  const cols = ['code', ...attrs, 'geom'].join(', ');
+  // A row's attributes as jsonb, names bound as values: the same jsonb as the capture function's
+  // (migrations/…_revisions.ts), and jsonb text is canonical, so the content hashes agree.
+  const attrsJson = (alias: string) => ({
+    sql: `jsonb_build_object(${layer.attributes.map((a) => `?::text, ${alias}.${quoteIdent(a.name)}`).join(', ')})`,
+    bindings: layer.attributes.map((a) => a.name),
+  });
+
+  await trx.raw(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
+  const { rows: revRows } = await trx.raw<{ rows: { r: number }[] }>('SELECT COALESCE(max(revision), 0) + 1 AS r FROM layer_revisions WHERE layer_id = ?', [layer.id]);
+  const revision = revRows[0].r;
+
+  // Content hashes, numbered within equal hashes so that duplicates match one to one.
+  const hashed = (alias: string, from: string, id: string) =>
+    `SELECT ${id} AS id, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY ${id}) AS n
+     FROM ${from} CROSS JOIN LATERAL (SELECT revision_feature_hash(${alias}.code, ${attrsJson(alias).sql}, ${alias}.geom) AS hash) h`;
+  await trx.raw(`CREATE TEMP TABLE ${STAGE_H} ON COMMIT DROP AS ${hashed('s', `${STAGE} s`, 's.fid')}`, attrsJson('s').bindings);
+  await trx.raw(`CREATE TEMP TABLE ${LIVE_H} ON COMMIT DROP AS ${hashed('t', `${table} t`, 't.fid')}`, attrsJson('t').bindings);
+  await trx.raw(
+    `CREATE TEMP TABLE ${OPEN_H} ON COMMIT DROP AS
+     SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n FROM revision_features WHERE layer_id = ? AND revision_to IS NULL`,
+    [layer.id],
+  );
+  for (const t of [STAGE_H, LIVE_H, OPEN_H]) await trx.raw(`ANALYZE ${t}`);
+  const notIn = (side: string, other: string) => `NOT EXISTS (SELECT 1 FROM ${other} o WHERE o.hash = ${side}.hash AND o.n = ${side}.n)`;
+
+  // The live table.
+  const del = await trx.raw(`DELETE FROM ${table} WHERE fid IN (SELECT l.id FROM ${LIVE_H} l WHERE ${notIn('l', STAGE_H)})`);
+  const ins = await trx.raw(
+    `INSERT INTO ${table} (${cols})
+     SELECT ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
+     FROM ${STAGE} s JOIN ${STAGE_H} h ON h.id = s.fid
+     WHERE ${notIn('h', LIVE_H)} ORDER BY s.fid`,
+  );
+
+  // The snapshot store.
+  await trx.raw(`UPDATE revision_features SET revision_to = ? WHERE id IN (SELECT p.id FROM ${OPEN_H} p WHERE ${notIn('p', STAGE_H)})`, [revision]);
+  await trx.raw(
+    `INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
+     SELECT ?, ?, h.hash, s.code, ${attrsJson('s').sql}, s.geom, ${polygon ? 'ST_Area(s.geom::geography, true)' : 'NULL'}
+     FROM ${STAGE} s JOIN ${STAGE_H} h ON h.id = s.fid
+     WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid`,
+    [layer.id, revision, ...attrsJson('s').bindings],
+  );
+
+  const { rows } = await trx.raw<{ rows: { feature_count: number; area_m2: number | null; created_at: Date }[] }>(
+    `INSERT INTO layer_revisions (layer_id, revision, kind, reason, created_by, source_name, source_sha256, restored_from, feature_count, area_m2)
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, count(*), ${polygon ? 'sum(area_m2)' : 'NULL'} FROM ${table}
+     RETURNING feature_count, area_m2, created_at`,
+    [layer.id, revision, meta.kind, meta.reason, meta.createdBy, meta.sourceName ?? null, meta.sourceSha256 ?? null, meta.restoredFrom],
+  );
+  const version = await trx('layer_versions').where('layer_id', layer.id).first<{ version: string } | undefined>('version');
+  const inserted = ins.rowCount ?? 0;
+  return {
+    layerId: layer.id,
+    revision,
+    featureCount: rows[0].feature_count,
+    area_m2: rows[0].area_m2,
+    inserted,
+    deleted: del.rowCount ?? 0,
+    unchanged: rows[0].feature_count - inserted,
+    dataVersion: Number(version?.version ?? 0),
+    createdAt: rows[0].created_at.toISOString(),
+  };
+}
