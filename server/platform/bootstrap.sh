@@ -2,8 +2,9 @@
 # Installs what `npm start` and `npm test` need on a fresh machine, and nothing when it is all there:
 #   - npm packages (npm ci) when node_modules is missing or older than package-lock.json;
 #   - PostgreSQL 15 + PostGIS 3 from Debian when the embedded database is used (no DATABASE_URL);
-#   - for `npm test` (argument "test"): Chromium, GDAL (ogr2ogr/ogrinfo), PROJ (cs2cs) and CJK fonts,
-#     the independent references and the browser the tests drive;
+#   - GDAL (ogr2ogr), which writes the exports (server/exports), for `npm start` as for `npm test`;
+#   - for `npm test` (argument "test"): Chromium, PROJ (cs2cs) and CJK fonts, the independent
+#     references and the browser the tests drive (GDAL's ogrinfo is one of them too);
 #   - for the benchmarks (argument "bench"): wrk, the HTTP load generator.
 # As root with apt-get it installs them; otherwise it prints the one line to run and stops.
 set -e
@@ -19,9 +20,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql-15"
   ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need="$need postgresql-15-postgis-3"
 fi
+command -v ogr2ogr >/dev/null 2>&1 || need="$need gdal-bin"
 if [ "${1:-}" = "test" ]; then
   [ -x /usr/bin/chromium ] || need="$need chromium"
-  command -v ogrinfo >/dev/null 2>&1 || need="$need gdal-bin"
   command -v cs2cs >/dev/null 2>&1 || need="$need proj-bin"
   [ -d /usr/share/fonts/opentype/noto ] || need="$need fonts-noto-cjk"
   # the test suite always runs against a fresh database of its own, on the embedded cluster unless DATABASE_URL is set

@@ -15,6 +15,8 @@ export interface Database {
   /** knex-postgis helpers (st.asGeoJSON, st.intersects, …) bound to this knex. */
   st: ReturnType<typeof knexPostgis>;
   postgisVersion: string;
+  /** Where the pool connects (for tools that open their own connection, e.g. GDAL for exports). */
+  connection: ConnectionSettings;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function openDatabase(config: Config, opts: { database?: string } =
       knex,
       st: knexPostgis(knex),
       postgisVersion,
+      connection,
       async close() {
         await knex.destroy();
         await cluster?.stop();

@@ -1,0 +1,61 @@
+// The SELECT that GDAL runs for an export (`ogr2ogr -sql`): one row per feature with the class
+// code, the class's Chinese name, every registry attribute in registry order, area_m2 (polygons:
+// ellipsoidal m², GRS80, as stored) and the geometry in EPSG:4490.
+//
+// ogr2ogr cannot bind parameters, so the statement goes to it as finished text. It is still built
+// the project's one way: identifiers from the registry through quoteIdent/layerTable, every value
+// (class codes and names, attribute names, the layer id, the revision number, which the route
+// range-checked as an integer) as a `?` binding that knex renders as an escaped literal. No request
+// string is part of it.
+import type { Knex } from 'knex';
+import type { Layer } from '../layers/registry';
+import { sqlType } from '../layers/registry';
+import { layerTable, quoteIdent } from '../platform/sql';
+import { visibleAt } from '../revisions/history';
+
+export interface ExportQueryOptions {
+  /** null: the current content (plan.<layerId>); a number: that revision from revision_features. */
+  revision: number | null;
+  /** Declared width of text columns (varchar(n)) or null for text. See FormatSpec.textWidth. */
+  textWidth: number | null;
+}
+
+/** Column names of an export besides the registry attributes (the registry reserves code and area_m2). */
+export const CLASS_NAME_COLUMN = 'class_zh';
+
+/** The export statement for a layer, as SQL text with its values inlined as escaped literals. */
+export function exportSql(knex: Knex, layer: Layer, opts: ExportQueryOptions): string {
+  const { revision } = opts;
+  if (revision !== null && !(Number.isSafeInteger(revision) && revision >= 1)) throw new Error(`revision should be a positive integer, got ${revision}`);
+  const text = (expr: string) => (opts.textWidth ? `${expr}::varchar(${Math.trunc(opts.textWidth)})` : `${expr}::text`);
+  const bindings: Knex.Value[] = [];
+
+  // Class code → its Chinese name, from the registry (NULL for a code the registry does not know).
+  const classes = layer.classification.classes;
+  const className = `CASE src.code ${classes.map(() => 'WHEN ? THEN ?').join(' ')} END`;
+  bindings.push(...classes.flatMap((c) => [c.code, c.zh]));
+
+  // Current content: the layer table's columns; a revision: the snapshot's jsonb attrs, typed back.
+  const attribute = (name: string, type: keyof typeof sqlType) => {
+    if (revision === null) return type === 'text' ? text(`src.${quoteIdent(name)}`) : `src.${quoteIdent(name)}`;
+    bindings.push(name);
+    const value = `(src.attrs->>?)`;
+    return type === 'text' ? text(value) : `${value}::${sqlType[type]}`;
+  };
+  const columns = [
+    `${text('src.code')} AS ${quoteIdent('code')}`,
+    `${text(className)} AS ${quoteIdent(CLASS_NAME_COLUMN)}`,
+    ...layer.attributes.map((a) => `${attribute(a.name, a.type)} AS ${quoteIdent(a.name)}`),
+    ...(layer.geometry === 'MultiPolygon' ? [`src.area_m2 AS ${quoteIdent('area_m2')}`] : []),
+    // Typed geometry column: GDAL then knows the geometry type and the SRID of the result.
+    `src.geom::geometry(${layer.geometry},4490) AS ${quoteIdent('geom')}`,
+  ];
+
+  const from =
+    revision === null
+      ? `FROM ${layerTable(layer.id)} src ORDER BY src.fid`
+      : `FROM revision_features src WHERE src.layer_id = ? AND ${visibleAt('src')} ORDER BY src.id`;
+  if (revision !== null) bindings.push(layer.id, revision, revision);
+
+  return knex.raw(`SELECT ${columns.join(',\n  ')}\n${from}`, bindings).toQuery();
+}
