@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import compression from 'compression';
 import express from 'express';
+import { exportsRouter } from './exports/routes';
+import { importsRouter } from './imports/routes';
 import { Catalog } from './layers/catalog';
 import type { Registry } from './layers/registry';
 import { layersRouter } from './layers/routes';
@@ -63,6 +65,8 @@ export async function createApp(config: Config, db: Database, registry: Registry
     res.set('Cache-Control', 'no-cache').json(buildStyle(registry, publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`));
   });
   app.use('/api/layers/:layerId/revisions', revisionsRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
+  app.use('/api/layers/:layerId/export', exportsRouter(catalog, db.knex, { connection: db.connection, statementTimeoutMs: config.ONEMAP_STATEMENT_TIMEOUT_MS }), apiNotFound);
+  app.use('/api/layers/:layerId/imports', importsRouter(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
   app.use('/ogcapi', ogcRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, publicUrl }), apiNotFound);
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);

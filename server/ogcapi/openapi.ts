@@ -92,6 +92,61 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
         },
       },
       ...revisionPaths(collectionId, opts),
+      '/api/layers/{layerId}/export': {
+        get: {
+          tags: ['Revisions'],
+          summary: 'A layer’s current content or any kept revision as a file (server/exports): code, class_zh, every attribute, area_m2 (ellipsoidal m²)',
+          parameters: [
+            { ...collectionId, name: 'layerId' },
+            param('format', 'query', { type: 'string', enum: ['geojson', 'shapefile', 'gpkg'], default: 'geojson' }, 'GeoJSON (RFC 7946), zipped Shapefile (.shp .shx .dbf .prj .cpg) or GeoPackage'),
+            param('revision', 'query', { type: 'integer', minimum: 1 }, 'the revision to export (default: the current content)'),
+            param('crs', 'query', { type: 'string', default: 'CRS84 (geojson), EPSG:4490 (shapefile, gpkg)' }, 'geojson: CRS84 only; shapefile and gpkg: EPSG:4490 or a CGCS2000 Gauss-Krüger zone, EPSG:4491–4512 (6°) or EPSG:4513–4554 (3°)'),
+            param('encoding', 'query', { type: 'string', enum: ['utf8', 'gbk'], default: 'utf8' }, 'attribute encoding of the Shapefile (named in its .cpg); the other formats are UTF-8'),
+          ],
+          responses: {
+            200: {
+              description: 'the file, as an attachment named <layer>-r<revision>-<CRS>[-gbk].<ext>',
+              content: { 'application/geo+json': {}, 'application/zip': {}, 'application/geopackage+sqlite3': {} },
+            },
+            400: error,
+            404: error,
+          },
+        },
+      },
+      '/api/layers/{layerId}/imports': {
+        post: {
+          tags: ['Revisions'],
+          summary: 'Imports a delivered file (zipped Shapefile, GeoPackage, GeoJSON (text sequence), boundary-point CSV) as a new revision; every problem is reported and nothing is written when there is one',
+          parameters: [{ ...collectionId, name: 'layerId' }],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['file'],
+                  properties: {
+                    file: { type: 'string', format: 'binary', description: 'the file; its name picks the format (.zip, .gpkg, .geojson, .geojsonl, .csv); at most ONEMAP_UPLOAD_MAX_MB' },
+                    srid: { type: 'integer', description: 'EPSG code of the coordinates, overriding the .prj / crs' },
+                    encoding: { type: 'string', description: 'text encoding (gbk, utf8), overriding .cpg and detection' },
+                    dryRun: { type: 'boolean', default: false, description: 'validate and report, write nothing' },
+                    repair: { type: 'boolean', default: false, description: 'repair invalid geometries with ST_MakeValid and report the changes' },
+                    reason: { type: 'string', maxLength: 2000, description: 'why, for the history' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            200: json(),
+            201: json(),
+            400: error,
+            404: error,
+            413: error,
+            422: { description: 'import_rejected: the full report (problems with feature index, id, code, message, location) in details', ...json({ $ref: '#/components/schemas/Error' }) },
+          },
+        },
+      },
       '/healthz': { get: { tags: ['Operations'], summary: 'Health: database reachability', responses: { 200: json(), 503: json() } } },
     },
     components: {

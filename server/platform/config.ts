@@ -30,6 +30,7 @@ export const settings = {
   ONEMAP_ITEMS_DEFAULT_LIMIT: { schema: int(1, 10_000).default(100), doc: 'OGC API items: default page size.' },
   ONEMAP_ITEMS_MAX_LIMIT: { schema: int(1, 100_000).default(10_000), doc: 'OGC API items: largest page size accepted.' },
   ONEMAP_TILE_CACHE_MB: { schema: int(0, 8192).default(256), doc: 'In-memory tile cache size (MiB); 0 turns it off.' },
+  ONEMAP_UPLOAD_MAX_MB: { schema: int(1, 65_536).default(512), doc: 'Largest file accepted by the import upload (MiB); larger answers 413.' },
   ONEMAP_PUBLIC_URL: { schema: z.string().url().optional(), doc: 'Base URL used in links; default: from the request.' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'Log level.' },
 } as const;

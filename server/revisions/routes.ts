@@ -85,6 +85,7 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
       throw badRequest('invalid_parameter', messages.badParam('reason', 'a text of up to 2000 characters', reason), { parameter: 'reason' });
     }
     const result = await restoreRevision(knex, layer, revision, { createdBy: 'anonymous', reason });
+    await catalog.versions.reload(); // the new data version at once, not when the NOTIFY arrives
     await catalog.versions.reload(); // this instance serves the new revision at once (others follow the NOTIFY)
     res.status(201).json({ ...result, ...(await getRevision(knex, layer, result.revision)) });
   });

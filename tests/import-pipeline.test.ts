@@ -1,0 +1,337 @@
+// The import pipeline end to end, against a database of its own: a department's GBK Shapefile
+// in Gauss-Krüger EPSG:4547 (written by GDAL's ogr2ogr, zipped) imported through the CLI and through
+// the HTTP upload lands at the right place (PROJ's cs2cs as the reference) with its Chinese
+// attributes as a new revision; a bad delivery is refused with every problem listed and the layer
+// unchanged; --repair, --dry-run, the upload limit and an unknown layer.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { zipSync } from 'fflate';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRegistry } from '../server/layers/registry';
+import type { ImportReport } from '../server/imports/pipeline';
+import { PROJECT_ROOT } from '../server/platform/config';
+import { layerTable } from '../server/platform/sql';
+import { commitRevision } from '../server/revisions/commit';
+import { useTestDatabase } from './helpers/db';
+import { getJson } from './helpers/http';
+import { startTestServer, type TestServer } from './helpers/server';
+
+const LAYER = 'landuse_plan';
+const registry = loadRegistry();
+const UPLOAD_MAX_MB = 1;
+
+let db: Awaited<ReturnType<typeof useTestDatabase>>;
+let knex: Knex;
+let srv: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  db = await useTestDatabase();
+  knex = db.knex;
+  // The layer's content before the imports: a revision of two zones (the whole demo would take 18 s to load).
+  const zone = (no: string, lon: number) => ({
+    properties: { code: '010', zone_no: no },
+    geometry: { type: 'MultiPolygon', coordinates: [[[[lon, 40], [lon + 0.01, 40], [lon + 0.01, 40.01], [lon, 40.01], [lon, 40]]]] },
+  });
+  await commitRevision(knex, registry.byId.get(LAYER)!, [zone('原-1', 113.1), zone('原-2', 113.2)], { kind: 'import', createdBy: 'test', reason: 'the content before' });
+  srv = await startTestServer(db.name, { ONEMAP_UPLOAD_MAX_MB: String(UPLOAD_MAX_MB) });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onemap-import-pipeline-'));
+});
+afterAll(async () => {
+  await srv?.close();
+  await db?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// --- fixtures ------------------------------------------------------------------------------------------
+
+type Xy = [number, number]; // EPSG:4547 easting, northing (m)
+interface Zone {
+  props: Record<string, unknown>;
+  geometry: { type: string; coordinates: unknown };
+}
+
+/** A square of `side` metres with its south-west corner at (e, n), as a Polygon ring in EPSG:4547. */
+const square = (e: number, n: number, side = 500): Zone['geometry'] => ({
+  type: 'Polygon',
+  coordinates: [[[e, n], [e + side, n], [e + side, n + side], [e, n + side], [e, n]]],
+});
+
+/** A bow-tie (its ring crosses itself at the centre): invalid, ST_MakeValid makes two triangles. */
+const bowtie = (e: number, n: number, side = 500): Zone['geometry'] => ({
+  type: 'Polygon',
+  coordinates: [[[e, n], [e + side, n + side], [e + side, n], [e, n + side], [e, n]]],
+});
+
+/** A GeoJSON FeatureCollection in EPSG:4547 (the pre-RFC 7946 `crs` member, as GDAL writes it). */
+function geojsonOf(name: string, zones: Zone[]): string {
+  const p = path.join(dir, `${name}.geojson`);
+  const doc = {
+    type: 'FeatureCollection',
+    crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4547' } },
+    features: zones.map((z) => ({ type: 'Feature', properties: z.props, geometry: z.geometry })),
+  };
+  fs.writeFileSync(p, JSON.stringify(doc));
+  return p;
+}
+
+/** The zones as a GBK Shapefile in EPSG:4547 written by ogr2ogr, zipped; returns the zip's path. */
+function shapefileZip(name: string, zones: Zone[]): string {
+  const src = geojsonOf(name, zones);
+  const shp = path.join(dir, `${name}.shp`);
+  execFileSync('ogr2ogr', ['-f', 'ESRI Shapefile', shp, src, '-overwrite', '-lco', 'ENCODING=GBK'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const files: Record<string, Uint8Array> = {};
+  for (const ext of ['shp', 'shx', 'dbf', 'prj', 'cpg']) files[`${name}.${ext}`] = new Uint8Array(fs.readFileSync(path.join(dir, `${name}.${ext}`)));
+  const zip = path.join(dir, `${name}.zip`);
+  fs.writeFileSync(zip, zipSync(files));
+  return zip;
+}
+
+/** Three land-use zones as a department delivers them: Chinese column names and values. */
+const delivery = (prefix: string, e0: number): Zone[] => [
+  { props: { 区块编号: `${prefix}-甲01`, 名称: '云冈区城镇村建设用地区', 用途: '030' }, geometry: square(e0, 4_430_000) },
+  { props: { 区块编号: `${prefix}-乙02`, 名称: '基本农田保护区（口泉河以南）', 用途: '010' }, geometry: square(e0 + 1000, 4_430_000) },
+  { props: { 区块编号: `${prefix}-丙03`, 名称: '林业用地区·西坪', 用途: '080' }, geometry: square(e0 + 2000, 4_430_000) },
+];
+
+// --- helpers -------------------------------------------------------------------------------------------
+
+/** Runs the import CLI on the test database; resolves with its exit code and output. */
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['tsx', 'server/imports/cli.ts', ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ONEMAP_DB_NAME: db.name, ONEMAP_DEMO: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function cliJson(...args: string[]): Promise<{ code: number | null; report: ImportReport; stderr: string }> {
+  const r = await cli(...args, '--json');
+  let report: ImportReport;
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`the CLI printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { code: r.code, report, stderr: r.stderr };
+}
+
+/** Uploads a file to the import endpoint. */
+async function upload(layerId: string, file: string, fields: Record<string, string> = {}, name = path.basename(file)) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([fs.readFileSync(file)]), name);
+  return getJson(`${srv.baseUrl}/api/layers/${layerId}/imports`, { method: 'POST', body: form });
+}
+
+/** What a layer holds: count, latest revision, data version and the sorted content hashes. */
+async function layerState(layerId: string) {
+  const { rows } = await knex.raw(
+    `SELECT revision_feature_hash(t.code, to_jsonb(t) - '{fid,code,geom,updated_at,area_m2}'::text[], t.geom)::text AS h FROM ${layerTable(layerId)} t ORDER BY 1`,
+  );
+  const rev = await knex('layer_revisions').where('layer_id', layerId).max('revision as r').first();
+  const version = await knex('layer_versions').where('layer_id', layerId).first('version');
+  return { count: rows.length, revision: Number(rev!.r), version: Number(version.version), content: createHash('sha256').update(rows.map((r: { h: string }) => r.h).join('\n')).digest('hex') };
+}
+
+/** PROJ's cs2cs: an EPSG:4547 point (northing easting, the EPSG axis order) in EPSG:4490 as [lon, lat]. */
+function cs2cs(easting: number, northing: number): Promise<[number, number]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('cs2cs', ['-f', '%.12f', 'EPSG:4547', 'EPSG:4490'], { encoding: 'utf8' }, (err, stdout) => {
+      if (err) return reject(err);
+      const [lat, lon] = stdout.trim().split(/\s+/).map(Number);
+      resolve([lon, lat]);
+    });
+    child.stdin!.end(`${northing} ${easting}\n`);
+  });
+}
+
+/** One feature of the layer through the OGC API, by its zone number. */
+async function ogcFeature(zoneNo: string) {
+  const r = await getJson(`${srv.baseUrl}/ogcapi/collections/${LAYER}/items?zone_no=${encodeURIComponent(zoneNo)}`);
+  expect(r.status).toBe(200);
+  expect(r.body.features, zoneNo).toHaveLength(1);
+  return r.body.features[0];
+}
+
+/** Every vertex of a (Multi)Polygon. */
+const vertices = (g: { type: string; coordinates: any }): number[][] => (g.type === 'Polygon' ? [g.coordinates] : g.coordinates).flat(2);
+
+/** Expects the delivered zones at their places (cs2cs) with their Chinese attributes and codes. */
+async function expectZonesServed(zones: Zone[]) {
+  for (const z of zones) {
+    const f = await ogcFeature(String(z.props['区块编号']));
+    expect(f.properties.code).toBe(z.props['用途']);
+    expect(f.properties.zone_no).toBe(z.props['区块编号']);
+    const [e, n] = (z.geometry.coordinates as Xy[][])[0][2]; // the north-east corner
+    const [lon, lat] = await cs2cs(e, n);
+    const nearest = Math.min(...vertices(f.geometry).map(([x, y]) => Math.max(Math.abs(x - lon), Math.abs(y - lat))));
+    expect(nearest, `${z.props['区块编号']}: vertex ${e}, ${n}`).toBeLessThan(1e-8);
+  }
+}
+
+const uploadDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('onemap-upload-') || f.startsWith('onemap-spool-'));
+
+// --- the tests -------------------------------------------------------------------------------------------
+
+describe('a GBK Shapefile in EPSG:4547 through the CLI', () => {
+  it('becomes a new revision, served by the OGC API at the place cs2cs computes with its Chinese attributes', async () => {
+    const zones = delivery('云冈', 440_000);
+    const zip = shapefileZip('土地用途区-cli', zones);
+    const before = await layerState(LAYER);
+    const { code, report, stderr } = await cliJson(zip, '--layer', LAYER);
+    expect(code, stderr).toBe(0);
+    expect(report).toMatchObject({ ok: true, layer: LAYER, format: 'shapefile', featureCount: 3, problemCount: 0, problems: [] });
+    expect(report.crs).toMatchObject({ epsg: 4547 });
+    expect(report.encoding).toEqual({ name: 'gb18030', method: 'cpg' });
+    expect(report.mapping).toEqual({ code: '用途', attributes: { zone_no: '区块编号' }, ignored: ['名称'] });
+    expect(report.revision).toMatchObject({ revision: before.revision + 1, featureCount: 3 });
+
+    await expectZonesServed(zones);
+    const { body } = await getJson(`${srv.baseUrl}/api/layers/${LAYER}/revisions`);
+    const last = body.revisions.at(-1);
+    expect(last).toMatchObject({ revision: before.revision + 1, kind: 'import', featureCount: 3 });
+    expect(JSON.stringify(last)).toContain(createHash('sha256').update(fs.readFileSync(zip)).digest('hex'));
+    expect(JSON.stringify(last)).toContain('土地用途区-cli.zip');
+  });
+});
+
+describe('a GBK Shapefile in EPSG:4547 through the HTTP upload', () => {
+  it('answers 201 with the report, and the OGC API serves the features at their place with their Chinese attributes', async () => {
+    const zones = delivery('新荣', 450_000);
+    const zip = shapefileZip('upload', zones);
+    const before = await layerState(LAYER);
+    const r = await upload(LAYER, zip, {}, '土地用途区（新荣）.zip');
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body).toMatchObject({ ok: true, featureCount: 3, source: { name: '土地用途区（新荣）.zip' }, revision: { revision: before.revision + 1 } });
+    expect(r.body.preview.features).toHaveLength(3);
+    expect(r.body.preview.features[0].properties).toEqual({ code: '030', zone_no: '新荣-甲01' });
+    await expectZonesServed(zones);
+    expect(uploadDirs()).toEqual([]);
+  });
+});
+
+describe('a delivery with several problems', () => {
+  // 0 fine; 1 a class code not in TD/T 1024; 2 no zone number; 3 a bow-tie; 4 a line in a polygon layer.
+  const bad = (): Zone[] => [
+    { props: { 区块编号: '坏-0', 用途: '010' }, geometry: square(460_000, 4_430_000) },
+    { props: { 区块编号: '坏-1', 用途: '999' }, geometry: square(461_000, 4_430_000) },
+    { props: { 用途: '020' }, geometry: square(462_000, 4_430_000) },
+    { props: { 区块编号: '坏-3', 用途: '030' }, geometry: bowtie(463_000, 4_430_000) },
+    { props: { 区块编号: '坏-4', 用途: '040' }, geometry: { type: 'LineString', coordinates: [[464_000, 4_430_000], [464_500, 4_430_500]] } },
+  ];
+
+  it('is refused over HTTP with 422 listing every problem with its feature index, and the layer is unchanged', async () => {
+    const before = await layerState(LAYER);
+    const r = await upload(LAYER, geojsonOf('bad-http', bad()));
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('import_rejected');
+    const report: ImportReport = r.body.details;
+    expect(report.ok).toBe(false);
+    expect(report.problemCount).toBe(4);
+    expect(report.problems.map((p) => [p.feature, p.code])).toEqual([
+      [1, 'code_unknown'],
+      [2, 'attribute_missing'],
+      [3, 'geometry_invalid'],
+      [4, 'geometry_type'],
+    ]);
+    expect(report.problems[0]).toMatchObject({ id: '坏-1' });
+    const invalid = report.problems[2];
+    expect(invalid.message).toMatch(/Self-intersection/);
+    // The crossing is the centre of the bow-tie: (463 250, 4 430 250) in EPSG:4547.
+    const [lon, lat] = await cs2cs(463_250, 4_430_250);
+    expect(Math.abs(invalid.location![0] - lon)).toBeLessThan(1e-6);
+    expect(Math.abs(invalid.location![1] - lat)).toBeLessThan(1e-6);
+    expect(report.revision).toBeUndefined();
+    expect(await layerState(LAYER)).toEqual(before);
+  });
+
+  it('is refused by the CLI with exit status 2 and a table row per problem, and the layer is unchanged', async () => {
+    const before = await layerState(LAYER);
+    const r = await cli(geojsonOf('bad-cli', bad()), '--layer', LAYER);
+    expect(r.code, r.stderr).toBe(2);
+    const rows = r.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l));
+    expect(rows.map((l) => l.trim().split(/\s+/)[0])).toEqual(['1', '2', '3', '4']);
+    expect(r.stdout).toMatch(/code_unknown[\s\S]*attribute_missing[\s\S]*geometry_invalid[\s\S]*geometry_type/);
+    expect(r.stdout).toMatch(/REFUSED: 4 problems.*nothing was written/);
+    expect(await layerState(LAYER)).toEqual(before);
+  });
+});
+
+describe('--repair', () => {
+  it('repairs a bow-tie with ST_MakeValid into a valid MultiPolygon, reports the change and imports it', async () => {
+    const zones: Zone[] = [
+      { props: { 区块编号: '修-0', 用途: '060' }, geometry: square(470_000, 4_430_000) },
+      { props: { 区块编号: '修-1', 用途: '060' }, geometry: bowtie(471_000, 4_430_000) },
+    ];
+    const zip = shapefileZip('repair', zones);
+    const refused = await cliJson(zip, '--layer', LAYER);
+    expect(refused.code).toBe(2);
+    expect(refused.report.problems.map((p) => p.code)).toEqual(['geometry_invalid']);
+
+    const { code, report, stderr } = await cliJson(zip, '--layer', LAYER, '--repair');
+    expect(code, stderr).toBe(0);
+    expect(report.repairedCount).toBe(1);
+    const fix = report.repaired[0];
+    expect(fix).toMatchObject({ feature: 1, id: '修-1', typeAfter: 'MULTIPOLYGON' });
+    expect(fix.reason).toMatch(/Self-intersection/);
+    // Two triangles of a quarter of the 500 m square each: 125,000 m² (a Gauss-Krüger square is not exactly that on the ellipsoid).
+    expect(fix.area_after_m2!).toBeGreaterThan(124_000);
+    expect(fix.area_after_m2!).toBeLessThan(126_000);
+    const { rows } = await knex.raw(`SELECT ST_IsValid(geom) AS valid, ST_NumGeometries(geom) AS parts, area_m2 FROM ${layerTable(LAYER)} WHERE zone_no = '修-1'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ valid: true, parts: 2 });
+    expect(rows[0].area_m2).toBeCloseTo(fix.area_after_m2!, 3);
+  });
+});
+
+describe('--dry-run', () => {
+  it('checks and reports, with a preview in EPSG:4490, and writes nothing', async () => {
+    const before = await layerState(LAYER);
+    const { code, report } = await cliJson(shapefileZip('dry', delivery('阳高', 480_000)), '--layer', LAYER, '--dry-run');
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ ok: true, dryRun: true, featureCount: 3 });
+    expect(report.revision).toBeUndefined();
+    const [lon, lat] = vertices(report.preview!.features[0].geometry as any)[0];
+    expect(lon).toBeGreaterThan(113);
+    expect(lat).toBeGreaterThan(39.9);
+    expect(await layerState(LAYER)).toEqual(before);
+  });
+});
+
+describe('the upload', () => {
+  it('answers 413 above ONEMAP_UPLOAD_MAX_MB, writes nothing and keeps no temporary file', async () => {
+    const before = await layerState(LAYER);
+    const big = path.join(dir, 'big.zip');
+    fs.writeFileSync(big, Buffer.alloc(Math.round((UPLOAD_MAX_MB + 0.5) * 1024 * 1024), 7));
+    const r = await upload(LAYER, big);
+    expect(r.status).toBe(413);
+    expect(r.body.code).toBe('payload_too_large');
+    expect(r.body.message).toMatch(/1 MB/);
+    expect(await layerState(LAYER)).toEqual(before);
+    expect(uploadDirs()).toEqual([]);
+  });
+
+  it('answers 404 for a layer that is not in the registry', async () => {
+    const r = await upload('no_such_layer', shapefileZip('nolayer', delivery('无', 490_000)));
+    expect(r.status).toBe(404);
+    expect(r.body.code).toBe('unknown_layer');
+  });
+
+  it('answers 400 for a bad srid field', async () => {
+    const r = await upload(LAYER, shapefileZip('badsrid', delivery('错', 490_000)), { srid: 'abc' });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('invalid_parameter');
+  });
+});
