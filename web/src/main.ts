@@ -1,6 +1,6 @@
-// The viewer's entry: header with the language switch, layer tree (left), map with the measure
-// tool, identify panel (right) and coordinate status bar (bottom), all driven by the server's
-// registry and style.
+// The viewer's entry: header with the import button and the language switch, layer tree (left),
+// map with the measure tool, identify panel (right) and coordinate status bar (bottom), all driven
+// by the server's registry and style.
 import type { Map as MlMap } from 'maplibre-gl';
 import { initDocumentLang, lang, onLangChange, setLang, t } from './i18n/i18n';
 import { createMap, whenLoaded } from './map/map';
@@ -9,6 +9,7 @@ import { mountLayerTree } from './layers/tree';
 import { mountIdentify } from './identify/identify';
 import { mountStatusBar } from './coords/statusbar';
 import { MeasureControl } from './measure/measure';
+import { mountImport } from './imports/panel';
 import { h, replaceChildren } from './ui/dom';
 import './styles.css';
 
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
     // After the style has loaded (its sketch layers go on top); while it measures, clicks skip identify.
     map.addControl(new MeasureControl(), 'top-left');
     mountStatusBar(byTestId('status-bar'), map);
+    // The 导入 button in the header; its panel floats over the map, its preview goes on top of every layer.
+    mountImport(byTestId('app-header'), byTestId('map').parentElement!, map, registry);
   } catch (err) {
     replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
       `${t('loadError')}: ${(err as Error).message}`));
