@@ -1,0 +1,210 @@
+// `npm run bench:import`: importing the large land-use status layer (≥ 300,000 polygons) as a
+// department delivers it, a zipped Shapefile in EPSG:4547 with GBK attributes, through the project's
+// import CLI, against GDAL's own loader (`ogr2ogr -f PostgreSQL`, PG_USE_COPY=YES) on the same file,
+// the same machine and in the same run.
+//
+//   1. ogr2ogr writes plan.landuse_status of the bench database (`onemap_bench`, the large data set,
+//      made by `npm run bench:tiles` or `npm run demo:large`) to bench/out/landuse_status-4547-gbk.shp.zip
+//      (EPSG:4547, -lco ENCODING=CP936);
+//   2. a scratch database (`onemap_bench_import`, migrated and empty) gets it through
+//      `node --import tsx server/imports/cli.ts <file> --layer landuse_status --repair --json`
+//      as a child process under /usr/bin/time -v (wall time, peak RSS);
+//   3. ogr2ogr loads the same zip into the same database (table ogr_landuse_status, EPSG:4490), timed
+//      the same way;
+//   4. both must hold the same number of features and the same total ellipsoidal area (1e-6 relative).
+// Prints a table and writes bench/out/import.json with the goals (no slower than ogr2ogr; peak RSS of
+// the import under 512 MB) and whether they were met. The scratch database is dropped at the end.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, PROJECT_ROOT } from '../server/platform/config';
+import { migrate, openDatabase, type ConnectionSettings } from '../server/platform/db';
+import { log } from '../server/platform/log';
+
+const DB = 'onemap_bench';
+const SCRATCH = 'onemap_bench_import';
+const LAYER = 'landuse_status';
+const OUT = path.join(PROJECT_ROOT, 'bench', 'out');
+const ZIP = path.join(OUT, `${LAYER}-4547-gbk.shp.zip`);
+const RSS_GOAL_MB = 512;
+const TIME = '/usr/bin/time';
+
+interface Run {
+  seconds: number;
+  peak_rss_mb: number;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** GDAL's connection string for a database of the cluster (or of DATABASE_URL). */
+function pgDsn(connection: ConnectionSettings, database: string): string {
+  if (typeof connection === 'string') {
+    const url = new URL(connection);
+    url.pathname = `/${database}`;
+    return `PG:${url.toString()}`;
+  }
+  return `PG:host=${connection.host} port=${connection.port} dbname=${database} user=${connection.user}`;
+}
+
+/** Runs a command to its end, measuring wall time and peak RSS (GNU time's "Maximum resident set size", else VmHWM sampled from /proc). */
+function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  const useTime = fs.existsSync(TIME);
+  const timeFile = path.join(os.tmpdir(), `bench-import-time-${process.pid}-${Date.now()}.txt`);
+  const [bin, argv] = useTime ? [TIME, ['-v', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(bin, argv, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let hwmKb = 0;
+    const sampler = useTime
+      ? null
+      : setInterval(() => {
+          try {
+            const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+            if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
+          } catch {
+            /* gone */
+          }
+        }, 50);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (sampler) clearInterval(sampler);
+      let rssKb = hwmKb;
+      if (useTime) {
+        const t = fs.existsSync(timeFile) ? fs.readFileSync(timeFile, 'utf8') : '';
+        fs.rmSync(timeFile, { force: true });
+        const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(t);
+        if (!m) return reject(new Error(`${TIME} -v gave no peak RSS for ${cmd}:\n${t}`));
+        rssKb = Number(m[1]);
+        const status = /Exit status: (\d+)/.exec(t);
+        if (status) code = Number(status[1]);
+      }
+      resolve({ seconds, peak_rss_mb: rssKb / 1024, exitCode: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
+function ogr2ogr(args: string[]) {
+  return measure('ogr2ogr', args, { ...process.env, PG_USE_COPY: 'YES' });
+}
+
+function mustSucceed(what: string, r: Run) {
+  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}):\n${r.stderr.slice(-4000)}\n${r.stdout.slice(-2000)}`);
+}
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+if (!process.env.LOG_LEVEL) log.level = 'warn'; // the cluster's and migrations' info lines would only interleave with the figures
+const bench = await openDatabase(config, { database: DB });
+const sourceCount = Number((await bench.knex(`plan.${LAYER}`).count<{ count: string }[]>('*'))[0].count);
+if (sourceCount < 300_000) throw new Error(`${DB}.plan.${LAYER} has ${sourceCount} features; load the large data set first (npm run demo:large or npm run bench:tiles)`);
+// The scratch database: dropped if a previous run left it, made again (openDatabase creates it), migrated, empty.
+await bench.knex.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`);
+const scratch = await openDatabase(config, { database: SCRATCH });
+await migrate(scratch.knex);
+const before = Number((await scratch.knex(`plan.${LAYER}`).count<{ count: string }[]>('*'))[0].count);
+if (before !== 0) throw new Error(`${SCRATCH}.plan.${LAYER} should be empty after migrating, has ${before}`);
+await scratch.knex.raw('DROP TABLE IF EXISTS public.ogr_landuse_status');
+
+let summary: Record<string, unknown>;
+try {
+  // 1. The delivery: EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E), GBK attributes, zipped.
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.rmSync(ZIP, { force: true });
+  console.log(`bench: writing ${path.relative(PROJECT_ROOT, ZIP)} (${sourceCount} parcels, EPSG:4547, GBK) …`);
+  const exported = await ogr2ogr([
+    '-f', 'ESRI Shapefile', ZIP, pgDsn(bench.connection, DB),
+    '-sql', `SELECT code, parcel_no, owner, geom FROM plan.${LAYER} ORDER BY fid`,
+    '-nln', LAYER,
+    '-nlt', 'MULTIPOLYGON',
+    '-s_srs', 'EPSG:4490',
+    '-t_srs', 'EPSG:4547',
+    '-lco', 'ENCODING=CP936',
+  ]);
+  mustSucceed('ogr2ogr export', exported);
+  const zipBytes = fs.statSync(ZIP).size;
+  console.log(`bench: written in ${exported.seconds.toFixed(1)} s, ${(zipBytes / 1e6).toFixed(1)} MB`);
+
+  // 2. The project's import, as its CLI runs it.
+  console.log('bench: importing with server/imports/cli.ts …');
+  const imported = await measure(process.execPath, ['--import', 'tsx', 'server/imports/cli.ts', ZIP, '--layer', LAYER, '--repair', '--json'], {
+    ...process.env,
+    ONEMAP_DB_NAME: SCRATCH,
+    LOG_LEVEL: 'warn',
+  });
+  mustSucceed('import CLI', imported);
+  const report = JSON.parse(imported.stdout) as {
+    ok: boolean;
+    featureCount: number;
+    encoding: { name: string; method: string };
+    crs: { epsg: number | null };
+    repairedCount: number;
+    elapsed_ms: number;
+    revision?: { featureCount: number; area_m2: number | null };
+  };
+  if (!report.ok || !report.revision) throw new Error(`the import was refused: ${imported.stdout.slice(0, 4000)}`);
+  console.log(`bench: imported in ${imported.seconds.toFixed(1)} s, peak RSS ${imported.peak_rss_mb.toFixed(0)} MB (encoding ${report.encoding.name}, EPSG:${report.crs.epsg}, ${report.repairedCount} repaired)`);
+
+  // 3. GDAL's loader on the same file.
+  console.log('bench: loading the same file with ogr2ogr -f PostgreSQL (PG_USE_COPY=YES) …');
+  const ogr = await ogr2ogr([
+    '-f', 'PostgreSQL', pgDsn(scratch.connection, SCRATCH), `/vsizip/${ZIP}`,
+    '-nln', 'ogr_landuse_status',
+    '-nlt', 'PROMOTE_TO_MULTI', // the Shapefile mixes Polygon and MultiPolygon records
+    '-lco', 'GEOMETRY_NAME=geom',
+    '-t_srs', 'EPSG:4490',
+    '--config', 'PG_USE_COPY', 'YES',
+  ]);
+  mustSucceed('ogr2ogr load', ogr);
+  console.log(`bench: loaded in ${ogr.seconds.toFixed(1)} s, peak RSS ${ogr.peak_rss_mb.toFixed(0)} MB`);
+
+  // 4. Both hold the same features: count and total ellipsoidal area.
+  const totals = async (table: string) => {
+    const r = await scratch.knex.raw(`SELECT count(*)::bigint AS n, sum(ST_Area(geom::geography)) AS area FROM ${table}`);
+    return { features: Number(r.rows[0].n), area_m2: Number(r.rows[0].area) };
+  };
+  const mine = await totals(`plan.${LAYER}`);
+  const theirs = await totals('public.ogr_landuse_status');
+  const source = await (async () => {
+    const r = await bench.knex.raw(`SELECT sum(ST_Area(geom::geography)) AS area FROM plan.${LAYER}`);
+    return { features: sourceCount, area_m2: Number(r.rows[0].area) };
+  })();
+  const areaRel = Math.abs(mine.area_m2 - theirs.area_m2) / theirs.area_m2;
+  const same = mine.features === theirs.features && areaRel <= 1e-6;
+  if (!same) console.error(`bench: the two loads differ: import ${JSON.stringify(mine)}, ogr2ogr ${JSON.stringify(theirs)} (area rel. ${areaRel.toExponential(2)})`);
+
+  const ratio = imported.seconds / ogr.seconds;
+  const pick = (r: Run) => ({ seconds: Number(r.seconds.toFixed(2)), peak_rss_mb: Number(r.peak_rss_mb.toFixed(1)) });
+  summary = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    file: { path: path.relative(PROJECT_ROOT, ZIP), bytes: zipBytes, crs: 'EPSG:4547', encoding: 'GBK (CP936)', features: sourceCount, export_seconds: Number(exported.seconds.toFixed(2)) },
+    import: { ...pick(imported), reported_elapsed_s: Number((report.elapsed_ms / 1000).toFixed(2)), encoding: report.encoding, repaired: report.repairedCount, ...mine },
+    ogr2ogr: { ...pick(ogr), ...theirs },
+    source_area_m2: source.area_m2,
+    area_relative_difference: areaRel,
+    ratio_import_to_ogr2ogr: Number(ratio.toFixed(3)),
+    goals: { ratio_at_most: 1, peak_rss_mb_below: RSS_GOAL_MB, same_features: true },
+    met: { speed: ratio <= 1, memory: imported.peak_rss_mb < RSS_GOAL_MB, same_features: same },
+  };
+  fs.writeFileSync(path.join(OUT, 'import.json'), JSON.stringify(summary, null, 2));
+  const f1 = (x: number) => x.toFixed(1);
+  const fa = (x: number) => Math.round(x).toLocaleString('en');
+  const met = summary.met as Record<string, boolean>;
+  console.log(`
+| load of ${sourceCount.toLocaleString('en')} parcels (${(zipBytes / 1e6).toFixed(0)} MB zip) | wall s | peak RSS MB | features | area m² |
+|---|---|---|---|---|
+| project import (CLI, --repair) | ${f1(imported.seconds)} | ${f1(imported.peak_rss_mb)} | ${mine.features} | ${fa(mine.area_m2)} |
+| ogr2ogr -f PostgreSQL (PG_USE_COPY=YES) | ${f1(ogr.seconds)} | ${f1(ogr.peak_rss_mb)} | ${theirs.features} | ${fa(theirs.area_m2)} |
+
+import / ogr2ogr = ${ratio.toFixed(2)} (goal ≤ 1: ${met.speed ? 'met' : 'NOT met'}); peak RSS ${f1(imported.peak_rss_mb)} MB (goal < ${RSS_GOAL_MB}: ${met.memory ? 'met' : 'NOT met'}); same features and area (rel. ${areaRel.toExponential(1)}): ${same ? 'yes' : 'NO'}`);
+} finally {
+  await scratch.knex.destroy();
+  await bench.knex.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`).catch((err) => console.error(`bench: could not drop ${SCRATCH}: ${(err as Error).message}`));
+  await bench.close();
+}
