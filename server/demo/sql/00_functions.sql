@@ -63,3 +63,17 @@ CREATE OR REPLACE FUNCTION pg_temp.buffer_m(g geometry, m double precision) RETU
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT ST_SetSRID(ST_Buffer(g::geography, m, 'quad_segs=4')::geometry, 4490)
 $$;
+
+-- Seed points for a tiling layer's Voronoi cells in one district: a base density over the whole
+-- district (at least min_n points) plus a denser halo (1.5 × the town's radius) around each town.
+-- Used by the status parcels and the plan zones with different densities and seeds.
+CREATE OR REPLACE FUNCTION pg_temp.seed_points(district geometry, area_km2 double precision, per_km2 double precision,
+    min_n integer, town_per_km2 double precision, seed integer) RETURNS SETOF geometry
+LANGUAGE sql STABLE AS $$
+  SELECT (ST_Dump(ST_GeneratePoints(district, greatest(min_n, round(area_km2 * per_km2))::int, seed))).geom
+  UNION ALL
+  SELECT (ST_Dump(ST_GeneratePoints(h.g, greatest(1, round(ST_Area(h.g::geography) / 1e6 * town_per_km2))::int, seed + h.i))).geom
+  FROM (SELECT t.i, ST_CollectionExtract(ST_Intersection(district, pg_temp.buffer_m(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4490), t.r_km * 1500)), 3) AS g
+        FROM demo_towns t WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4490), district, t.r_km * 1.5 / 80)) h
+  WHERE NOT ST_IsEmpty(h.g) AND ST_Area(h.g) > 0
+$$;

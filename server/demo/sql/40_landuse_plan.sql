@@ -8,14 +8,7 @@ CREATE TEMP TABLE demo_zones ON COMMIT DROP AS
 WITH pts AS (
   SELECT d.adcode, p.geom
   FROM demo_d d CROSS JOIN demo_params prm
-  CROSS JOIN LATERAL (
-    SELECT (ST_Dump(ST_GeneratePoints(d.geom, greatest(8, round(d.area_km2 * prm.zone_per_km2))::int, prm.seed + 7919))).geom
-    UNION ALL
-    SELECT (ST_Dump(ST_GeneratePoints(h.g, greatest(1, round(ST_Area(h.g::geography) / 1e6 * prm.zone_town_per_km2))::int, prm.seed + 7919 + h.i))).geom
-    FROM (SELECT t.i, ST_CollectionExtract(ST_Intersection(d.geom, pg_temp.buffer_m(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4490), t.r_km * 1500)), 3) AS g
-          FROM demo_towns t WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4490), d.geom, t.r_km * 1.5 / 80)) h
-    WHERE NOT ST_IsEmpty(h.g) AND ST_Area(h.g) > 0
-  ) p
+  CROSS JOIN LATERAL pg_temp.seed_points(d.geom, d.area_km2, prm.zone_per_km2, 8, prm.zone_town_per_km2, prm.seed + 7919) AS p(geom)
 ), vor AS (
   SELECT adcode, (ST_Dump(ST_VoronoiPolygons(ST_Collect(geom), 0, ST_Expand(ST_Envelope(ST_Collect(geom)), 0.2)))).geom AS cell
   FROM pts GROUP BY adcode
