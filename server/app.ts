@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import compression from 'compression';
 import express from 'express';
+import { ConflictEngine } from './conflicts/detect';
+import { conflictsRouter } from './conflicts/routes';
+import { loadRules } from './conflicts/rules';
+import { ConflictWatcher } from './conflicts/watcher';
 import { exportsRouter } from './exports/routes';
 import { importsRouter } from './imports/routes';
 import { Catalog } from './layers/catalog';
@@ -22,6 +26,7 @@ import { tilesRouter } from './tiles/routes';
 export interface App {
   app: express.Express;
   catalog: Catalog;
+  conflicts: { engine: ConflictEngine; watcher: ConflictWatcher };
   close(): Promise<void>;
 }
 
@@ -32,6 +37,8 @@ export async function createApp(config: Config, db: Database, registry: Registry
   const versions = new LayerVersions(db.knex);
   await versions.start();
   const catalog = new Catalog(registry, db.knex, versions);
+  const engine = new ConflictEngine(db.knex, registry, loadRules(registry));
+  const watcher = new ConflictWatcher(engine, versions);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -67,6 +74,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use('/api/layers/:layerId/revisions', revisionsRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/layers/:layerId/export', exportsRouter(catalog, db.knex, { connection: db.connection, statementTimeoutMs: config.ONEMAP_STATEMENT_TIMEOUT_MS }), apiNotFound);
   app.use('/api/layers/:layerId/imports', importsRouter(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
+  app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
   app.use('/ogcapi', ogcRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, publicUrl }), apiNotFound);
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
@@ -75,5 +83,13 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use(apiNotFound);
   app.use(errorHandler);
 
-  return { app, catalog, close: () => versions.stop() };
+  return {
+    app,
+    catalog,
+    conflicts: { engine, watcher },
+    close: async () => {
+      await watcher.stop();
+      await versions.stop();
+    },
+  };
 }

@@ -10,6 +10,8 @@ import type { Knex } from 'knex';
 import { geoJsonProblems } from '../platform/geojson';
 import { PROJECT_ROOT } from '../platform/config';
 import { layerTable, quoteIdent } from '../platform/sql';
+import { ConflictEngine } from '../conflicts/detect';
+import { loadRules } from '../conflicts/rules';
 import { loadRegistry, sqlType, type Layer, type Registry } from '../layers/registry';
 import { approvedProjects, econProjects, pvSites, stamps } from './projects';
 import { centralCity, mines, mountains, parks, prohibitedAreas, redlines, reserves, rivers, roads, towns, waterSources } from './places';
@@ -97,8 +99,9 @@ export async function loadDemo(knex: Knex, opts: DemoOptions): Promise<Record<st
   const registry = loadRegistry();
   checkRegistry(registry);
   const params = SCALES[opts.scale];
+  const rules = loadRules(registry);
 
-  return knex.transaction(async (trx) => {
+  const counts = await knex.transaction(async (trx) => {
     // The whole load is one unit of work; large statements run longer than the service timeout.
     await trx.raw('SET LOCAL statement_timeout = 0');
     await trx.raw('SET LOCAL client_min_messages = warning');
@@ -113,7 +116,7 @@ export async function loadDemo(knex: Knex, opts: DemoOptions): Promise<Record<st
 
     const counts: Record<string, number> = {};
     const reason = opts.scale === 'demo' ? `demo data (seed ${seed})` : 'large benchmark data';
-    for (const layer of registry.layers) {
+    for (const layer of registry.delivered) {
       counts[layer.id] = await publish(trx, layer);
       const polygon = layer.geometry === 'MultiPolygon';
       await trx.raw(
@@ -125,12 +128,17 @@ export async function loadDemo(knex: Knex, opts: DemoOptions): Promise<Record<st
     }
     return counts;
   });
+  // The demo's conflicts, detected once (a full run is an explicit action; this load is one).
+  // A database that already had runs gets an incremental run: the ledger's cases carry over.
+  const engine = new ConflictEngine(knex, registry, rules);
+  await engine.run({ mode: (await engine.hasBase()) ? 'incremental' : 'full', requestedBy: 'demo', trigger: { via: 'demo load', scale: opts.scale } });
+  return counts;
 }
 
 /** Every registry layer must have a generator here, and the other way round. */
 function checkRegistry(registry: Registry) {
   const generated = new Set(Object.keys(GENERATED));
-  const missing = registry.layers.filter((l) => !generated.has(l.id)).map((l) => l.id);
+  const missing = registry.delivered.filter((l) => !generated.has(l.id)).map((l) => l.id);
   const extra = [...generated].filter((id) => !registry.byId.has(id));
   if (missing.length || extra.length) {
     throw new Error(`demo generator and layer registry disagree: no generator for [${missing.join(', ')}]; not in the registry: [${extra.join(', ')}]`);
@@ -144,12 +152,12 @@ const GENERATED: Record<string, true> = Object.fromEntries(
 
 async function emptyOrRefuse(trx: Knex.Transaction, registry: Registry, replace: boolean) {
   const filled: string[] = [];
-  for (const layer of registry.layers) {
+  for (const layer of registry.delivered) {
     const { rows } = await trx.raw(`SELECT EXISTS (SELECT 1 FROM ${layerTable(layer.id)}) AS filled`);
     if (rows[0].filled) filled.push(layer.id);
   }
   if (filled.length && !replace) throw new Error(`layer tables are not empty: ${filled.join(', ')} (use --replace to empty them first)`);
-  if (filled.length) await trx.raw(`TRUNCATE ${registry.layers.map((l) => layerTable(l.id)).join(', ')} RESTART IDENTITY`);
+  if (filled.length) await trx.raw(`TRUNCATE ${registry.delivered.map((l) => layerTable(l.id)).join(', ')} RESTART IDENTITY`);
 }
 
 async function runStep(trx: Knex.Transaction, name: string, text: string) {
@@ -217,7 +225,7 @@ async function createInputs(trx: Knex.Transaction, registry: Registry, seed: num
   await trx('demo_stamps').insert(stamps.map((s, i) => ({ i: i + 1, ...s })));
 
   // Staging tables: k (a stable sort key), code, the registry attributes, geom (last).
-  for (const layer of registry.layers) {
+  for (const layer of registry.delivered) {
     const cols = layer.attributes.map((a) => `${quoteIdent(a.name)} ${sqlType[a.type]}`);
     await trx.raw(`${tmp} ${stagingTable(layer.id)} (k text, code text, ${cols.join(', ')}${cols.length ? ',' : ''} geom geometry) ON COMMIT DROP`);
   }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
-import { badRequest, messages, notFound } from '../platform/errors';
+import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
 import { intParam, single } from '../platform/params';
 import { log } from '../platform/log';
 import { writeExport, type GdalSettings } from './export';
@@ -26,6 +26,7 @@ export function exportsRouter(catalog: Catalog, knex: Knex, gdal: GdalSettings):
     for (const k of Object.keys(req.query)) if (!PARAMS.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, PARAMS), { parameter: k });
     const options = parseExportOptions({ format: single(req.query, 'format'), crs: single(req.query, 'crs'), encoding: single(req.query, 'encoding') });
     const revision = intParam(req.query, 'revision', 1, MAX_REVISION) ?? null;
+    if (revision !== null && layer.derived) throw derivedLayer(layer.id);
 
     // The client leaving (before or during the download) kills ogr2ogr and ends the stream.
     const gone = new AbortController();

@@ -49,7 +49,8 @@ if (!process.env.LOG_LEVEL) log.level = 'warn';
 
 const registry = loadRegistry();
 const layer = registry.byId.get(values.layer);
-if (!layer) fail(`layer '${values.layer}' is not in the registry; known: ${registry.layers.map((l) => l.id).join(', ')}`);
+if (!layer) fail(`layer '${values.layer}' is not in the registry; known: ${registry.delivered.map((l) => l.id).join(', ')}`);
+if (layer.derived) fail(`layer '${layer.id}' is computed by the service (read-only): it cannot be imported`);
 
 const db = await openDatabase(loadConfig());
 try {

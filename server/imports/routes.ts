@@ -13,7 +13,7 @@ import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
 import type { Layer } from '../layers/registry';
-import { badRequest, messages, notFound } from '../platform/errors';
+import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
 import { normaliseEncoding } from './encoding';
 import { badUpload, importForbidden, importMessages, importRejected, uploadTooLarge } from './messages';
 import { importFile } from './pipeline';
@@ -47,6 +47,7 @@ export function importsRouter(catalog: Catalog, knex: Knex, opts: ImportsOptions
     const id = (req.params as { layerId: string }).layerId;
     const layer = catalog.layer(id);
     if (!layer) throw notFound('unknown_layer', messages.unknownLayer(id), { layerId: id });
+    if (layer.derived) throw derivedLayer(layer.id);
     const extra = Object.keys(req.query)[0]; // the options are form fields
     if (extra !== undefined) throw badRequest('unknown_parameter', messages.unknownParam(extra, []), { parameter: extra });
     const user: User = { name: 'anonymous' };

@@ -35,6 +35,9 @@ const layerSchema = z
   .object({
     id: name,
     group: name,
+    // A layer the service computes itself (a view over its own tables) rather than one a
+    // department delivers: served like the others, never imported, revised or restored.
+    derived: z.enum(['conflicts']).optional(),
     title: text.strict(),
     department: name,
     period: z.object({ from: z.number().int().min(1949).max(2100), to: z.number().int().min(1949).max(2100) }).strict(),
@@ -65,6 +68,8 @@ export type Named = { id: string; zh: string; en: string };
 
 export interface Registry {
   layers: Layer[];
+  /** The layers departments deliver (imported, revised, loaded by the demo): all but the derived ones. */
+  delivered: Layer[];
   groups: Named[];
   departments: Named[];
   byId: Map<string, Layer>;
@@ -124,7 +129,7 @@ export function loadRegistry(dir = path.join(PROJECT_ROOT, 'layers')): Registry 
   const order = new Map(groups.map((g, i) => [g.id, i]));
   layers.sort((a, b) => (order.get(a.group) ?? 99) - (order.get(b.group) ?? 99) || a.id.localeCompare(b.id));
   if (problems.length) throw new Error(`layer registry is invalid:\n  ${problems.join('\n  ')}`);
-  return { layers, groups, departments, byId: new Map(layers.map((l) => [l.id, l])) };
+  return { layers, delivered: layers.filter((l) => !l.derived), groups, departments, byId: new Map(layers.map((l) => [l.id, l])) };
 }
 
 /** PostgreSQL column type of a registry attribute type. */

@@ -50,7 +50,8 @@ export async function registryMismatches(knex: Knex, registry: Registry): Promis
       const c = table.get(a.name);
       if (!c) problems.push(`layer '${layer.id}': attribute '${a.name}' has no column`);
       else if (c.data_type !== sqlType[a.type]) problems.push(`layer '${layer.id}': column '${a.name}' is ${c.data_type}, registry says ${a.type} (${sqlType[a.type]})`);
-      else if (a.required && c.is_nullable === 'YES') problems.push(`layer '${layer.id}': column '${a.name}' is nullable but the registry requires it`);
+      // A derived layer is a view: PostgreSQL reports every view column as nullable.
+      else if (a.required && c.is_nullable === 'YES' && !layer.derived) problems.push(`layer '${layer.id}': column '${a.name}' is nullable but the registry requires it`);
     }
     for (const name of table.keys()) {
       if (!RESERVED_COLUMNS.includes(name) && !layer.attributes.some((a) => a.name === name)) {
@@ -64,7 +65,7 @@ export async function registryMismatches(knex: Knex, registry: Registry): Promis
       if (g.type.toUpperCase() !== layer.geometry.toUpperCase()) problems.push(`layer '${layer.id}': geometry is ${g.type}, registry says ${layer.geometry}`);
       if (g.srid !== 4490) problems.push(`layer '${layer.id}': geometry SRID is ${g.srid}, expected 4490 (CGCS2000)`);
     }
-    if (!gist.has(layer.id)) problems.push(`layer '${layer.id}': no GiST index on geom`);
+    if (!gist.has(layer.id) && !layer.derived) problems.push(`layer '${layer.id}': no GiST index on geom`);
     if (layer.geometry === 'MultiPolygon' && !table.has('area_m2')) problems.push(`layer '${layer.id}': column 'area_m2' is missing`);
   }
   for (const t of byTable.keys()) {

@@ -20,6 +20,7 @@ export const messages = {
   unknownCollection: (id: string) => `collection '${id}' does not exist; see /ogcapi/collections`,
   unknownFeature: (coll: string, id: string) => `feature '${id}' does not exist in collection '${coll}'`,
   unknownLayer: (id: string) => `layer '${id}' is not in the registry; see /api/layers`,
+  derivedLayer: (id: string) => `layer '${id}' is computed by the service (read-only): it has no imports, revisions or restores`,
   badParam: (name: string, expected: string, got: unknown) => `parameter '${name}': expected ${expected}, got ${JSON.stringify(got)}`,
   unknownParam: (name: string, allowed: string[]) => `unknown query parameter '${name}'; allowed: ${allowed.join(', ')}`,
   unsupportedCrs: (crs: string, supported: string[]) => `CRS '${crs}' is not supported; supported: ${supported.join(', ')}`,
@@ -29,6 +30,8 @@ export const messages = {
 } as const;
 
 export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details);
+/** 409 for a write to a layer the service computes itself (registry \`derived\`). */
+export const derivedLayer = (id: string) => new AppError(409, 'derived_layer', messages.derivedLayer(id), { layerId: id });
 export const notFound = (code: string, message: string, details?: unknown) => new AppError(404, code, message, details);
 
 /** Wraps unknown routes under an API prefix into a JSON 404. */

@@ -3,7 +3,7 @@
 import express, { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
-import { badRequest, messages, notFound } from '../platform/errors';
+import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
 import { intParam } from '../platform/params';
 import { restoreRevision } from './commit';
 import { diffRevisions } from './diff';
@@ -25,6 +25,7 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
     const id = (req.params as { layerId: string }).layerId;
     const layer = catalog.layer(id);
     if (!layer) throw notFound('unknown_layer', messages.unknownLayer(id), { layerId: id });
+    if (layer.derived) throw derivedLayer(layer.id);
     return layer;
   };
   const onlyParams = (req: Request, allowed: string[]) => {

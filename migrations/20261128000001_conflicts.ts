@@ -1,0 +1,230 @@
+// Conflict detection (差异图斑) and the coordination ledger (冲突台账).
+//
+//   conflict_rules          the rules of layers/conflict-rules.json as last applied (with a hash of
+//                           each definition: a changed rule is recomputed in full at the next run)
+//   conflict_runs           every run: mode, trigger, layer revisions used, counts, areas, duration
+//   conflict_state          per source layer, the layer_versions.version the results reflect
+//   conflict_sources        per source feature: content key (md5 of class code and geometry bytes)
+//                           and the district that wholly contains it, if one does
+//   conflict_source_overlaps pairs of features of one layer whose interiors overlap (rare: plans
+//                           tile the land); only pieces from such pairs can overlap each other
+//   conflict_pieces         the current result: one row per rule × feature of a × feature of b ×
+//                           district; raw = their intersection in the district, geom = the part of
+//                           raw no earlier piece of the rule covers, minus slivers (NULL: slivers only)
+//   conflict_cases          the ledger: one case per patch id, ever; status, decision, reason, the
+//                           last geometry and area once the patch is gone
+//   conflict_case_events    the full history of every case (detections, status changes, comments)
+//
+// plan.conflicts (a view) is what the service publishes as the "conflicts" layer: current patches
+// with their case, read by OGC API – Features, vector tiles and the exports like any plan layer.
+import type { Knex } from 'knex';
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+CREATE TABLE conflict_rules (
+  id text PRIMARY KEY,
+  zh text NOT NULL,
+  en text NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('conflict', 'hazard', 'notice')),
+  severity text NOT NULL CHECK (severity IN ('critical', 'major', 'minor')),
+  departments text[] NOT NULL,
+  a_layer text NOT NULL,
+  a_codes text[] NOT NULL,
+  b_layer text NOT NULL,
+  b_codes text[] NOT NULL,
+  min_area_m2 double precision NOT NULL,
+  min_thinness double precision NOT NULL,
+  definition_hash text NOT NULL,
+  active boolean NOT NULL DEFAULT true,
+  applied_run integer
+)`);
+  await knex.raw(`
+CREATE TABLE conflict_runs (
+  id serial PRIMARY KEY,
+  mode text NOT NULL CHECK (mode IN ('full', 'incremental')),
+  status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed')),
+  trigger jsonb NOT NULL DEFAULT '{}',
+  requested_by text,
+  rules text[] NOT NULL DEFAULT '{}',
+  layers jsonb NOT NULL DEFAULT '{}',
+  stats jsonb NOT NULL DEFAULT '{}',
+  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  finished_at timestamptz,
+  duration_ms double precision,
+  error text
+)`);
+  await knex.raw(`COMMENT ON COLUMN conflict_runs.layers IS 'layer id → {revision, version} of every layer the run read'`);
+  await knex.raw(`COMMENT ON COLUMN conflict_runs.stats IS 'totals and per rule: patches, area_m2, sliver_parts, sliver_area_m2, opened, closed'`);
+  await knex.raw(`
+CREATE TABLE conflict_state (
+  layer_id text PRIMARY KEY,
+  version bigint NOT NULL,
+  revision integer NOT NULL DEFAULT 0,
+  run_id integer NOT NULL
+)`);
+  await knex.raw(`
+CREATE TABLE conflict_sources (
+  layer_id text NOT NULL,
+  fid bigint NOT NULL,
+  key uuid NOT NULL,
+  adcode text,
+  PRIMARY KEY (layer_id, fid)
+)`);
+  await knex.raw(`
+CREATE TABLE conflict_source_overlaps (
+  layer_id text NOT NULL,
+  fid1 bigint NOT NULL,
+  fid2 bigint NOT NULL,
+  PRIMARY KEY (layer_id, fid1, fid2),
+  CHECK (fid1 < fid2)
+)`);
+  await knex.raw(`
+CREATE TABLE conflict_pieces (
+  id uuid PRIMARY KEY,
+  rule_id text NOT NULL,
+  adcode text NOT NULL,
+  a_layer text NOT NULL,
+  a_fid bigint NOT NULL,
+  a_key uuid NOT NULL,
+  a_code text NOT NULL,
+  b_layer text NOT NULL,
+  b_fid bigint NOT NULL,
+  b_key uuid NOT NULL,
+  b_code text NOT NULL,
+  raw geometry(MultiPolygon, 4490) NOT NULL,
+  geom geometry(MultiPolygon, 4490),
+  area_m2 double precision NOT NULL DEFAULT 0,
+  parts integer NOT NULL DEFAULT 0,
+  thinness double precision,
+  sliver_parts integer NOT NULL DEFAULT 0,
+  sliver_area_m2 double precision NOT NULL DEFAULT 0,
+  trimmed boolean NOT NULL DEFAULT false,
+  run_id integer NOT NULL
+)`);
+  await knex.raw(`COMMENT ON COLUMN conflict_pieces.trimmed IS 'an earlier piece of the rule covered part of raw (recomputed whenever the rule changes near it)'`);
+  await knex.raw(`COMMENT ON COLUMN conflict_pieces.adcode IS 'district (行政区划代码) the piece lies in; empty: outside every district'`);
+  await knex.raw(`COMMENT ON COLUMN conflict_pieces.thinness IS 'smallest thinness ratio 4πA/P² of the kept parts (1 = disc)'`);
+  await knex.raw('CREATE INDEX conflict_pieces_geom ON conflict_pieces USING gist (geom)');
+  await knex.raw('CREATE INDEX conflict_pieces_raw ON conflict_pieces USING gist (raw)');
+  await knex.raw('CREATE INDEX conflict_pieces_a ON conflict_pieces (rule_id, a_fid)');
+  await knex.raw('CREATE INDEX conflict_pieces_b ON conflict_pieces (rule_id, b_fid)');
+
+  await knex.raw(`
+CREATE TABLE conflict_cases (
+  fid bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  id uuid PRIMARY KEY,
+  rule_id text NOT NULL,
+  adcode text NOT NULL,
+  district text,
+  a_layer text NOT NULL,
+  a_code text NOT NULL,
+  b_layer text NOT NULL,
+  b_code text NOT NULL,
+  status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'coordinated', 'verified', 'resolved_by_data')),
+  decision text CHECK (decision IN ('follow_a', 'follow_b', 'adjust_both', 'exception')),
+  reason text,
+  district_opinion text,
+  city_opinion text,
+  effective_date date,
+  version integer NOT NULL DEFAULT 1,
+  first_run integer NOT NULL,
+  last_run integer NOT NULL,
+  resolved_run integer,
+  resolved_layer text,
+  resolved_revision integer,
+  last_area_m2 double precision,
+  last_geom geometry(MultiPolygon, 4490),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CHECK (status <> 'coordinated' OR (decision IS NOT NULL AND reason IS NOT NULL))
+)`);
+  await knex.raw(`COMMENT ON TABLE conflict_cases IS 'the coordination ledger (冲突台账): one case per conflict patch id; survives re-runs'`);
+  await knex.raw('CREATE INDEX conflict_cases_rule_status ON conflict_cases (rule_id, status)');
+  await knex.raw(`
+CREATE TABLE conflict_case_events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  case_id uuid NOT NULL REFERENCES conflict_cases (id),
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  actor text NOT NULL,
+  action text NOT NULL CHECK (action IN ('detected', 'transition', 'comment', 'resolved_by_data', 'reappeared')),
+  from_status text,
+  to_status text,
+  decision text,
+  reason text,
+  comment text,
+  run_id integer,
+  details jsonb
+)`);
+  await knex.raw('CREATE INDEX conflict_case_events_case ON conflict_case_events (case_id, id)');
+
+  // g minus each cutter in turn. Used where a union of the cutters would be the obvious way: GEOS
+  // unions of polygons with nearly coincident edges (districts cut from each other, neighbouring
+  // plan zones) can drop a whole member, where a chain of differences stays exact.
+  await knex.raw(`
+CREATE FUNCTION conflict_subtract(g geometry, cutters geometry[]) RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  c geometry;
+BEGIN
+  IF cutters IS NULL THEN RETURN g; END IF;
+  FOREACH c IN ARRAY cutters LOOP
+    EXIT WHEN g IS NULL OR ST_IsEmpty(g);
+    IF g && c THEN g := ST_CollectionExtract(ST_Difference(g, c), 3); END IF;
+  END LOOP;
+  RETURN g;
+END $$`);
+
+  // The published layer: current patches with their case. Columns follow the layer registry
+  // entry layers/registry/conflicts.json (fid, code = severity, attributes, geom, area_m2).
+  await knex.raw(`
+CREATE VIEW plan.conflicts AS
+SELECT c.fid,
+       r.severity AS code,
+       p.id::text AS patch_id,
+       p.rule_id,
+       r.zh AS rule_zh,
+       r.kind,
+       c.status,
+       c.decision,
+       COALESCE(c.district, '区外') AS district,
+       p.adcode,
+       p.a_layer,
+       p.a_fid::integer AS a_fid,
+       p.a_code,
+       p.b_layer,
+       p.b_fid::integer AS b_fid,
+       p.b_code,
+       round(p.thinness::numeric, 4)::double precision AS thinness,
+       p.geom,
+       p.area_m2,
+       c.updated_at
+  FROM conflict_pieces p
+  JOIN conflict_cases c ON c.id = p.id
+  JOIN conflict_rules r ON r.id = p.rule_id
+ WHERE p.geom IS NOT NULL`);
+
+  // The published layer's data version: bumped by every write to the pieces, the cases or the
+  // rules, announced like a plan layer's (tile caches, ETags).
+  await knex.raw(`INSERT INTO layer_versions (layer_id) VALUES ('conflicts') ON CONFLICT DO NOTHING`);
+  await knex.raw(`
+CREATE FUNCTION conflicts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO layer_versions AS v (layer_id) VALUES ('conflicts')
+  ON CONFLICT (layer_id) DO UPDATE SET version = v.version + 1, changed_at = now();
+  PERFORM pg_notify('onemap_layer_changed', 'conflicts');
+  RETURN NULL;
+END $$`);
+  for (const t of ['conflict_pieces', 'conflict_cases', 'conflict_rules']) {
+    await knex.raw(`CREATE TRIGGER "${t}_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "${t}" FOR EACH STATEMENT EXECUTE FUNCTION conflicts_changed()`);
+  }
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP VIEW IF EXISTS plan.conflicts');
+  for (const t of ['conflict_case_events', 'conflict_cases', 'conflict_pieces', 'conflict_source_overlaps', 'conflict_sources', 'conflict_state', 'conflict_runs', 'conflict_rules']) {
+    await knex.raw(`DROP TABLE IF EXISTS "${t}"`);
+  }
+  await knex.raw('DROP FUNCTION IF EXISTS conflicts_changed()');
+  await knex.raw('DROP FUNCTION IF EXISTS conflict_subtract(geometry, geometry[])');
+  await knex.raw(`DELETE FROM layer_versions WHERE layer_id = 'conflicts'`);
+}
