@@ -31,7 +31,7 @@ const NON_OVERLAPPING = [...CITY_TILING, 'urban_plan', 'subsidence', 'eco_redlin
 /** One checksum per layer over every column that matters, in fid order. */
 async function checksums(knex: Knex): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const layer of registry.layers) {
+  for (const layer of registry.delivered) {
     const { rows } = await knex.raw(
       `SELECT md5(string_agg(fid || ':' || md5(ST_AsBinary(geom)) || ':' || md5((to_jsonb(t) - 'updated_at' - 'geom')::text), ',' ORDER BY fid)) AS sum
        FROM ${layerTable(layer.id)} t`,
@@ -58,7 +58,7 @@ describe('demo data set', { timeout: 180_000 }, () => {
   }, 60_000);
 
   it('fills every registry layer, reporting the counts it stored', async () => {
-    for (const layer of registry.layers) {
+    for (const layer of registry.delivered) {
       const { rows } = await db.knex.raw(`SELECT count(*)::int AS n FROM ${layerTable(layer.id)}`);
       expect(rows[0].n, layer.id).toBeGreaterThan(0);
       expect(counts[layer.id], layer.id).toBe(rows[0].n);
@@ -133,7 +133,7 @@ describe('demo data set', { timeout: 180_000 }, () => {
 
   it('records revision 1 with the feature count and area of every layer', async () => {
     const { rows } = await db.knex.raw('SELECT layer_id, revision, reason, feature_count, area_m2 FROM layer_revisions ORDER BY layer_id');
-    expect(rows.map((r: { layer_id: string }) => r.layer_id)).toEqual(registry.layers.map((l) => l.id).sort());
+    expect(rows.map((r: { layer_id: string }) => r.layer_id)).toEqual(registry.delivered.map((l) => l.id).sort());
     for (const r of rows) {
       expect(r.revision).toBe(1);
       expect(r.reason).toBe(`demo data (seed ${SEED})`);

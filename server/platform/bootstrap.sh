@@ -25,6 +25,8 @@ if [ "${1:-}" = "test" ]; then
   [ -x /usr/bin/chromium ] || need="$need chromium"
   command -v cs2cs >/dev/null 2>&1 || need="$need proj-bin"
   [ -d /usr/share/fonts/opentype/noto ] || need="$need fonts-noto-cjk"
+  # the independent geodesic reference for conflict areas (GeographicLib through pyproj)
+  /usr/bin/python3 -c 'import pyproj' >/dev/null 2>&1 || need="$need python3-pyproj"
   # the test suite always runs against a fresh database of its own, on the embedded cluster unless DATABASE_URL is set
   if [ -z "${DATABASE_URL:-}" ]; then
     ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || case "$need" in *postgis*) ;; *) need="$need postgresql-15-postgis-3";; esac
