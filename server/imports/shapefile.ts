@@ -65,9 +65,28 @@ function decoderLabel(label: string): string {
   return label;
 }
 
+/**
+ * A .dbf record reader whose text goes through Node's own TextDecoder (ICU) instead of the
+ * `text-encoding` polyfill the `shapefile` package bundles: the same WHATWG decoding, about ten
+ * times faster (decoding was two thirds of reading a 300,000-record GBK .dbf). The package keeps
+ * its decoder in `_decode`; a label Node does not know keeps the polyfill.
+ */
+async function openDbf(stream: Readable, label: string) {
+  const source = await shapefile.openDbf(stream, { encoding: label });
+  let native: TextDecoder | undefined;
+  try {
+    native = new TextDecoder(label);
+  } catch {
+    native = undefined;
+  }
+  const internal = source as unknown as { _decode?: (bytes: Uint8Array) => string };
+  if (native && typeof internal._decode === 'function') internal._decode = native.decode.bind(native);
+  return source;
+}
+
 /** UTF-8 unless decoding the .dbf's names and text values as UTF-8 meets an invalid sequence. */
 async function detectDbfEncoding(dbf: PartFile): Promise<'utf-8' | 'gb18030'> {
-  const source = await shapefile.openDbf(await dbf.open(), { encoding: 'utf-8' });
+  const source = await openDbf(await dbf.open(), 'utf-8');
   try {
     for (;;) {
       const r = await source.read();
@@ -176,7 +195,7 @@ export async function openShapefiles(files: PartFile[], file: string, opts: Impo
       let caught: unknown;
       try {
         shpSource = await shapefile.openShp(await shp.open());
-        if (dbf) dbfSource = await shapefile.openDbf(await dbf.open(), { encoding: decoderLabel(p.encoding.name) });
+        if (dbf) dbfSource = await openDbf(await dbf.open(), decoderLabel(p.encoding.name));
         for (;;) {
           const [g, a] = await Promise.all([shpSource.read(), dbfSource ? dbfSource.read() : Promise.resolve({ done: false, value: {} })]);
           if (g.done) {
