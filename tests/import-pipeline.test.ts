@@ -12,7 +12,7 @@ import { zipSync } from 'fflate';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
-import type { ImportReport } from '../server/imports/pipeline';
+import { importFile, type ImportReport } from '../server/imports/pipeline';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { layerTable } from '../server/platform/sql';
 import { commitRevision } from '../server/revisions/commit';
@@ -307,6 +307,109 @@ describe('--dry-run', () => {
     expect(lon).toBeGreaterThan(113);
     expect(lat).toBeGreaterThan(39.9);
     expect(await layerState(LAYER)).toEqual(before);
+  });
+});
+
+describe('the checks in PostGIS, set-based over the staged delivery', () => {
+  const layer = registry.byId.get(LAYER)!;
+  const run = (file: string, opts: Partial<Parameters<typeof importFile>[3]> = {}) => importFile(knex, layer, file, { createdBy: 'test', ...opts });
+  /** Tables the imports staged in (they must never outlive the import's transaction). */
+  const stagingTables = async () => (await knex.raw("SELECT relname FROM pg_class WHERE relname LIKE 'onemap\\_import\\_%'")).rows;
+
+  it('names a geometry PostGIS cannot transform (geometry_unreadable, in PostgreSQL’s words) and checks the others', async () => {
+    const zones: Zone[] = [
+      { props: { 区块编号: '读-0', 用途: '010' }, geometry: square(500_000, 4_430_000) },
+      { props: { 区块编号: '读-1', 用途: '010' }, geometry: { type: 'Polygon', coordinates: [[[1e20, 4_430_000], [1e20, 4_430_500], [500_500, 4_430_500], [1e20, 4_430_000]]] } },
+      { props: { 区块编号: '读-2', 用途: '010' }, geometry: bowtie(502_000, 4_430_000) },
+    ];
+    const report = await run(geojsonOf('unreadable', zones), { dryRun: true });
+    expect(report.ok).toBe(false);
+    const mine = report.problems.filter((p) => p.feature !== undefined);
+    expect(mine.map((p) => [p.feature, p.code])).toEqual([
+      [1, 'geometry_unreadable'],
+      [2, 'geometry_invalid'],
+    ]);
+    expect(mine[0]).toMatchObject({ id: '读-1' });
+    expect(mine[0].message).toMatch(/projection domain/);
+    expect(report.problemCounts).toMatchObject({ geometry_unreadable: 1, geometry_invalid: 1 });
+    // The coordinates also put the file's extent outside Datong (the reader's check of the whole file).
+    expect(report.problemCounts.outside_datong).toBe(1);
+    expect(report.preview!.features.map((f) => f.id)).toEqual([0, 2]);
+    expect(await stagingTables()).toEqual([]);
+  });
+
+  it('lists the first 1,000 problems by feature index, wherever they were found, and counts them all', async () => {
+    // 1,200 zones with a class code TD/T 1024 does not have; two of them also invalid (PostGIS finds those after the file is read).
+    const zones: Zone[] = Array.from({ length: 1200 }, (_, i) => ({
+      props: { 区块编号: `多-${i}`, 用途: '999' },
+      geometry: i === 3 || i === 1100 ? bowtie(500_000 + (i % 40) * 600, 4_400_000 + Math.floor(i / 40) * 600) : square(500_000 + (i % 40) * 600, 4_400_000 + Math.floor(i / 40) * 600),
+    }));
+    const report = await run(geojsonOf('many', zones), { dryRun: true, preview: false });
+    expect(report.problemCount).toBe(1202);
+    expect(report.problemCounts).toEqual({ code_unknown: 1200, geometry_invalid: 2 });
+    expect(report.problems).toHaveLength(1000);
+    expect(report.problems.slice(0, 5).map((p) => [p.feature, p.code])).toEqual([
+      [0, 'code_unknown'],
+      [1, 'code_unknown'],
+      [2, 'code_unknown'],
+      [3, 'code_unknown'],
+      [3, 'geometry_invalid'],
+    ]);
+    expect(report.problems.at(-1)!.feature).toBe(998);
+    expect(report.preview).toBeUndefined();
+  });
+
+  it('commits from the staging table what a dry run checked, with the areas PostGIS computes, and leaves no staging table', async () => {
+    const zones = delivery('浑源', 510_000);
+    const file = shapefileZip('staged', zones);
+    const dry = await run(file, { dryRun: true });
+    expect(dry).toMatchObject({ ok: true, dryRun: true, featureCount: 3 });
+    const report = await run(file, { name: '浑源.zip' });
+    expect(report.ok).toBe(true);
+    expect(report.preview!.features).toEqual(dry.preview!.features);
+    const { rows } = await knex.raw(
+      `SELECT t.zone_no, t.code, t.area_m2, ST_Area(t.geom::geography, true) AS area, GeometryType(t.geom) AS type, f.area_m2 AS snapshot_area
+       FROM ${layerTable(LAYER)} t JOIN revision_features f ON f.layer_id = ? AND f.revision_to IS NULL AND f.geom = t.geom
+       WHERE t.zone_no LIKE '浑源-%' ORDER BY t.zone_no`,
+      [LAYER],
+    );
+    expect(rows.map((r: { zone_no: string; code: string; type: string }) => [r.zone_no, r.code, r.type])).toEqual([
+      ['浑源-丙03', '080', 'MULTIPOLYGON'],
+      ['浑源-乙02', '010', 'MULTIPOLYGON'],
+      ['浑源-甲01', '030', 'MULTIPOLYGON'],
+    ]);
+    for (const r of rows) {
+      expect(r.area_m2).toBeCloseTo(r.area, 6);
+      expect(r.snapshot_area).toBe(r.area_m2);
+    }
+    expect(report.revision!.area_m2).toBeGreaterThan(3 * 240_000);
+    expect(await stagingTables()).toEqual([]);
+  });
+
+  it('leaves the layer as it was when the importing connection dies in the middle (the process killed)', async () => {
+    const before = await layerState(LAYER);
+    // A delivery large enough to still be streaming when its connection is killed.
+    const file = path.join(dir, 'killed.geojsonl');
+    const out = fs.createWriteStream(file);
+    for (let i = 0; i < 40_000; i++) {
+      const feature = { type: 'Feature', properties: { 区块编号: `断-${i}`, 用途: '010' }, geometry: { type: 'Polygon', coordinates: [[[113 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001], [113.0005 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001], [113.0005 + (i % 200) * 0.001, 40.0005 + Math.floor(i / 200) * 0.001], [113 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001]]] } };
+      out.write(`\x1e${JSON.stringify(feature)}\n`);
+    }
+    await new Promise((resolve) => out.end(resolve));
+    const importing = run(file, { name: 'killed.geojsonl' }).then(
+      () => 'finished',
+      (err: Error) => err.message,
+    );
+    let killed = 0;
+    for (let t = 0; t < 400 && !killed; t++) {
+      const { rows } = await knex.raw("SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %onemap\\_import\\_%' AND pid <> pg_backend_pid()");
+      killed = rows.length;
+      if (!killed) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(killed).toBe(1);
+    expect(await importing).not.toBe('finished');
+    expect(await layerState(LAYER)).toEqual(before);
+    expect(await stagingTables()).toEqual([]);
   });
 });
 

@@ -1,27 +1,30 @@
 // The import use-case: a delivered file → its properties mapped to the layer's registry schema →
-// every feature checked (geometry type, required and typed attributes, class codes) → in PostGIS,
-// per batch of features in one bound statement, transformed to CGCS2000 (EPSG:4490) and checked
-// with ST_IsValidDetail (optionally repaired with ST_MakeValid) → either ONE new revision of the
-// layer (commitRevision) or a report of EVERY problem with where it is, and nothing written.
+// every feature checked in JavaScript as it is read (geometry type, required and typed attributes,
+// class codes) and streamed ONCE into PostGIS with COPY (./stage.ts) → there, set-based over the
+// whole delivery, transformed to CGCS2000 (EPSG:4490) and checked with ST_IsValidDetail (optionally
+// repaired with ST_MakeValid) → either ONE new revision of the layer, committed from that same
+// staging table (commitStaged), or a report of EVERY problem with where it is, and nothing written.
+// Reading, staging, checking and committing are one transaction: a refused file, a dry run or a
+// killed process leaves nothing behind.
 //
-// Memory stays bounded by streaming: features are read, checked and transformed batch by batch;
-// the checked features (already in EPSG:4490) are spooled to a temporary GeoJSON-lines file that
-// commitRevision then streams, so a 300,000-parcel delivery is never held in memory as a whole.
+// Memory stays bounded by streaming: features are read, checked and written to the COPY stream one
+// by one, so a 300,000-parcel delivery is never held in memory as a whole (only the first features'
+// properties, for the preview, and the first 1,000 problems are kept).
 //
 //   const report = await importFile(knex, layer, '/tmp/upload-1', { name: '土地用途区.zip', createdBy: 'anonymous' });
 //   report.ok ? report.revision : report.problems
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Feature, FeatureCollection, Geometry } from 'geojson';
 import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
 import type { Attribute, Layer } from '../layers/registry';
-import { commitRevision, type CommitResult, type RevisionFeature } from '../revisions/commit';
+import type { CommitResult } from '../revisions/commit';
+import { EwkbWriter, GeometryEncodingError } from './ewkb';
 import { openImport } from './index';
 import { importMessages as m } from './messages';
+import { ImportStage, type CheckedRow, type StageRow } from './stage';
 import type { DetectedCrs, DetectedEncoding, ImportFeature, ImportFormat, ProblemCode } from './types';
 
 /** Problem codes of the checks against the layer, besides the readers' (ProblemCode). */
@@ -122,7 +125,7 @@ export interface ImportFileOptions {
   reason?: string;
   /** Include the preview (default true). */
   preview?: boolean;
-  /** Features per PostGIS round trip (default 500). */
+  /** No longer used: the whole delivery goes to PostGIS in one COPY (still range-checked, 1–10,000). */
   batchSize?: number;
 }
 
@@ -131,7 +134,8 @@ export const MAX_PROBLEMS = 1_000;
 /** Repairs listed in the report; the rest are counted. */
 export const MAX_REPAIRS = 1_000;
 export const PREVIEW_FEATURES = 200;
-const DEFAULT_BATCH = 500;
+/** Staged features whose properties are kept for the preview (some may turn out empty or unreadable). */
+const PREVIEW_CANDIDATES = 2 * PREVIEW_FEATURES;
 
 /** Property names that hold the class code when there is no `code` (compared case-insensitively). */
 const CODE_ALIASES = ['code', 'class_code', 'classcode', '分类代码', '分类编码', '地类编码', '地类代码', 'dlbm', '用途代码', '用途编码', '用途', 'ytdm', '类别代码', '类型代码'];
@@ -140,79 +144,30 @@ const CODE_ALIASES = ['code', 'class_code', 'classcode', '分类代码', '分类
 export async function importFile(knex: Knex, layer: Layer, filePath: string, opts: ImportFileOptions): Promise<ImportReport> {
   const started = performance.now();
   const name = opts.name ?? path.basename(filePath);
-  const batchSize = opts.batchSize ?? DEFAULT_BATCH;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new Error(`batchSize should be an integer from 1 to 10000, got ${batchSize}`);
+  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1 && opts.batchSize <= 10_000)) {
+    throw new Error(`batchSize should be an integer from 1 to 10000, got ${opts.batchSize}`);
+  }
   const { sha256, bytes } = await hashFile(filePath);
   const src = await openImport(filePath, { name, srid: opts.srid, encoding: opts.encoding });
 
   const problems = new ProblemList();
   const warnings: Warning[] = src.warnings.map((w) => ({ ...w }));
   for (const w of src.crs.warnings) warnings.push({ code: 'crs', message: w });
-  const repaired: Repair[] = [];
-  let repairedCount = 0;
-  const preview: Feature[] = [];
-  const wantPreview = opts.preview !== false;
   const mapper = new PropertyMapper(layer, problems, warnings);
-  const spool = opts.dryRun ? null : new Spool();
-  const geometry = src.crs.epsg !== null ? new GeometryCheck(knex, layer, src.crs.epsg, !!opts.repair) : null;
+  const wantPreview = opts.preview !== false;
+  const srid = src.crs.epsg;
   let featureCount = 0;
-  let inflight: Promise<void> | null = null;
+  let repaired: Repair[] = [];
+  let repairedCount = 0;
+  let preview: Feature[] = [];
+  let revision: CommitResult | undefined;
 
-  try {
-    let batch: Checked[] = [];
-    // One batch in PostGIS while the next is read and checked.
-    const flush = async (items: Checked[]) => {
-      if (geometry) {
-        const results = await geometry.run(items.filter((c) => c.geometryOk).map((c) => ({ index: c.feature.index, geometry: c.feature.geometry as Geometry })));
-        let k = 0;
-        for (const c of items) {
-          if (!c.geometryOk) continue;
-          const r = results[k++];
-          if (r.problem) problems.add({ ...r.problem, feature: c.feature.index, id: c.id, file: c.feature.file });
-          if (r.repair) {
-            repairedCount++;
-            if (repaired.length < MAX_REPAIRS) repaired.push({ feature: c.feature.index, ...(c.id !== undefined ? { id: c.id } : {}), ...r.repair });
-          }
-          c.geojson = r.geojson;
-          c.invalid = !!r.problem;
-        }
-      }
-      for (const c of items) {
-        if (!c.geojson) continue;
-        const line = `{"type":"Feature","properties":${JSON.stringify(c.properties)},"geometry":${c.geojson}}`;
-        if (wantPreview && preview.length < PREVIEW_FEATURES) preview.push({ ...(JSON.parse(line) as Feature), id: c.feature.index });
-        if (spool && problems.count === 0 && src.problems.length === 0 && !c.invalid) await spool.write(line);
-      }
-    };
-    for await (const f of src.features) {
-      featureCount++;
-      batch.push(checkFeature(f, layer, mapper, problems));
-      if (batch.length === batchSize) {
-        await inflight;
-        inflight = flush(batch);
-        inflight.catch(() => undefined); // awaited before the next batch; this only keeps it from counting as unhandled meanwhile
-        batch = [];
-      }
-    }
-    await inflight;
-    if (batch.length) await flush(batch);
-
-    const all = [...src.problems.map((p) => ({ ...p }) as Problem), ...problems.list].sort((a, b) => (a.feature ?? -1) - (b.feature ?? -1));
+  /** The report once everything is known. */
+  const report = (): ImportReport => {
+    const all = [...src.problems.map((p) => ({ ...p }) as Problem), ...problems.sorted()].sort((a, b) => (a.feature ?? -1) - (b.feature ?? -1));
     const problemCounts: Record<string, number> = { ...problems.byCode };
     for (const p of src.problems) problemCounts[p.code] = (problemCounts[p.code] ?? 0) + 1;
     const problemCount = problems.count + src.problems.length;
-
-    let revision: CommitResult | undefined;
-    if (spool && problemCount === 0) {
-      await spool.end();
-      revision = await commitRevision(knex, layer, spool.read(), {
-        kind: 'import',
-        createdBy: opts.createdBy,
-        reason: opts.reason?.trim() || `import of ${name}`,
-        sourceName: name.slice(0, 500),
-        sourceSha256: sha256,
-      });
-    }
     return {
       ok: problemCount === 0,
       dryRun: !!opts.dryRun,
@@ -233,11 +188,130 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
       ...(revision ? { revision } : {}),
       elapsed_ms: Math.round(performance.now() - started),
     };
+  };
+
+  try {
+    if (srid === null) {
+      // No CRS (the reader reported why): the properties are still checked, nothing goes to PostGIS.
+      for await (const f of src.features) {
+        featureCount++;
+        checkFeature(f, layer, mapper, problems);
+      }
+      return report();
+    }
+
+    // One transaction from the first staged row to the revision; anything but a written revision rolls it back.
+    await knex
+      .transaction(async (trx) => {
+        // One unit of work: reading a 300,000-feature delivery takes longer than the per-request statement timeout.
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        // ST_IsValid's NOTICE per invalid geometry would only flood the connection.
+        await trx.raw('SET LOCAL client_min_messages = warning');
+        const stage = new ImportStage(trx, layer, { repair: !!opts.repair, commit: !opts.dryRun });
+        const files: string[] = [];
+        const fileIndex = new Map<string, number>();
+        /** Properties of the first staged features, for the preview (the geometries come from PostGIS). */
+        const previewRows: { index: number; properties: Record<string, unknown> }[] = [];
+        const ewkb = new EwkbWriter();
+
+        async function* rows(): AsyncGenerator<StageRow> {
+          for await (const f of src.features) {
+            featureCount++;
+            const c = checkFeature(f, layer, mapper, problems);
+            if (!c.geometryOk) continue;
+            let hex: string;
+            try {
+              hex = ewkb.hex(f.geometry as Geometry, srid!);
+            } catch (err) {
+              if (!(err instanceof GeometryEncodingError)) throw err;
+              problems.add({ code: 'geometry_unreadable', feature: f.index, id: c.id, file: f.file, message: m.geometryUnreadable(f.index, err.message) });
+              continue;
+            }
+            let file = fileIndex.get(f.file);
+            if (file === undefined) {
+              file = files.push(f.file) - 1;
+              fileIndex.set(f.file, file);
+            }
+            if (wantPreview && previewRows.length < PREVIEW_CANDIDATES) previewRows.push({ index: f.index, properties: c.properties });
+            yield { index: f.index, properties: c.properties, id: c.id, file, ewkb: hex };
+          }
+        }
+        await stage.load(rows());
+
+        const checked = await stage.check(MAX_PROBLEMS);
+        const idOf = (r: CheckedRow) => (r.ref === null ? undefined : r.ref_num ? Number(r.ref) : r.ref);
+        const fileOf = (r: CheckedRow) => (r.file === null ? undefined : files[r.file]);
+        for (const r of checked.problems) problems.add(geometryProblem(r, idOf(r), fileOf(r)));
+        // The rest of the geometry problems are counted, not listed (the listed ones are the first by index).
+        problems.countMore('geometry_empty', checked.counts.empty - checked.problems.filter((r) => r.status === 'empty').length);
+        problems.countMore('geometry_invalid', checked.counts.invalid + checked.counts.repair_failed - checked.problems.filter((r) => r.status === 'invalid' || r.status === 'repair_failed').length);
+        problems.countMore('geometry_unreadable', checked.counts.unreadable - checked.problems.filter((r) => r.status === 'unreadable').length);
+        repairedCount = checked.counts.repaired;
+        repaired = checked.repairs.map((r) => repairOf(r, idOf(r)));
+
+        if (wantPreview) {
+          const geojson = await stage.geojson(previewRows.map((r) => r.index));
+          for (const r of previewRows) {
+            const g = geojson.get(r.index);
+            if (g === undefined) continue;
+            preview.push({ type: 'Feature', properties: r.properties, geometry: JSON.parse(g) as Geometry, id: r.index });
+            if (preview.length === PREVIEW_FEATURES) break;
+          }
+        }
+
+        if (opts.dryRun || problems.count + src.problems.length > 0) throw ROLLBACK;
+        revision = await stage.commit({
+          kind: 'import',
+          createdBy: opts.createdBy,
+          reason: opts.reason?.trim() || `import of ${name}`,
+          sourceName: name.slice(0, 500),
+          sourceSha256: sha256,
+        });
+      })
+      .catch((err: unknown) => {
+        if (err !== ROLLBACK) throw err;
+      });
+    return report();
   } finally {
-    await inflight?.catch(() => undefined);
     await src.close();
-    await spool?.remove();
   }
+}
+
+/** Thrown inside the import's transaction to roll it back (a dry run, a refused file): not an error. */
+const ROLLBACK = Symbol('rollback');
+
+/** A geometry problem PostGIS found, as the report lists it. */
+function geometryProblem(r: CheckedRow, id: string | number | undefined, file: string | undefined): Problem {
+  const where = { feature: r.i, id, file };
+  const location: [number, number] | undefined = r.lon !== null && r.lat !== null ? [r.lon, r.lat] : undefined;
+  const reason = r.reason ?? 'invalid';
+  switch (r.status) {
+    case 'empty':
+      return { code: 'geometry_empty', message: m.geometryEmpty(r.i), ...where };
+    case 'unreadable':
+      return { code: 'geometry_unreadable', message: m.geometryUnreadable(r.i, r.message ?? ''), ...where };
+    case 'repair_failed':
+      return { code: 'geometry_invalid', message: m.repairFailed(r.i, reason), location, ...where };
+    default:
+      return { code: 'geometry_invalid', message: m.geometryInvalid(r.i, reason, r.lon, r.lat), location, hint: m.repairHint, ...where };
+  }
+}
+
+/** A repair PostGIS made, as the report lists it. */
+function repairOf(r: CheckedRow, id: string | number | undefined): Repair {
+  const location: [number, number] | undefined = r.lon !== null && r.lat !== null ? [r.lon, r.lat] : undefined;
+  return {
+    feature: r.i,
+    ...(id !== undefined ? { id } : {}),
+    reason: r.reason ?? 'invalid',
+    ...(location ? { location } : {}),
+    typeBefore: r.type_before!,
+    typeAfter: r.type_after!,
+    verticesBefore: r.vertices_before!,
+    verticesAfter: r.vertices_after!,
+    area_before_m2: r.area_before_m2,
+    area_after_m2: r.area_after_m2,
+  };
 }
 
 // --- checks in JavaScript: properties and geometry type -------------------------------------------
@@ -249,13 +323,9 @@ interface Checked {
   properties: Record<string, unknown>;
   /** The geometry has the layer's type and goes to PostGIS. */
   geometryOk: boolean;
-  /** The geometry in EPSG:4490 as GeoJSON text, once PostGIS has transformed (and repaired) it. */
-  geojson?: string;
-  /** PostGIS found it invalid or empty (it is still previewed, to show where). */
-  invalid?: boolean;
 }
 
-/** Geometry types each layer type accepts (a single part is promoted by commitRevision). */
+/** Geometry types each layer type accepts (a single part is promoted to the layer's multi type). */
 const ACCEPTED: Record<Layer['geometry'], string[]> = {
   MultiPolygon: ['Polygon', 'MultiPolygon'],
   MultiLineString: ['LineString', 'MultiLineString'],
@@ -273,17 +343,48 @@ function checkFeature(f: ImportFeature, layer: Layer, mapper: PropertyMapper, pr
   return { feature: f, id, properties, geometryOk };
 }
 
-/** A bounded list of problems with their counts by code. */
+/**
+ * Problems counted by code, of which the first MAX_PROBLEMS by feature index are kept (problems
+ * without a feature index first; equal indexes in the order they were found), whatever order they
+ * arrive in: the checks in JavaScript report as the file is read, PostGIS's checks after it.
+ */
 class ProblemList {
-  list: Problem[] = [];
+  private kept: { p: Problem; key: number; seq: number }[] = [];
+  private seq = 0;
+  /** Index in `kept` of the entry that goes first when a smaller one arrives (the largest key, then the latest). */
+  private worst = -1;
   count = 0;
   byCode: Record<string, number> = {};
+
   add(p: Problem) {
     this.count++;
     this.byCode[p.code] = (this.byCode[p.code] ?? 0) + 1;
-    if (this.list.length < MAX_PROBLEMS) this.list.push(Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Problem);
+    const entry = { p: Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)) as Problem, key: p.feature ?? -1, seq: this.seq++ };
+    if (this.kept.length < MAX_PROBLEMS) {
+      this.kept.push(entry);
+      if (this.worst < 0 || !before(entry, this.kept[this.worst])) this.worst = this.kept.length - 1;
+      return;
+    }
+    if (!before(entry, this.kept[this.worst])) return;
+    this.kept[this.worst] = entry;
+    this.worst = 0;
+    for (let k = 1; k < this.kept.length; k++) if (before(this.kept[this.worst], this.kept[k])) this.worst = k;
+  }
+
+  /** Problems found and counted elsewhere, not listed. */
+  countMore(code: CheckCode, n: number) {
+    if (n <= 0) return;
+    this.count += n;
+    this.byCode[code] = (this.byCode[code] ?? 0) + n;
+  }
+
+  /** The kept problems by feature index. */
+  sorted(): Problem[] {
+    return [...this.kept].sort((a, b) => a.key - b.key || a.seq - b.seq).map((e) => e.p);
   }
 }
+
+const before = (a: { key: number; seq: number }, b: { key: number; seq: number }) => a.key < b.key || (a.key === b.key && a.seq < b.seq);
 
 interface KeyMapping {
   code: string | null;
@@ -501,127 +602,7 @@ export function convert(a: Attribute, raw: unknown): Converted {
   }
 }
 
-// --- checks in PostGIS: transformation, validity, repair -------------------------------------------
-
-interface GeometryResult {
-  geojson?: string;
-  problem?: Omit<Problem, 'feature' | 'id' | 'file'>;
-  repair?: Omit<Repair, 'feature' | 'id'>;
-}
-
-/**
- * One batch in one statement: the source geometries (GeoJSON, bound as one jsonb array) with the
- * source SRID → EPSG:4490 (ST_Transform), ST_IsValidDetail's verdict, reason and location, and with
- * repair the ST_MakeValid result reduced to the layer's type (ST_CollectionExtract: 1 point, 2 line,
- * 3 polygon) with areas (m², GRS80 ellipsoid) and vertex counts before and after. Placeholders:
- * source SRID, the array, repair?, extract type, polygon layer?, polygon layer?
- */
-const CHECK_BATCH = `
-WITH src AS (
-  SELECT e.ord::int AS i, ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(e.g), ?::int), 4490) AS g
-  FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS e(g, ord)
-), chk AS (
-  SELECT i, g, ST_IsValidDetail(g) AS d FROM src
-), fixed AS (
-  SELECT i, g, d, CASE WHEN ?::boolean AND NOT (d).valid THEN ST_CollectionExtract(ST_MakeValid(g), ?::int) END AS m FROM chk
-)
-SELECT i, (d).valid AS valid, (d).reason AS reason, ST_X((d).location) AS lon, ST_Y((d).location) AS lat,
-       ST_IsEmpty(g) AS empty, ST_AsGeoJSON(COALESCE(m, g), 15) AS geojson,
-       m IS NOT NULL AS repaired, m IS NOT NULL AND ST_IsValid(m) AND NOT ST_IsEmpty(m) AS repair_ok,
-       GeometryType(g) AS type_before, GeometryType(m) AS type_after, ST_NPoints(g) AS vertices_before, ST_NPoints(m) AS vertices_after,
-       CASE WHEN ?::boolean AND m IS NOT NULL THEN ST_Area(g::geography, true) END AS area_before_m2,
-       CASE WHEN ?::boolean AND m IS NOT NULL THEN ST_Area(m::geography, true) END AS area_after_m2
-FROM fixed ORDER BY i`;
-
-interface CheckRow {
-  i: number;
-  valid: boolean;
-  reason: string | null;
-  lon: number | null;
-  lat: number | null;
-  empty: boolean;
-  geojson: string;
-  repaired: boolean;
-  repair_ok: boolean;
-  type_before: string;
-  type_after: string | null;
-  vertices_before: number;
-  vertices_after: number | null;
-  area_before_m2: number | null;
-  area_after_m2: number | null;
-}
-
-class GeometryCheck {
-  private readonly extract: number;
-  private readonly polygon: boolean;
-
-  constructor(
-    private readonly knex: Knex,
-    layer: Layer,
-    private readonly srid: number,
-    private readonly repair: boolean,
-  ) {
-    this.extract = layer.geometry === 'Point' ? 1 : layer.geometry === 'MultiLineString' ? 2 : 3;
-    this.polygon = layer.geometry === 'MultiPolygon';
-  }
-
-  /** Results in the order of `geoms`. A batch PostGIS cannot read is retried feature by feature to name the culprit. */
-  async run(items: { index: number; geometry: Geometry }[]): Promise<GeometryResult[]> {
-    if (!items.length) return [];
-    try {
-      return (await this.query(items)).map((r, k) => this.result(r, items[k].index));
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-      const out: GeometryResult[] = [];
-      for (const it of items) {
-        try {
-          out.push(this.result((await this.query([it]))[0], it.index));
-        } catch (e) {
-          if (!isDataError(e)) throw e;
-          out.push({ problem: { code: 'geometry_unreadable', message: m.geometryUnreadable(it.index, pgMessage(e)) } });
-        }
-      }
-      return out;
-    }
-  }
-
-  private async query(items: { geometry: Geometry }[]): Promise<CheckRow[]> {
-    const geoms = JSON.stringify(items.map((it) => it.geometry));
-    const { rows } = await this.knex.raw<{ rows: CheckRow[] }>(CHECK_BATCH, [this.srid, geoms, this.repair, this.extract, this.polygon, this.polygon]);
-    return rows;
-  }
-
-  private result(r: CheckRow, index: number): GeometryResult {
-    const location: [number, number] | undefined = r.lon !== null && r.lat !== null ? [r.lon, r.lat] : undefined;
-    const reason = r.reason ?? 'invalid';
-    if (r.empty) return { problem: { code: 'geometry_empty', message: m.geometryEmpty(index) } };
-    if (r.valid) return { geojson: r.geojson };
-    if (!r.repaired) return { geojson: r.geojson, problem: { code: 'geometry_invalid', message: m.geometryInvalid(index, reason, r.lon, r.lat), location, hint: m.repairHint } };
-    if (!r.repair_ok) return { geojson: r.geojson, problem: { code: 'geometry_invalid', message: m.repairFailed(index, reason), location } };
-    return {
-      geojson: r.geojson,
-      repair: {
-        reason,
-        ...(location ? { location } : {}),
-        typeBefore: r.type_before,
-        typeAfter: r.type_after!,
-        verticesBefore: r.vertices_before,
-        verticesAfter: r.vertices_after!,
-        area_before_m2: r.area_before_m2,
-        area_after_m2: r.area_after_m2,
-      },
-    };
-  }
-}
-
-const isDataError = (err: unknown) => {
-  const code = (err as { code?: string }).code;
-  // Class 22 (data exception) and XX000 (PostGIS's own errors: unreadable GeoJSON, failed transform).
-  return typeof code === 'string' && (/^22/.test(code) || code === 'XX000');
-};
-const pgMessage = (err: unknown) => ((err as Error).message ?? '').split(' - ').pop() ?? '';
-
-// --- files: the hash, and the spool of checked features ------------------------------------------------
+// --- the file's hash -------------------------------------------------------------------------------------
 
 async function hashFile(filePath: string): Promise<{ sha256: string; bytes: number }> {
   const h = createHash('sha256');
@@ -631,31 +612,4 @@ async function hashFile(filePath: string): Promise<{ sha256: string; bytes: numb
     bytes += (chunk as Buffer).length;
   }
   return { sha256: h.digest('hex'), bytes };
-}
-
-/** Checked features (EPSG:4490, as stored) as GeoJSON lines in a temporary file, read back by the commit. */
-class Spool {
-  readonly path = path.join(os.tmpdir(), `onemap-spool-${randomUUID()}.geojsonl`);
-  private stream: fs.WriteStream | null = null;
-
-  async write(line: string) {
-    this.stream ??= fs.createWriteStream(this.path);
-    if (!this.stream.write(`${line}\n`)) await new Promise<void>((resolve) => this.stream!.once('drain', () => resolve()));
-  }
-
-  async end() {
-    this.stream ??= fs.createWriteStream(this.path);
-    const s = this.stream;
-    await new Promise<void>((resolve, reject) => s.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  }
-
-  async *read(): AsyncGenerator<RevisionFeature> {
-    const lines = readline.createInterface({ input: fs.createReadStream(this.path), crlfDelay: Infinity });
-    for await (const line of lines) if (line) yield JSON.parse(line) as RevisionFeature;
-  }
-
-  async remove() {
-    if (this.stream && !this.stream.closed) await new Promise<void>((resolve) => this.stream!.end(() => resolve()));
-    await fs.promises.rm(this.path, { force: true });
-  }
 }

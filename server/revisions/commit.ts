@@ -17,6 +17,12 @@
 //      statement triggers bump layer_versions (NOTIFY at commit: tile caches drop the layer);
 //   4. apply to the snapshot store the same way (revision_to closes rows that left, new rows for
 //      what arrived) and record the layer_revisions row with count and total area (m²).
+//
+// Two ways in: commitRevision stages GeoJSON features itself (step 1, in its own transaction);
+// commitStaged takes a content already staged by the caller inside the caller's transaction (the
+// import pipeline COPYs a delivery into PostGIS once, checks it there and stages the result with
+// its content hashes, attributes as jsonb and areas computed in parallel), then steps 2–4 are the
+// same statements.
 import type { Knex } from 'knex';
 import type { Layer } from '../layers/registry';
 import { AppError } from '../platform/errors';
@@ -115,7 +121,7 @@ export async function commitRevision(
       }
     }
     if (batch.length) await stageBatch(trx, layer, batch, staged);
-    return apply(trx, layer, { ...meta, restoredFrom: null });
+    return apply(trx, layer, GEOJSON_STAGE, { ...meta, restoredFrom: null });
   });
 }
 
@@ -146,8 +152,52 @@ export async function restoreRevision(knex: Knex, layer: Layer, revision: number
        WHERE f.layer_id = ? AND f.revision_from <= ? AND (f.revision_to IS NULL OR f.revision_to > ?)`,
       [layer.id, revision, revision],
     );
-    return apply(trx, layer, { kind: 'restore', createdBy: meta.createdBy, reason, sourceName: null, sourceSha256: null, restoredFrom: revision });
+    return apply(trx, layer, GEOJSON_STAGE, { kind: 'restore', createdBy: meta.createdBy, reason, sourceName: null, sourceSha256: null, restoredFrom: revision });
   });
+}
+
+/**
+ * The new content of a layer, staged by the caller in its own transaction: a table with one row
+ * per feature: `fid` (the feature's position, its order in the new content), `code`, the layer's
+ * attribute columns by registry name with the layer table's types, `geom` (EPSG:4490, already the
+ * layer's geometry type, valid), and the columns stagedContentColumns() computes: `_hash`, `_attrs`
+ * and `_area_m2` (attribute names start with a letter, so these never clash). Other columns are ignored.
+ */
+export interface StagedContent {
+  /** The relation's name (unquoted; quoted here). */
+  table: string;
+}
+
+/**
+ * The SELECT list items that complete a staged row (see StagedContent): `_hash` (the content hash
+ * the snapshot store keys on), `_attrs` (the attributes as jsonb, as the snapshot store keeps them)
+ * and `_area_m2` (m², GRS80; NULL for points and lines), from the code and attribute columns of
+ * `alias` and the final geometry `geom` (an SQL expression). Attribute names are bindings.
+ */
+export function stagedContentColumns(layer: Layer, alias: string, geom: string): { sql: string; bindings: string[] } {
+  const attrs = attrsJson(layer, alias);
+  return {
+    sql: `revision_feature_hash(${alias}.code, ${attrs.sql}, ${geom}) AS _hash, ${attrs.sql} AS _attrs, ${layer.geometry === 'MultiPolygon' ? `ST_Area((${geom})::geography, true)` : 'NULL::double precision'} AS _area_m2`,
+    bindings: [...attrs.bindings, ...attrs.bindings],
+  };
+}
+
+/**
+ * Replaces a layer's content with a content the caller staged (StagedContent) as a new revision,
+ * inside the caller's transaction `trx` (which the caller commits, or rolls back on any error: a
+ * killed process leaves the layer as it was). Steps 2–4 of the top of this file. PostgreSQL's
+ * refusals come back as the same 4xx AppErrors as commitRevision's.
+ * TODO(accounts): the caller checks that the user may write the layer, as for commitRevision.
+ */
+export async function commitStaged(trx: Knex.Transaction, layer: Layer, staged: StagedContent, meta: CommitMeta, opts: Pick<CommitOptions, 'lockTimeoutMs'> = {}): Promise<CommitResult> {
+  checkMeta(meta);
+  const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  try {
+    await trx.raw(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
+    return await apply(trx, layer, { table: quoteIdent(staged.table), hashed: true }, { ...meta, restoredFrom: null });
+  } catch (err) {
+    throw commitError(err, layer, lockTimeoutMs);
+  }
 }
 
 function checkMeta(meta: CommitMeta) {
@@ -169,13 +219,18 @@ async function inTransaction(knex: Knex, layer: Layer, opts: CommitOptions, work
       return work(trx);
     });
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    const e = err as { code?: string; message?: string; detail?: string };
-    if (e.code === '55P03') throw layerBusy(layer.id, lockTimeoutMs);
-    // Class 22 (data exception: bad number, date, GeoJSON) and 23 (NOT NULL, CHECK ST_IsValid, type).
-    if (typeof e.code === 'string' && /^2[23]/.test(e.code)) throw featuresRejected(layer.id, pgMessage(e), e.code);
-    throw err;
+    throw commitError(err, layer, lockTimeoutMs);
   }
+}
+
+/** PostgreSQL's refusal of a commit as the AppError to answer with (other errors as they are). */
+function commitError(err: unknown, layer: Layer, lockTimeoutMs: number): unknown {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: string; message?: string; detail?: string };
+  if (e.code === '55P03') return layerBusy(layer.id, lockTimeoutMs);
+  // Class 22 (data exception: bad number, date, GeoJSON) and 23 (NOT NULL, CHECK ST_IsValid, type).
+  if (typeof e.code === 'string' && /^2[23]/.test(e.code)) return featuresRejected(layer.id, pgMessage(e), e.code);
+  return err;
 }
 
 /** PostgreSQL's own words (knex prefixes the whole statement to the message). */
@@ -207,33 +262,53 @@ async function stageBatch(trx: Knex.Transaction, layer: Layer, batch: RevisionFe
   );
 }
 
+/**
+ * A row's attributes as jsonb, names bound as values: the same jsonb as the capture function's
+ * (migrations/…_revisions.ts), and jsonb text is canonical, so the content hashes agree.
+ */
+function attrsJson(layer: Layer, alias: string): { sql: string; bindings: string[] } {
+  return {
+    sql: `jsonb_build_object(${layer.attributes.map((a) => `?::text, ${alias}.${quoteIdent(a.name)}`).join(', ')})`,
+    bindings: layer.attributes.map((a) => a.name),
+  };
+}
+
+/** Where apply() finds the new content: the relation (quoted), and whether it carries _hash, _attrs and _area_m2 (StagedContent). */
+interface Stage {
+  table: string;
+  hashed: boolean;
+}
+/** commitRevision's and restoreRevision's temp table: fid, code, attributes, geom. */
+const GEOJSON_STAGE: Stage = { table: STAGE, hashed: false };
+
 /** Steps 2–4 (see the top of this file) once the new content is staged. */
 async function apply(
   trx: Knex.Transaction,
   layer: Layer,
+  stage: Stage,
   meta: { kind: RevisionKind; createdBy: string; reason: string; sourceName?: string | null; sourceSha256?: string | null; restoredFrom: number | null },
 ): Promise<CommitResult> {
   const table = layerTable(layer.id);
   const polygon = layer.geometry === 'MultiPolygon';
   const attrs = layer.attributes.map((a) => quoteIdent(a.name));
   const cols = ['code', ...attrs, 'geom'].join(', ');
-  // A row's attributes as jsonb, names bound as values: the same jsonb as the capture function's
-  // (migrations/…_revisions.ts), and jsonb text is canonical, so the content hashes agree.
-  const attrsJson = (alias: string) => ({
-    sql: `jsonb_build_object(${layer.attributes.map((a) => `?::text, ${alias}.${quoteIdent(a.name)}`).join(', ')})`,
-    bindings: layer.attributes.map((a) => a.name),
-  });
+  const json = (alias: string) => attrsJson(layer, alias);
 
   await trx.raw(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
   const { rows: revRows } = await trx.raw<{ rows: { r: number }[] }>('SELECT COALESCE(max(revision), 0) + 1 AS r FROM layer_revisions WHERE layer_id = ?', [layer.id]);
   const revision = revRows[0].r;
 
-  // Content hashes, numbered within equal hashes so that duplicates match one to one.
+  // Content hashes, numbered within equal hashes so that duplicates match one to one. (Reading
+  // the layer table, or a staged table that is not a temp table, PostgreSQL hashes in parallel.)
   const hashed = (alias: string, from: string, id: string) =>
     `SELECT ${id} AS id, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY ${id}) AS n
-     FROM ${from} CROSS JOIN LATERAL (SELECT revision_feature_hash(${alias}.code, ${attrsJson(alias).sql}, ${alias}.geom) AS hash) h`;
-  await trx.raw(`CREATE TEMP TABLE ${STAGE_H} ON COMMIT DROP AS ${hashed('s', `${STAGE} s`, 's.fid')}`, attrsJson('s').bindings);
-  await trx.raw(`CREATE TEMP TABLE ${LIVE_H} ON COMMIT DROP AS ${hashed('t', `${table} t`, 't.fid')}`, attrsJson('t').bindings);
+     FROM ${from} CROSS JOIN LATERAL (SELECT revision_feature_hash(${alias}.code, ${json(alias).sql}, ${alias}.geom) AS hash) h`;
+  if (stage.hashed) {
+    await trx.raw(`CREATE TEMP TABLE ${STAGE_H} ON COMMIT DROP AS SELECT s.fid AS id, s._hash AS hash, row_number() OVER (PARTITION BY s._hash ORDER BY s.fid) AS n FROM ${stage.table} s`);
+  } else {
+    await trx.raw(`CREATE TEMP TABLE ${STAGE_H} ON COMMIT DROP AS ${hashed('s', `${stage.table} s`, 's.fid')}`, json('s').bindings);
+  }
+  await trx.raw(`CREATE TEMP TABLE ${LIVE_H} ON COMMIT DROP AS ${hashed('t', `${table} t`, 't.fid')}`, json('t').bindings);
   await trx.raw(
     `CREATE TEMP TABLE ${OPEN_H} ON COMMIT DROP AS
      SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n FROM revision_features WHERE layer_id = ? AND revision_to IS NULL`,
@@ -247,19 +322,29 @@ async function apply(
   const ins = await trx.raw(
     `INSERT INTO ${table} (${cols})
      SELECT ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
-     FROM ${STAGE} s JOIN ${STAGE_H} h ON h.id = s.fid
+     FROM ${stage.table} s JOIN ${STAGE_H} h ON h.id = s.fid
      WHERE ${notIn('h', LIVE_H)} ORDER BY s.fid`,
   );
 
   // The snapshot store.
   await trx.raw(`UPDATE revision_features SET revision_to = ? WHERE id IN (SELECT p.id FROM ${OPEN_H} p WHERE ${notIn('p', STAGE_H)})`, [revision]);
-  await trx.raw(
-    `INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
-     SELECT ?, ?, h.hash, s.code, ${attrsJson('s').sql}, s.geom, ${polygon ? 'ST_Area(s.geom::geography, true)' : 'NULL'}
-     FROM ${STAGE} s JOIN ${STAGE_H} h ON h.id = s.fid
-     WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid`,
-    [layer.id, revision, ...attrsJson('s').bindings],
-  );
+  if (stage.hashed) {
+    await trx.raw(
+      `INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
+       SELECT ?, ?, h.hash, s.code, s._attrs, s.geom, s._area_m2
+       FROM ${stage.table} s JOIN ${STAGE_H} h ON h.id = s.fid
+       WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid`,
+      [layer.id, revision],
+    );
+  } else {
+    await trx.raw(
+      `INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
+       SELECT ?, ?, h.hash, s.code, ${json('s').sql}, s.geom, ${polygon ? 'ST_Area(s.geom::geography, true)' : 'NULL'}
+       FROM ${stage.table} s JOIN ${STAGE_H} h ON h.id = s.fid
+       WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid`,
+      [layer.id, revision, ...json('s').bindings],
+    );
+  }
 
   const { rows } = await trx.raw<{ rows: { feature_count: number; area_m2: number | null; created_at: Date }[] }>(
     `INSERT INTO layer_revisions (layer_id, revision, kind, reason, created_by, source_name, source_sha256, restored_from, feature_count, area_m2)
