@@ -13,8 +13,8 @@ const matchColour = (layer: Layer, fallback = '#888888'): unknown =>
     ? layer.classification.classes[0].color
     : ['match', ['get', 'code'], ...layer.classification.classes.flatMap((c) => [c.code, c.color]), fallback];
 
-/** Draw order of groups for fills, bottom first: status under the plans, approvals on top. */
-const FILL_ORDER = ['status', 'econ', 'landuse', 'urban', 'env', 'industry', 'energy', 'approval', 'base'];
+/** Draw order of groups for fills, bottom first: status under the plans, approvals and conflict patches on top. */
+const FILL_ORDER = ['status', 'econ', 'landuse', 'urban', 'env', 'industry', 'energy', 'approval', 'conflicts', 'base'];
 
 export function buildStyle(registry: Registry, baseUrl: string) {
   const visibility = (l: Layer) => (l.style.visible === false ? 'none' : 'visible');

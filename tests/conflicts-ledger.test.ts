@@ -1,0 +1,255 @@
+// The coordination ledger and the conflicts API through the real service: filters, the status
+// workflow with optimistic concurrency (412 on a stale version, 409 on an illegal transition),
+// comments, the conflicts layer (OGC API collection, vector tiles, style), exports and the report,
+// and the planner's path end to end: a decision recorded, a new revision of the source layer
+// imported, the patch closed as resolved by data by the automatic incremental run.
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader as Pbf } from 'pbf';
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDemo } from '../server/demo/load';
+import { tileContaining } from '../server/tiles/mvt';
+import { useTestDatabase } from './helpers/db';
+import { expectError, getJson } from './helpers/http';
+import { startTestServer, type TestServer } from './helpers/server';
+
+let db: Awaited<ReturnType<typeof useTestDatabase>>;
+let knex: Knex;
+let srv: TestServer;
+let api: string;
+
+beforeAll(async () => {
+  db = await useTestDatabase();
+  knex = db.knex;
+  await loadDemo(knex, { scale: 'demo' });
+  srv = await startTestServer(db.name);
+  api = `${srv.baseUrl}/api/conflicts`;
+});
+afterAll(async () => {
+  await srv?.close();
+  await db?.close();
+});
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  getJson(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/** The largest open case of the gravest rule in 南郊区 (basic farmland). */
+async function farmlandCase(offset = 0) {
+  const { status, body } = await getJson(`${api}/cases?rule=urban_construction_on_basic_farmland&adcode=140211&status=pending&limit=1&offset=${offset}`);
+  expect(status).toBe(200);
+  return body.cases[0];
+}
+
+describe('rules, summary and the case list', () => {
+  it('describes the rules with layers, classes, departments, severities, statuses and decisions', async () => {
+    const { body } = await getJson(`${api}/rules`);
+    const r = body.rules.find((x: any) => x.id === 'urban_construction_on_basic_farmland');
+    expect(r).toMatchObject({ kind: 'conflict', severity: 'critical', a: { layer: 'urban_plan' }, b: { layer: 'landuse_plan', classes: [{ code: '010', zh: '基本农田保护区' }] } });
+    expect(r.departments.map((d: any) => d.zh)).toEqual(['市规划局', '市国土局']);
+    expect(body.severities.map((s: any) => s.code)).toEqual(['critical', 'major', 'minor']);
+    expect(body.decisions.map((d: any) => d.code)).toEqual(['follow_a', 'follow_b', 'adjust_both', 'exception']);
+  });
+
+  it('sums patches per rule × district, in m², 公顷 and 亩, consistent with the cases', async () => {
+    const { body } = await getJson(`${api}/summary?rule=urban_construction_on_basic_farmland`);
+    const nanjiao = body.rows.find((r: any) => r.adcode === '140211');
+    expect(nanjiao.district).toBe('南郊区');
+    expect(nanjiao.area_ha).toBeCloseTo(nanjiao.area_m2 / 10_000, 3);
+    expect(nanjiao.area_mu).toBeCloseTo((nanjiao.area_m2 * 15) / 10_000, 1);
+    const list = await getJson(`${api}/cases?rule=urban_construction_on_basic_farmland&adcode=140211&limit=1000`);
+    expect(list.body.total).toBe(nanjiao.count);
+    expect(list.body.cases.every((c: any) => c.district === '南郊区' && c.rule_id === 'urban_construction_on_basic_farmland' && c.b.class_zh === '基本农田保护区')).toBe(true);
+    const sum = list.body.cases.reduce((s: number, c: any) => s + c.area_m2, 0);
+    expect(Math.abs(sum - nanjiao.area_m2) / nanjiao.area_m2).toBeLessThan(1e-6);
+    // Severity first, then the largest.
+    const all = (await getJson(`${api}/cases?limit=200`)).body.cases;
+    const order = { critical: 0, major: 1, minor: 2 } as Record<string, number>;
+    for (let i = 1; i < all.length; i++) {
+      expect(order[all[i - 1].severity] <= order[all[i].severity]).toBe(true);
+      if (all[i - 1].severity === all[i].severity) expect(all[i - 1].area_m2).toBeGreaterThanOrEqual(all[i].area_m2);
+    }
+  });
+
+  it('refuses bad filters with 400 naming the parameter', async () => {
+    expect((await expectError(`${api}/cases?rule=nope`, 400, 'invalid_parameter')).details.parameter).toBe('rule');
+    expect((await expectError(`${api}/cases?status=done`, 400, 'invalid_parameter')).details.parameter).toBe('status');
+    expect((await expectError(`${api}/cases?adcode=abc`, 400, 'invalid_parameter')).details.parameter).toBe('adcode');
+    expect((await expectError(`${api}/cases?colour=red`, 400, 'unknown_parameter')).details.parameter).toBe('colour');
+    await expectError(`${api}/cases/not-a-uuid`, 400, 'invalid_parameter');
+    await expectError(`${api}/cases/00000000-0000-0000-0000-000000000000`, 404, 'unknown_case');
+  });
+});
+
+describe('the status workflow', () => {
+  it('records a coordination decision against the case version, with its history', async () => {
+    const c = await farmlandCase();
+    const one = await getJson(`${api}/cases/${c.id}`);
+    expect(one.headers.get('etag')).toBe(`"${one.body.version}"`);
+    expect(one.body.events.map((e: any) => e.action)).toEqual(['detected']);
+    expect(one.body.geometry.type).toBe('MultiPolygon');
+
+    // No version: 428. A decision without a reason: 400 naming the field.
+    expect((await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'follow_b', reason: 'x' })).status).toBe(428);
+    const noReason = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'follow_b', version: 1 });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.details.field).toBe('reason');
+    const badDecision = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'whatever', reason: 'x', version: 1 });
+    expect(badDecision.body.details.field).toBe('decision');
+    // pending → verified skips coordination: 409.
+    const skip = await post(`${api}/cases/${c.id}/transitions`, { to: 'verified', version: 1 });
+    expect(skip.status).toBe(409);
+    expect(skip.body).toMatchObject({ code: 'illegal_transition', details: { from: 'pending', to: 'verified', allowed: ['coordinated'] } });
+
+    const done = await post(
+      `${api}/cases/${c.id}/transitions`,
+      { to: 'coordinated', decision: 'follow_b', reason: '保护基本农田，城规调出该地块', district_opinion: '同意', city_opinion: '同意', effective_date: '2015-12-31', by: '规划局 李四' },
+      { 'If-Match': `"${one.body.version}"` },
+    );
+    expect(done.status).toBe(200);
+    expect(done.headers.get('etag')).toBe('"2"');
+    expect(done.body).toMatchObject({ status: 'coordinated', decision: 'follow_b', reason: '保护基本农田，城规调出该地块', district_opinion: '同意', effective_date: '2015-12-31', version: 2, allowed: ['verified', 'pending'] });
+    expect(done.body.events.at(-1)).toMatchObject({ action: 'transition', actor: '规划局 李四', from_status: 'pending', to_status: 'coordinated', decision: 'follow_b' });
+
+    // A change made against the old version is refused with the current state: nothing is lost.
+    const stale = await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', reason: '重新讨论' }, { 'If-Match': '"1"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ code: 'version_conflict', details: { currentVersion: 2, currentStatus: 'coordinated' } });
+    expect((await getJson(`${api}/cases/${c.id}`)).body.decision).toBe('follow_b');
+
+    // Reopening needs a reason; verified is final.
+    expect((await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', version: 2 })).body.details.field).toBe('reason');
+    const verified = await post(`${api}/cases/${c.id}/transitions`, { to: 'verified', version: 2, comment: '现场核验无误' });
+    expect(verified.body).toMatchObject({ status: 'verified', version: 3, decision: 'follow_b', allowed: [] });
+    expect((await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', reason: 'x', version: 3 })).status).toBe(409);
+  });
+
+  it('lets two people act at once without losing anything', async () => {
+    const c = await farmlandCase();
+    const change = (who: string) =>
+      post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: who === 'a' ? 'follow_a' : 'follow_b', reason: `decided by ${who}`, by: who }, { 'If-Match': `"${c.version}"` });
+    const [a, b] = await Promise.all([change('a'), change('b')]);
+    expect([a.status, b.status].sort()).toEqual([200, 412]);
+    const winner = a.status === 200 ? a.body : b.body;
+    const now = (await getJson(`${api}/cases/${c.id}`)).body;
+    expect(now.reason).toBe(winner.reason);
+    expect(now.events.filter((e: any) => e.action === 'transition')).toHaveLength(1);
+    // Comments need no version: both land.
+    const [x, y] = await Promise.all([post(`${api}/cases/${c.id}/comments`, { text: '请国土局复核', by: '甲' }), post(`${api}/cases/${c.id}/comments`, { text: '已复核', by: '乙' })]);
+    expect([x.status, y.status]).toEqual([201, 201]);
+    const comments = (await getJson(`${api}/cases/${c.id}`)).body.events.filter((e: any) => e.action === 'comment').map((e: any) => e.comment).sort();
+    expect(comments).toEqual(['已复核', '请国土局复核']);
+    expect((await post(`${api}/cases/${c.id}/comments`, { text: '' })).status).toBe(400);
+  });
+});
+
+describe('the conflicts layer', () => {
+  it('is an OGC API collection, filterable by status and district', async () => {
+    const { body } = await getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?status=verified&district=${encodeURIComponent('南郊区')}`);
+    expect(body.numberMatched).toBe(1);
+    const f = body.features[0];
+    expect(f.properties).toMatchObject({ code: 'critical', rule_id: 'urban_construction_on_basic_farmland', status: 'verified', decision: 'follow_b', district: '南郊区', a_layer: 'urban_plan', b_code: '010' });
+    expect(f.properties.area_m2).toBeGreaterThan(400);
+  });
+
+  it('is drawn from vector tiles above every plan layer, coloured by severity', async () => {
+    const { body: style } = await getJson(`${srv.baseUrl}/style.json`);
+    const ids = style.layers.map((l: any) => l.id);
+    expect(ids.indexOf('conflicts:fill')).toBeGreaterThan(ids.indexOf('urban_plan:fill'));
+    expect(ids.indexOf('conflicts:fill')).toBeGreaterThan(ids.indexOf('landuse_plan:fill'));
+    expect(JSON.stringify(style.layers[ids.indexOf('conflicts:fill')].paint['fill-color'])).toContain('#d7191c');
+    const { rows } = await knex.raw(`SELECT c.fid, ST_X(ST_PointOnSurface(p.geom)) AS x, ST_Y(ST_PointOnSurface(p.geom)) AS y FROM conflict_pieces p JOIN conflict_cases c ON c.id = p.id WHERE p.geom IS NOT NULL ORDER BY p.area_m2 DESC LIMIT 1`);
+    const [x, y] = tileContaining(rows[0].x, rows[0].y, 13);
+    const res = await fetch(`${srv.baseUrl}/tiles/conflicts/13/${x}/${y}.mvt`);
+    expect(res.status).toBe(200);
+    const layer = new VectorTile(new Pbf(Buffer.from(await res.arrayBuffer()))).layers.conflicts;
+    const fids = Array.from({ length: layer.length }, (_, i) => layer.feature(i).id);
+    expect(fids).toContain(Number(rows[0].fid));
+  });
+
+  it('is read-only: no imports, revisions or restores', async () => {
+    const form = new FormData();
+    form.append('file', new Blob(['{"type":"FeatureCollection","features":[]}']), 'x.geojson');
+    const imp = await getJson(`${srv.baseUrl}/api/layers/conflicts/imports`, { method: 'POST', body: form });
+    expect(imp.status).toBe(409);
+    expect(imp.body.code).toBe('derived_layer');
+    await expectError(`${srv.baseUrl}/api/layers/conflicts/revisions`, 409, 'derived_layer');
+  });
+});
+
+describe('exports and the report', () => {
+  it('exports the whole ledger as CSV (UTF-8 with BOM) and GeoJSON', async () => {
+    const total = (await getJson(`${api}/cases?limit=1`)).body.total;
+    const csv = await fetch(`${api}/ledger.csv`);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const text = Buffer.from(await csv.arrayBuffer()).toString('utf8');
+    expect(text.charCodeAt(0)).toBe(0xfeff);
+    const lines = text.trim().split('\r\n');
+    expect(lines[0]).toMatch(/^id,rule_id,rule_zh,severity/); // (trim() took the BOM)
+    expect(lines.length - 1).toBe(total);
+    expect(text).toContain('城规建设用地占用基本农田保护区');
+    expect(text).toContain('保护基本农田，城规调出该地块');
+    const gj = (await getJson(`${api}/ledger.geojson?rule=park_in_redline`)).body;
+    expect(gj.type).toBe('FeatureCollection');
+    expect(gj.features.length).toBe((await getJson(`${api}/cases?rule=park_in_redline`)).body.total);
+    expect(gj.features[0].geometry.type).toBe('MultiPolygon');
+  });
+
+  it('prints a per-district report with a map and the tables', async () => {
+    const res = await fetch(`${api}/report?adcode=140211`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('南郊区差异图斑协调报告');
+    expect(html).toMatch(/<svg [^>]*viewBox=/);
+    expect((html.match(/<path /g) ?? []).length).toBeGreaterThan(10);
+    const open = (await getJson(`${api}/cases?adcode=140211&limit=1`)).body.total - (await getJson(`${api}/cases?adcode=140211&status=resolved_by_data&limit=1`)).body.total;
+    const table2 = html.slice(html.indexOf('表2'));
+    expect((table2.match(/<tr><td class="n">/g) ?? []).length).toBe(open);
+    await expectError(`${api}/report?adcode=999999`, 404, 'unknown_district');
+    await expectError(`${api}/report`, 400, 'invalid_parameter');
+  });
+});
+
+describe('the planner’s path: a new revision of the source layer resolves the conflict', () => {
+  it('closes the patch as resolved by data, pointing at the revision, without anyone asking for a run', async () => {
+    const c = await farmlandCase(0);
+    await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'follow_b', reason: '城规调整' }, { 'If-Match': `"${c.version}"` });
+    // The planning bureau delivers the urban plan again, with that block re-planned as E2.
+    const { rows } = await knex.raw(
+      `SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
+                'geometry', ST_AsGeoJSON(geom, 15)::json,
+                'properties', json_build_object('code', CASE WHEN fid = ? THEN 'E2' ELSE code END, 'block_no', block_no, 'far', far)) ORDER BY fid)) AS fc
+         FROM plan.urban_plan`,
+      [c.a.fid],
+    );
+    const form = new FormData();
+    form.append('reason', '城规修编：地块调整为农林用地');
+    form.append('file', new Blob([JSON.stringify(rows[0].fc)]), '城规用地2016.geojson');
+    const imp = await getJson(`${srv.baseUrl}/api/layers/urban_plan/imports`, { method: 'POST', body: form });
+    expect(imp.status, JSON.stringify(imp.body).slice(0, 500)).toBeLessThan(300);
+    const revision = (await knex('layer_revisions').where({ layer_id: 'urban_plan' }).max('revision as r').first()).r;
+
+    // The service notices the new revision and re-runs the rules of the urban plan by itself.
+    let now: any;
+    for (let i = 0; i < 100; i++) {
+      now = (await getJson(`${api}/cases/${c.id}`)).body;
+      if (now.status === 'resolved_by_data') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(now).toMatchObject({ status: 'resolved_by_data', resolved_layer: 'urban_plan', resolved_revision: revision, decision: 'follow_b' });
+    expect(now.events.map((e: any) => e.action)).toEqual(['detected', 'transition', 'resolved_by_data']);
+    expect(now.geometry.type).toBe('MultiPolygon'); // where it was
+    const { runs } = (await getJson(`${api}/runs?limit=1`)).body;
+    expect(runs[0]).toMatchObject({ mode: 'incremental', status: 'succeeded', trigger: { via: 'layer change' } });
+    expect(runs[0].stats.changedLayers).toEqual(['urban_plan']);
+    // And the patch is gone from the map's layer.
+    const items = (await getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?patch_id=${c.id}`)).body;
+    expect(items.numberMatched).toBe(0);
+  });
+
+  it('runs on request: an incremental run with nothing new changes nothing', async () => {
+    const r = await post(`${api}/runs`, { mode: 'incremental' });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ mode: 'incremental', status: 'succeeded', changedLayers: [], totals: { opened: 0, closed: 0 } });
+    expect((await post(`${api}/runs`, { mode: 'sometimes' })).body.details.field).toBe('mode');
+  });
+});
