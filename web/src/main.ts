@@ -1,6 +1,6 @@
-// The viewer's entry: header with the import button and the language switch, layer tree (left),
-// map with the measure tool, identify panel (right) and coordinate status bar (bottom), all driven
-// by the server's registry and style.
+// The viewer's entry: header with the import and conflicts buttons and the language switch, layer
+// tree (left), map with the measure tool, identify panel (right) and coordinate status bar
+// (bottom), all driven by the server's registry and style.
 import type { Map as MlMap } from 'maplibre-gl';
 import { initDocumentLang, lang, onLangChange, setLang, t } from './i18n/i18n';
 import { createMap, whenLoaded } from './map/map';
@@ -10,6 +10,7 @@ import { mountIdentify } from './identify/identify';
 import { mountStatusBar } from './coords/statusbar';
 import { MeasureControl } from './measure/measure';
 import { mountImport } from './imports/panel';
+import { mountConflicts } from './conflicts/panel';
 import { h, replaceChildren } from './ui/dom';
 import './styles.css';
 
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     mountStatusBar(byTestId('status-bar'), map);
     // The 导入 button in the header; its panel floats over the map, its preview goes on top of every layer.
     mountImport(byTestId('app-header'), byTestId('map').parentElement!, map, registry);
+    // The 差异图斑 button; its panel floats over the map's left side, its highlight goes on top.
+    mountConflicts(byTestId('app-header'), byTestId('map').parentElement!, map, registry);
   } catch (err) {
     replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
       `${t('loadError')}: ${(err as Error).message}`));
