@@ -386,6 +386,42 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
     expect(await stagingTables()).toEqual([]);
   });
 
+  it('applies a delivery part by part as one revision: duplicates across parts match one to one, unchanged features keep their fids', async () => {
+    const zone = (no: string, e: number, code = '010'): Zone => ({ props: { 区块编号: no, 用途: code }, geometry: square(e, 4_440_000) });
+    const fids = async () =>
+      Object.fromEntries(
+        (await knex.raw(`SELECT zone_no, array_agg(fid ORDER BY fid) AS fids FROM ${layerTable(LAYER)} GROUP BY zone_no`)).rows.map((r: { zone_no: string; fids: string[] }) => [r.zone_no, r.fids.map(Number)]),
+      );
+    // Two features a part: parts [A, B], [C, A again], [D].
+    const first = await run(geojsonOf('parts-1', [zone('分-A', 520_000), zone('分-B', 521_000), zone('分-C', 522_000), zone('分-A', 520_000), zone('分-D', 523_000)]), { batchSize: 2 });
+    expect(first.ok).toBe(true);
+    expect(first.revision).toMatchObject({ featureCount: 5, inserted: 5 });
+    const before = await fids();
+    expect(Object.keys(before).sort()).toEqual(['分-A', '分-B', '分-C', '分-D']);
+    expect(before['分-A']).toHaveLength(2);
+
+    // B and D go, E comes, A (twice) and C stay: parts [A, C], [A, E].
+    const second = await run(geojsonOf('parts-2', [zone('分-A', 520_000), zone('分-C', 522_000), zone('分-A', 520_000), zone('分-E', 524_000, '030')]), { batchSize: 2 });
+    expect(second.revision).toMatchObject({ revision: first.revision!.revision + 1, featureCount: 4, inserted: 1, deleted: 2, unchanged: 3 });
+    const after = await fids();
+    expect(after).toEqual({ '分-A': before['分-A'], '分-C': before['分-C'], '分-E': [expect.any(Number)] });
+    const { rows } = await knex.raw('SELECT count(*)::int AS n FROM revision_features WHERE layer_id = ? AND revision_to IS NULL', [LAYER]);
+    expect(rows[0].n).toBe(4);
+    expect(await stagingTables()).toEqual([]);
+  });
+
+  it('rolls back the parts already applied when a later part has a problem', async () => {
+    const before = await layerState(LAYER);
+    const zones: Zone[] = [0, 1, 2, 3].map((i) => ({ props: { 区块编号: `晚-${i}`, 用途: '010' }, geometry: square(530_000 + i * 1000, 4_440_000) }));
+    zones.push({ props: { 区块编号: '晚-4', 用途: '010' }, geometry: bowtie(534_000, 4_440_000) });
+    const report = await run(geojsonOf('late-problem', zones), { batchSize: 2 });
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => [p.feature, p.code])).toEqual([[4, 'geometry_invalid']]);
+    expect(report.revision).toBeUndefined();
+    expect(await layerState(LAYER)).toEqual(before);
+    expect(await stagingTables()).toEqual([]);
+  });
+
   it('leaves the layer as it was when the importing connection dies in the middle (the process killed)', async () => {
     const before = await layerState(LAYER);
     // A delivery large enough to still be streaming when its connection is killed.

@@ -20,7 +20,7 @@ import type { Feature, FeatureCollection, Geometry } from 'geojson';
 import iconv from 'iconv-lite';
 import type { Knex } from 'knex';
 import type { Attribute, Layer } from '../layers/registry';
-import type { CommitResult } from '../revisions/commit';
+import type { CommitMeta, CommitResult } from '../revisions/commit';
 import { EwkbWriter, GeometryEncodingError } from './ewkb';
 import { openImport } from './index';
 import { importMessages as m } from './messages';
@@ -125,7 +125,7 @@ export interface ImportFileOptions {
   reason?: string;
   /** Include the preview (default true). */
   preview?: boolean;
-  /** No longer used: the whole delivery goes to PostGIS in one COPY (still range-checked, 1–10,000). */
+  /** Features per part staged, checked and applied at a time (default 50,000; 1–1,000,000). */
   batchSize?: number;
 }
 
@@ -144,8 +144,8 @@ const CODE_ALIASES = ['code', 'class_code', 'classcode', '分类代码', '分类
 export async function importFile(knex: Knex, layer: Layer, filePath: string, opts: ImportFileOptions): Promise<ImportReport> {
   const started = performance.now();
   const name = opts.name ?? path.basename(filePath);
-  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1 && opts.batchSize <= 10_000)) {
-    throw new Error(`batchSize should be an integer from 1 to 10000, got ${opts.batchSize}`);
+  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1 && opts.batchSize <= 1_000_000)) {
+    throw new Error(`batchSize should be an integer from 1 to 1000000, got ${opts.batchSize}`);
   }
   const { sha256, bytes } = await hashFile(filePath);
   const src = await openImport(filePath, { name, srid: opts.srid, encoding: opts.encoding });
@@ -207,7 +207,16 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
         await trx.raw('SET LOCAL statement_timeout = 0');
         // ST_IsValid's NOTICE per invalid geometry would only flood the connection.
         await trx.raw('SET LOCAL client_min_messages = warning');
-        const stage = new ImportStage(trx, layer, { repair: !!opts.repair, commit: !opts.dryRun });
+        const meta: CommitMeta = {
+          kind: 'import',
+          createdBy: opts.createdBy,
+          reason: opts.reason?.trim() || `import of ${name}`,
+          sourceName: name.slice(0, 500),
+          sourceSha256: sha256,
+        };
+        // Parts are applied to the layer while nothing is wrong so far (else the transaction is rolled back anyway).
+        const fine = () => problems.count === 0 && src.problems.length === 0;
+        const stage = new ImportStage(trx, layer, { repair: !!opts.repair, commit: opts.dryRun ? null : meta, fine, partFeatures: opts.batchSize });
         const files: string[] = [];
         const fileIndex = new Map<string, number>();
         /** Properties of the first staged features, for the preview (the geometries come from PostGIS). */
@@ -236,9 +245,9 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
             yield { index: f.index, properties: c.properties, id: c.id, file, ewkb: hex };
           }
         }
-        await stage.load(rows());
+        await stage.run(rows());
 
-        const checked = await stage.check(MAX_PROBLEMS);
+        const checked = await stage.report(MAX_PROBLEMS);
         const idOf = (r: CheckedRow) => (r.ref === null ? undefined : r.ref_num ? Number(r.ref) : r.ref);
         const fileOf = (r: CheckedRow) => (r.file === null ? undefined : files[r.file]);
         for (const r of checked.problems) problems.add(geometryProblem(r, idOf(r), fileOf(r)));
@@ -259,14 +268,8 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
           }
         }
 
-        if (opts.dryRun || problems.count + src.problems.length > 0) throw ROLLBACK;
-        revision = await stage.commit({
-          kind: 'import',
-          createdBy: opts.createdBy,
-          reason: opts.reason?.trim() || `import of ${name}`,
-          sourceName: name.slice(0, 500),
-          sourceSha256: sha256,
-        });
+        if (opts.dryRun || !fine()) throw ROLLBACK;
+        revision = await stage.finish();
       })
       .catch((err: unknown) => {
         if (err !== ROLLBACK) throw err;

@@ -19,10 +19,10 @@
 //      what arrived) and record the layer_revisions row with count and total area (m²).
 //
 // Two ways in: commitRevision stages GeoJSON features itself (step 1, in its own transaction);
-// commitStaged takes a content already staged by the caller inside the caller's transaction (the
-// import pipeline COPYs a delivery into PostGIS once, checks it there and stages the result with
-// its content hashes, attributes as jsonb and areas computed in parallel), then steps 2–4 are the
-// same statements.
+// stagedCommit takes a content the caller stages inside the caller's own transaction, in parts
+// (the import pipeline COPYs a delivery into PostGIS once, checks it there and stages each part
+// with its content hashes, attributes as jsonb and areas computed in parallel) and applies each
+// part as it comes, while the caller reads the next; steps 2–4 are the same statements (Apply).
 import type { Knex } from 'knex';
 import type { Layer } from '../layers/registry';
 import { AppError } from '../platform/errors';
@@ -160,8 +160,8 @@ export async function restoreRevision(knex: Knex, layer: Layer, revision: number
  * The new content of a layer, staged by the caller in its own transaction: a table with one row
  * per feature: `fid` (the feature's position, its order in the new content), `code`, the layer's
  * attribute columns by registry name with the layer table's types, `geom` (EPSG:4490, already the
- * layer's geometry type, valid), and the columns stagedContentColumns() computes: `_hash`, `_attrs`
- * and `_area_m2` (attribute names start with a letter, so these never clash). Other columns are ignored.
+ * layer's geometry type, valid), and the columns stagedContentColumns() computes: `_hash` and
+ * `_attrs` (attribute names start with a letter, so these never clash). Other columns are ignored.
  */
 export interface StagedContent {
   /** The relation's name (unquoted; quoted here). */
@@ -170,34 +170,53 @@ export interface StagedContent {
 
 /**
  * The SELECT list items that complete a staged row (see StagedContent): `_hash` (the content hash
- * the snapshot store keys on), `_attrs` (the attributes as jsonb, as the snapshot store keeps them)
- * and `_area_m2` (m², GRS80; NULL for points and lines), from the code and attribute columns of
- * `alias` and the final geometry `geom` (an SQL expression). Attribute names are bindings.
+ * the snapshot store keys on) and `_attrs` (the attributes as jsonb, as the snapshot store keeps
+ * them), from the code and attribute columns of `alias` and the final geometry `geom` (an SQL
+ * expression). Attribute names are bindings.
  */
 export function stagedContentColumns(layer: Layer, alias: string, geom: string): { sql: string; bindings: string[] } {
   const attrs = attrsJson(layer, alias);
   return {
-    sql: `revision_feature_hash(${alias}.code, ${attrs.sql}, ${geom}) AS _hash, ${attrs.sql} AS _attrs, ${layer.geometry === 'MultiPolygon' ? `ST_Area((${geom})::geography, true)` : 'NULL::double precision'} AS _area_m2`,
+    sql: `revision_feature_hash(${alias}.code, ${attrs.sql}, ${geom}) AS _hash, ${attrs.sql} AS _attrs`,
     bindings: [...attrs.bindings, ...attrs.bindings],
   };
 }
 
 /**
- * Replaces a layer's content with a content the caller staged (StagedContent) as a new revision,
- * inside the caller's transaction `trx` (which the caller commits, or rolls back on any error: a
- * killed process leaves the layer as it was). Steps 2–4 of the top of this file. PostgreSQL's
- * refusals come back as the same 4xx AppErrors as commitRevision's.
+ * A new revision whose content the caller stages in its own transaction `trx`, in parts
+ * (StagedContent tables, each part's fids above the previous part's): add() applies each part
+ * as it comes (the layer is locked from the first one), finish() completes the revision. The
+ * caller commits its transaction after finish(), or rolls it back on any error or second
+ * thought (a killed process does too): the layer is then exactly as it was. PostgreSQL's refusals
+ * come back as the same 4xx AppErrors as commitRevision's.
  * TODO(accounts): the caller checks that the user may write the layer, as for commitRevision.
  */
-export async function commitStaged(trx: Knex.Transaction, layer: Layer, staged: StagedContent, meta: CommitMeta, opts: Pick<CommitOptions, 'lockTimeoutMs'> = {}): Promise<CommitResult> {
+export interface StagedCommit {
+  add(part: StagedContent): Promise<void>;
+  finish(): Promise<CommitResult>;
+}
+
+/** Starts a StagedCommit: nothing happens in the database until the first add() (or finish()). */
+export function stagedCommit(trx: Knex.Transaction, layer: Layer, meta: CommitMeta, opts: Pick<CommitOptions, 'lockTimeoutMs'> = {}): StagedCommit {
   checkMeta(meta);
   const lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  try {
-    await trx.raw(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
-    return await apply(trx, layer, { table: quoteIdent(staged.table), hashed: true }, { ...meta, restoredFrom: null });
-  } catch (err) {
-    throw commitError(err, layer, lockTimeoutMs);
-  }
+  let started: Promise<Apply> | undefined;
+  const apply = () =>
+    (started ??= (async () => {
+      await trx.raw(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
+      return Apply.begin(trx, layer, { ...meta, restoredFrom: null });
+    })());
+  const mapped = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      throw commitError(err, layer, lockTimeoutMs);
+    }
+  };
+  return {
+    add: (part) => mapped(async () => (await apply()).add({ table: quoteIdent(part.table), hashed: true })),
+    finish: () => mapped(async () => (await apply()).finish()),
+  };
 }
 
 function checkMeta(meta: CommitMeta) {
@@ -273,7 +292,7 @@ function attrsJson(layer: Layer, alias: string): { sql: string; bindings: string
   };
 }
 
-/** Where apply() finds the new content: the relation (quoted), and whether it carries _hash, _attrs and _area_m2 (StagedContent). */
+/** Where the new content is: the relation (quoted), and whether it carries _hash and _attrs (StagedContent). */
 interface Stage {
   table: string;
   hashed: boolean;
@@ -281,88 +300,149 @@ interface Stage {
 /** commitRevision's and restoreRevision's temp table: fid, code, attributes, geom. */
 const GEOJSON_STAGE: Stage = { table: STAGE, hashed: false };
 
-/** Steps 2–4 (see the top of this file) once the new content is staged. */
-async function apply(
-  trx: Knex.Transaction,
-  layer: Layer,
-  stage: Stage,
-  meta: { kind: RevisionKind; createdBy: string; reason: string; sourceName?: string | null; sourceSha256?: string | null; restoredFrom: number | null },
-): Promise<CommitResult> {
-  const table = layerTable(layer.id);
-  const polygon = layer.geometry === 'MultiPolygon';
-  const attrs = layer.attributes.map((a) => quoteIdent(a.name));
-  const cols = ['code', ...attrs, 'geom'].join(', ');
-  const json = (alias: string) => attrsJson(layer, alias);
+type ApplyMeta = { kind: RevisionKind; createdBy: string; reason: string; sourceName?: string | null; sourceSha256?: string | null; restoredFrom: number | null };
 
-  await trx.raw(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
-  const { rows: revRows } = await trx.raw<{ rows: { r: number }[] }>('SELECT COALESCE(max(revision), 0) + 1 AS r FROM layer_revisions WHERE layer_id = ?', [layer.id]);
-  const revision = revRows[0].r;
-
-  // Content hashes, numbered within equal hashes so that duplicates match one to one. (Reading
-  // the layer table, or a staged table that is not a temp table, PostgreSQL hashes in parallel.)
-  const hashed = (alias: string, from: string, id: string) =>
-    `SELECT ${id} AS id, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY ${id}) AS n
-     FROM ${from} CROSS JOIN LATERAL (SELECT revision_feature_hash(${alias}.code, ${json(alias).sql}, ${alias}.geom) AS hash) h`;
-  if (stage.hashed) {
-    await trx.raw(`CREATE TEMP TABLE ${STAGE_H} ON COMMIT DROP AS SELECT s.fid AS id, s._hash AS hash, row_number() OVER (PARTITION BY s._hash ORDER BY s.fid) AS n FROM ${stage.table} s`);
-  } else {
-    await trx.raw(`CREATE TEMP TABLE ${STAGE_H} ON COMMIT DROP AS ${hashed('s', `${stage.table} s`, 's.fid')}`, json('s').bindings);
-  }
-  await trx.raw(`CREATE TEMP TABLE ${LIVE_H} ON COMMIT DROP AS ${hashed('t', `${table} t`, 't.fid')}`, json('t').bindings);
-  await trx.raw(
-    `CREATE TEMP TABLE ${OPEN_H} ON COMMIT DROP AS
-     SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n FROM revision_features WHERE layer_id = ? AND revision_to IS NULL`,
-    [layer.id],
-  );
-  for (const t of [STAGE_H, LIVE_H, OPEN_H]) await trx.raw(`ANALYZE ${t}`);
-  const notIn = (side: string, other: string) => `NOT EXISTS (SELECT 1 FROM ${other} o WHERE o.hash = ${side}.hash AND o.n = ${side}.n)`;
-
-  // The live table.
-  const del = await trx.raw(`DELETE FROM ${table} WHERE fid IN (SELECT l.id FROM ${LIVE_H} l WHERE ${notIn('l', STAGE_H)})`);
-  const ins = await trx.raw(
-    `INSERT INTO ${table} (${cols})
-     SELECT ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
-     FROM ${stage.table} s JOIN ${STAGE_H} h ON h.id = s.fid
-     WHERE ${notIn('h', LIVE_H)} ORDER BY s.fid`,
-  );
-
-  // The snapshot store.
-  await trx.raw(`UPDATE revision_features SET revision_to = ? WHERE id IN (SELECT p.id FROM ${OPEN_H} p WHERE ${notIn('p', STAGE_H)})`, [revision]);
-  if (stage.hashed) {
-    await trx.raw(
-      `INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
-       SELECT ?, ?, h.hash, s.code, s._attrs, s.geom, s._area_m2
-       FROM ${stage.table} s JOIN ${STAGE_H} h ON h.id = s.fid
-       WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid`,
-      [layer.id, revision],
-    );
-  } else {
-    await trx.raw(
-      `INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
-       SELECT ?, ?, h.hash, s.code, ${json('s').sql}, s.geom, ${polygon ? 'ST_Area(s.geom::geography, true)' : 'NULL'}
-       FROM ${stage.table} s JOIN ${STAGE_H} h ON h.id = s.fid
-       WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid`,
-      [layer.id, revision, ...json('s').bindings],
-    );
-  }
-
-  const { rows } = await trx.raw<{ rows: { feature_count: number; area_m2: number | null; created_at: Date }[] }>(
-    `INSERT INTO layer_revisions (layer_id, revision, kind, reason, created_by, source_name, source_sha256, restored_from, feature_count, area_m2)
-     SELECT ?, ?, ?, ?, ?, ?, ?, ?, count(*), ${polygon ? 'sum(area_m2)' : 'NULL'} FROM ${table}
-     RETURNING feature_count, area_m2, created_at`,
-    [layer.id, revision, meta.kind, meta.reason, meta.createdBy, meta.sourceName ?? null, meta.sourceSha256 ?? null, meta.restoredFrom],
-  );
-  const version = await trx('layer_versions').where('layer_id', layer.id).first<{ version: string } | undefined>('version');
-  const inserted = ins.rowCount ?? 0;
-  return {
-    layerId: layer.id,
-    revision,
-    featureCount: rows[0].feature_count,
-    area_m2: rows[0].area_m2,
-    inserted,
-    deleted: del.rowCount ?? 0,
-    unchanged: rows[0].feature_count - inserted,
-    dataVersion: Number(version?.version ?? 0),
-    createdAt: rows[0].created_at.toISOString(),
-  };
+/** Steps 2–4 (see the top of this file) once the whole new content is staged. */
+async function apply(trx: Knex.Transaction, layer: Layer, stage: Stage, meta: ApplyMeta): Promise<CommitResult> {
+  const a = await Apply.begin(trx, layer, meta);
+  await a.add(stage);
+  return a.finish();
 }
+
+/**
+ * Steps 2–4 of the top of this file, the new content taken in parts (each with fids above the
+ * previous part's), so that a caller can apply what it has staged while it is still staging the
+ * rest: begin() locks the layer and takes the content hashes of the live table and of the open
+ * snapshot rows; add() inserts a part's features whose content is new (the live table and the
+ * snapshot store); finish() deletes and closes what the new content no longer has and records the
+ * revision. Content hashes are numbered within equal hashes across all parts, so duplicates match
+ * one to one, as in one statement. Everything runs in the caller's transaction.
+ */
+class Apply {
+  private readonly table: string;
+  private readonly polygon: boolean;
+  private readonly attrs: string[];
+  private inserted = 0;
+  private parts = 0;
+
+  private constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly layer: Layer,
+    private readonly meta: ApplyMeta,
+    private readonly revision: number,
+    /** The layer table's fid identity sequence. */
+    private readonly sequence: string,
+  ) {
+    this.table = layerTable(layer.id);
+    this.polygon = layer.geometry === 'MultiPolygon';
+    this.attrs = layer.attributes.map((a) => quoteIdent(a.name));
+  }
+
+  static async begin(trx: Knex.Transaction, layer: Layer, meta: ApplyMeta): Promise<Apply> {
+    const table = layerTable(layer.id);
+    await trx.raw(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
+    const { rows } = await trx.raw<{ rows: { r: number }[] }>('SELECT COALESCE(max(revision), 0) + 1 AS r FROM layer_revisions WHERE layer_id = ?', [layer.id]);
+    const seq = await trx.raw<{ rows: { s: string }[] }>(`SELECT pg_get_serial_sequence(?, 'fid') AS s`, [table]);
+    const a = new Apply(trx, layer, meta, rows[0].r, seq.rows[0].s);
+    // (Reading the layer table, PostgreSQL hashes in parallel.)
+    const json = attrsJson(layer, 't');
+    await trx.raw(
+      `CREATE TEMP TABLE ${LIVE_H} ON COMMIT DROP AS
+       SELECT t.fid AS id, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY t.fid) AS n
+       FROM ${table} t CROSS JOIN LATERAL (SELECT revision_feature_hash(t.code, ${json.sql}, t.geom) AS hash) h`,
+      json.bindings,
+    );
+    await trx.raw(
+      `CREATE TEMP TABLE ${OPEN_H} ON COMMIT DROP AS
+       SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n FROM revision_features WHERE layer_id = ? AND revision_to IS NULL`,
+      [layer.id],
+    );
+    await trx.raw(`CREATE TEMP TABLE ${STAGE_H} (id bigint NOT NULL, hash uuid NOT NULL, n bigint NOT NULL) ON COMMIT DROP`);
+    for (const t of [LIVE_H, OPEN_H]) await trx.raw(`ANALYZE ${t}`);
+    return a;
+  }
+
+  /** Inserts a part of the new content (its fids above every earlier part's) whose content the live table (snapshot store) does not have. */
+  async add(stage: Stage): Promise<void> {
+    const { trx, table, attrs } = this;
+    const json = attrsJson(this.layer, 's');
+    const part = quoteIdent(`revision_part_h${this.parts++}`);
+    // The part's hashes, numbered on from the earlier parts' equal hashes (rarely any).
+    if (stage.hashed) {
+      await trx.raw(`CREATE TEMP TABLE ${part} ON COMMIT DROP AS SELECT s.fid AS id, s._hash AS hash, row_number() OVER (PARTITION BY s._hash ORDER BY s.fid) AS n FROM ${stage.table} s`);
+    } else {
+      await trx.raw(
+        `CREATE TEMP TABLE ${part} ON COMMIT DROP AS
+         SELECT s.fid AS id, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY s.fid) AS n
+         FROM ${stage.table} s CROSS JOIN LATERAL (SELECT revision_feature_hash(s.code, ${json.sql}, s.geom) AS hash) h`,
+        json.bindings,
+      );
+    }
+    if (this.parts > 1) {
+      await trx.raw(
+        `UPDATE ${part} p SET n = p.n + e.k
+         FROM (SELECT hash, count(*) AS k FROM ${STAGE_H} WHERE hash IN (SELECT hash FROM ${part}) GROUP BY hash) e WHERE e.hash = p.hash`,
+      );
+    }
+    await trx.raw(`INSERT INTO ${STAGE_H} SELECT id, hash, n FROM ${part}`);
+    await trx.raw(`ANALYZE ${part}`);
+
+    // The features new to the live table get their fids from its identity now, in the order of
+    // the new content, so that their snapshot rows can take the area the layer table computes
+    // (area_m2 is a generated column: computed once, not twice).
+    const fresh = quoteIdent(`revision_part_new${this.parts - 1}`);
+    await trx.raw(
+      `CREATE TEMP TABLE ${fresh} ON COMMIT DROP AS
+       SELECT q.id, nextval(?::regclass) AS fid FROM (SELECT h.id FROM ${part} h WHERE ${notIn('h', LIVE_H)} ORDER BY h.id) q`,
+      [this.sequence],
+    );
+    const [attrsSql, bindings] = stage.hashed ? ['s._attrs', []] : [json.sql, json.bindings];
+    const { rows } = await trx.raw<{ rows: { inserted: number }[] }>(
+      `WITH live AS (
+         INSERT INTO ${table} (${['fid', 'code', ...attrs, 'geom'].join(', ')})
+         SELECT f.fid, ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
+         FROM ${fresh} f JOIN ${stage.table} s ON s.fid = f.id ORDER BY f.fid
+         RETURNING fid${this.polygon ? ', area_m2' : ''}
+       ), snapshot AS (
+         INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
+         SELECT ?, ?, h.hash, s.code, ${attrsSql}, s.geom, ${this.polygon ? 'COALESCE(l.area_m2, ST_Area(s.geom::geography, true))' : 'NULL'}
+         FROM ${stage.table} s JOIN ${part} h ON h.id = s.fid LEFT JOIN ${fresh} f ON f.id = s.fid LEFT JOIN live l ON l.fid = f.fid
+         WHERE ${notIn('h', OPEN_H)} ORDER BY s.fid
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM live)::int AS inserted, (SELECT count(*) FROM snapshot)::int AS snapshot`,
+      [this.layer.id, this.revision, ...bindings],
+    );
+    this.inserted += rows[0].inserted;
+    await trx.raw(`DROP TABLE ${part}, ${fresh}`);
+  }
+
+  /** Deletes (closes) what the new content no longer has, records the revision, and says what was done. */
+  async finish(): Promise<CommitResult> {
+    const { trx, table, revision, meta, layer } = this;
+    await trx.raw(`ANALYZE ${STAGE_H}`);
+    const del = await trx.raw(`DELETE FROM ${table} WHERE fid IN (SELECT l.id FROM ${LIVE_H} l WHERE ${notIn('l', STAGE_H)})`);
+    await trx.raw(`UPDATE revision_features SET revision_to = ? WHERE id IN (SELECT p.id FROM ${OPEN_H} p WHERE ${notIn('p', STAGE_H)})`, [revision]);
+    const { rows } = await trx.raw<{ rows: { feature_count: number; area_m2: number | null; created_at: Date }[] }>(
+      `INSERT INTO layer_revisions (layer_id, revision, kind, reason, created_by, source_name, source_sha256, restored_from, feature_count, area_m2)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, count(*), ${this.polygon ? 'sum(area_m2)' : 'NULL'} FROM ${table}
+       RETURNING feature_count, area_m2, created_at`,
+      [layer.id, revision, meta.kind, meta.reason, meta.createdBy, meta.sourceName ?? null, meta.sourceSha256 ?? null, meta.restoredFrom],
+    );
+    const version = await trx('layer_versions').where('layer_id', layer.id).first<{ version: string } | undefined>('version');
+    return {
+      layerId: layer.id,
+      revision,
+      featureCount: rows[0].feature_count,
+      area_m2: rows[0].area_m2,
+      inserted: this.inserted,
+      deleted: del.rowCount ?? 0,
+      unchanged: rows[0].feature_count - this.inserted,
+      dataVersion: Number(version?.version ?? 0),
+      createdAt: rows[0].created_at.toISOString(),
+    };
+  }
+}
+
+/** The rows of `side` whose content (hash, number among equal hashes) is not in `other`. */
+const notIn = (side: string, other: string) => `NOT EXISTS (SELECT 1 FROM ${other} o WHERE o.hash = ${side}.hash AND o.n = ${side}.n)`;
