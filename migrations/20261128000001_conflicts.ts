@@ -14,6 +14,8 @@
 //   conflict_cases          the ledger: one case per patch id, ever; status, decision, reason, the
 //                           last geometry and area once the patch is gone
 //   conflict_case_events    the full history of every case (detections, status changes, comments)
+//   conflict_district_parts the districts as a partition, in small parts (rebuilt when they change)
+//   conflict_dirty          fids written in the layers rules read, since the last run (triggers)
 //
 // plan.conflicts (a view) is what the service publishes as the "conflicts" layer: current patches
 // with their case, read by OGC API – Features, vector tiles and the exports like any plan layer.
@@ -78,6 +80,7 @@ CREATE TABLE conflict_source_overlaps (
   PRIMARY KEY (layer_id, fid1, fid2),
   CHECK (fid1 < fid2)
 )`);
+  await knex.raw('CREATE INDEX conflict_source_overlaps_fid2 ON conflict_source_overlaps (layer_id, fid2)');
   await knex.raw(`
 CREATE TABLE conflict_pieces (
   id uuid PRIMARY KEY,
@@ -99,8 +102,10 @@ CREATE TABLE conflict_pieces (
   sliver_parts integer NOT NULL DEFAULT 0,
   sliver_area_m2 double precision NOT NULL DEFAULT 0,
   trimmed boolean NOT NULL DEFAULT false,
+  hash uuid,
   run_id integer NOT NULL
 )`);
+  await knex.raw(`COMMENT ON COLUMN conflict_pieces.hash IS 'signature of the result (sources, areas, parts, trimmed): a full run rewrites a piece only when it changes'`);
   await knex.raw(`COMMENT ON COLUMN conflict_pieces.trimmed IS 'an earlier piece of the rule covered part of raw (recomputed whenever the rule changes near it)'`);
   await knex.raw(`COMMENT ON COLUMN conflict_pieces.adcode IS 'district (行政区划代码) the piece lies in; empty: outside every district'`);
   await knex.raw(`COMMENT ON COLUMN conflict_pieces.thinness IS 'smallest thinness ratio 4πA/P² of the kept parts (1 = disc)'`);
@@ -134,6 +139,8 @@ CREATE TABLE conflict_cases (
   resolved_revision integer,
   last_area_m2 double precision,
   last_geom geometry(MultiPolygon, 4490),
+  last_a_fid bigint,
+  last_b_fid bigint,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   CHECK (status <> 'coordinated' OR (decision IS NOT NULL AND reason IS NOT NULL))
@@ -156,6 +163,55 @@ CREATE TABLE conflict_case_events (
   details jsonb
 )`);
   await knex.raw('CREATE INDEX conflict_case_events_case ON conflict_case_events (case_id, id)');
+
+  // The districts as a partition (each minus those before it), in ≤128-vertex parts: what a piece
+  // is assigned to. Rebuilt by a run whenever the districts layer changed (districts_version).
+  await knex.raw(`
+CREATE TABLE conflict_district_parts (
+  part serial PRIMARY KEY,
+  adcode text NOT NULL,
+  name text NOT NULL,
+  geom geometry(Polygon, 4490) NOT NULL
+)`);
+  await knex.raw('CREATE INDEX conflict_district_parts_geom ON conflict_district_parts USING gist (geom)');
+
+  // Which features of the layers some rule reads were written since the last run: an incremental
+  // run reads this log instead of comparing whole layers. Statement triggers with transition
+  // tables on every plan table log the fids of rows written ('-' old, '+' new; 'T' truncate);
+  // layers no rule reads are skipped. The run consumes exactly the rows it saw.
+  await knex.raw(`
+CREATE TABLE conflict_dirty (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  layer_id text NOT NULL,
+  fid bigint,
+  op text NOT NULL CHECK (op IN ('-', '+', 'T'))
+)`);
+  await knex.raw('CREATE INDEX conflict_dirty_layer ON conflict_dirty (layer_id, fid)');
+  await knex.raw(`
+CREATE FUNCTION conflict_dirty_log() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM conflict_rules WHERE active AND TG_TABLE_NAME IN (a_layer, b_layer)) THEN RETURN NULL; END IF;
+  IF TG_OP = 'TRUNCATE' THEN
+    INSERT INTO conflict_dirty (layer_id, fid, op) VALUES (TG_TABLE_NAME, NULL, 'T');
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO conflict_dirty (layer_id, fid, op) SELECT TG_TABLE_NAME, fid, '-' FROM old_rows;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO conflict_dirty (layer_id, fid, op) SELECT TG_TABLE_NAME, fid, '+' FROM new_rows;
+  END IF;
+  RETURN NULL;
+END $$`);
+  const { rows: tables } = await knex.raw<{ rows: { table_name: string }[] }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'plan' AND table_type = 'BASE TABLE' ORDER BY table_name",
+  );
+  for (const { table_name: t } of tables) {
+    await knex.raw(`CREATE TRIGGER "${t}_dirty_ins" AFTER INSERT ON plan."${t}" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
+    await knex.raw(`CREATE TRIGGER "${t}_dirty_upd" AFTER UPDATE ON plan."${t}" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
+    await knex.raw(`CREATE TRIGGER "${t}_dirty_del" AFTER DELETE ON plan."${t}" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
+    await knex.raw(`CREATE TRIGGER "${t}_dirty_trunc" AFTER TRUNCATE ON plan."${t}" FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
+  }
 
   // g minus each cutter in turn. Used where a union of the cutters would be the obvious way: GEOS
   // unions of polygons with nearly coincident edges (districts cut from each other, neighbouring
@@ -221,6 +277,14 @@ END $$`);
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP VIEW IF EXISTS plan.conflicts');
+  const { rows: tables } = await knex.raw<{ rows: { table_name: string }[] }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'plan' AND table_type = 'BASE TABLE'",
+  );
+  for (const { table_name: t } of tables) {
+    for (const k of ['ins', 'upd', 'del', 'trunc']) await knex.raw(`DROP TRIGGER IF EXISTS "${t}_dirty_${k}" ON plan."${t}"`);
+  }
+  await knex.raw('DROP FUNCTION IF EXISTS conflict_dirty_log()');
+  await knex.raw('DROP TABLE IF EXISTS conflict_dirty, conflict_district_parts');
   for (const t of ['conflict_case_events', 'conflict_cases', 'conflict_pieces', 'conflict_source_overlaps', 'conflict_sources', 'conflict_state', 'conflict_runs', 'conflict_rules']) {
     await knex.raw(`DROP TABLE IF EXISTS "${t}"`);
   }

@@ -76,6 +76,7 @@ describe('rules, summary and the case list', () => {
     expect((await expectError(`${api}/cases?adcode=abc`, 400, 'invalid_parameter')).details.parameter).toBe('adcode');
     expect((await expectError(`${api}/cases?colour=red`, 400, 'unknown_parameter')).details.parameter).toBe('colour');
     await expectError(`${api}/cases/not-a-uuid`, 400, 'invalid_parameter');
+    await expectError(`${api}/cases?fid=x`, 400, 'invalid_parameter');
     await expectError(`${api}/cases/00000000-0000-0000-0000-000000000000`, 404, 'unknown_case');
   });
 });
@@ -85,6 +86,9 @@ describe('the status workflow', () => {
     const c = await farmlandCase();
     const one = await getJson(`${api}/cases/${c.id}`);
     expect(one.headers.get('etag')).toBe(`"${one.body.version}"`);
+    expect(one.headers.get('cache-control')).toBe('no-store');
+    // The conflicts layer's feature id (what tiles carry) finds the case.
+    expect((await getJson(`${api}/cases?fid=${c.fid}`)).body.cases.map((x: any) => x.id)).toEqual([c.id]);
     expect(one.body.events.map((e: any) => e.action)).toEqual(['detected']);
     expect(one.body.geometry.type).toBe('MultiPolygon');
 
@@ -226,7 +230,7 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     form.append('file', new Blob([JSON.stringify(rows[0].fc)]), '城规用地2016.geojson');
     const imp = await getJson(`${srv.baseUrl}/api/layers/urban_plan/imports`, { method: 'POST', body: form });
     expect(imp.status, JSON.stringify(imp.body).slice(0, 500)).toBeLessThan(300);
-    const revision = (await knex('layer_revisions').where({ layer_id: 'urban_plan' }).max('revision as r').first()).r;
+    const revision = (await knex('layer_revisions').where({ layer_id: 'urban_plan' }).max('revision as r').first())!.r;
 
     // The service notices the new revision and re-runs the rules of the urban plan by itself.
     let now: any;
@@ -238,6 +242,8 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     expect(now).toMatchObject({ status: 'resolved_by_data', resolved_layer: 'urban_plan', resolved_revision: revision, decision: 'follow_b' });
     expect(now.events.map((e: any) => e.action)).toEqual(['detected', 'transition', 'resolved_by_data']);
     expect(now.geometry.type).toBe('MultiPolygon'); // where it was
+    expect(now.a.fid).toBe(c.a.fid); // and what it was between
+    expect(now.b.fid).toBe(c.b.fid);
     const { runs } = (await getJson(`${api}/runs?limit=1`)).body;
     expect(runs[0]).toMatchObject({ mode: 'incremental', status: 'succeeded', trigger: { via: 'layer change' } });
     expect(runs[0].stats.changedLayers).toEqual(['urban_plan']);

@@ -4,13 +4,14 @@
 //
 // A piece is the intersection of one feature of side a with one feature of side b within one
 // district. Its id is stable: md5(rule, content key of a, content key of b, district), where a
-// content key is md5(class code, geometry bytes); the same conflict keeps its id (and so its
-// ledger case) as long as both source features are unchanged, whatever their fids.
+// content key is md5(class code, geometry on a 1 mm grid); the same conflict keeps its id (and so
+// its ledger case) as long as both source features are unchanged, whatever their fids.
 //
 // How a rule is computed (the same path for a full and an incremental run; an incremental run
-// only takes the features of a changed layer that are new, and drops the pieces of those that left):
-//   1. pairs: a && b, ST_Intersects, then a itself when a is covered by b (b when b is covered by
-//      a), otherwise ST_Intersection — polygons only, so touching edges make no piece;
+// only takes the features of a changed layer that are new — read from the write log the plan
+// tables' triggers keep, conflict_dirty — and drops the pieces of those that left):
+//   1. pairs: a && b, then ST_Intersection (polygons only, so touching edges make no piece), with
+//      the measures of the result (parts, area, perimeter) in the same parallel statement;
 //   2. districts: the 2015 districts made a partition (each minus those before it, cut into
 //      ≤128-vertex parts, plus "outside" for what lies in none); a pair whose source feature lies
 //      wholly in one district takes it without any overlay (conflict_sources.adcode), the others
@@ -23,6 +24,9 @@
 //      min_thinness (4πA/P², ellipsoidal area, spherical perimeter) is dropped and counted;
 //   5. ledger: new patch ids open a case (待协调), vanished ones close theirs as resolved by data
 //      (with the layer revision that did it), ids that come back reopen theirs.
+// A full run writes only the pieces whose result differs from what is stored, so re-running over
+// unchanged data changes nothing; every step of an incremental run touches only the changed
+// features, their overlap neighbours and the pieces made from them.
 import type { Knex } from 'knex';
 import type { Layer, Registry } from '../layers/registry';
 import { log } from '../platform/log';
@@ -66,7 +70,19 @@ const LOCK_KEY = 'onemap:conflicts';
 const DISTRICT_PART_VERTICES = 128;
 export const OUTSIDE = '';
 
-const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(${t}.geom))::uuid`;
+/** Parts, ellipsoidal area (m²) and spherical perimeter (m) of a polygonal geometry expression. */
+const MEASURES = (g: string) => `ST_NumGeometries(${g}) AS n, ST_Area(${g}::geography, true) AS a, ST_Perimeter(${g}::geography, false) AS per`;
+
+/** What a stored piece is compared by in a full run: same id (sources, district) and same result. */
+const SIGNATURE = (src: string, f: string) =>
+  `md5(concat_ws('|', ${src}.a_fid, ${src}.b_fid, ${f}.area_m2, ${f}.sliver_area_m2, ${f}.parts, ${f}.sliver_parts, ${f}.trimmed))::uuid`;
+
+/**
+ * A source feature's content key: its class code and its geometry on a 1e-8° grid (about 1 mm).
+ * The grid keeps the key, and so the ids of its conflicts and their ledger cases, through a
+ * re-delivery that went through another program's export (last-digit noise in coordinates).
+ */
+const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(ST_SnapToGrid(${t}.geom, 1e-8)))::uuid`;
 
 export class ConflictEngine {
   constructor(
@@ -87,11 +103,6 @@ export class ConflictEngine {
     return r !== undefined;
   }
 
-  /**
-   * Runs the rules. 'full' recomputes every rule; 'incremental' recomputes what changed since the
-   * last run: rules whose definition changed in full, the others only for the features of
-   * changed layers (a change of the districts, or no previous run, makes it full).
-   */
   async run(req: RunRequest): Promise<RunResult> {
     const started = process.hrtime.bigint();
     const [{ id }] = await this.knex('conflict_runs')
@@ -126,13 +137,15 @@ export class ConflictEngine {
     const tracked = [...sourceLayers.map((l) => l.id), this.districts.id];
 
     // Where the layers stand now, and where they stood at the last run.
-    const { rows: now } = await trx.raw<{ rows: { layer_id: string; version: string; revision: number | null }[] }>(
+    const { rows: now } = await trx.raw<{ rows: { layer_id: string; version: string; revision: number | null; logged: boolean }[] }>(
       `SELECT l.id AS layer_id, COALESCE(v.version, 0) AS version,
-              (SELECT max(revision) FROM layer_revisions r WHERE r.layer_id = l.id) AS revision
+              (SELECT max(revision) FROM layer_revisions r WHERE r.layer_id = l.id) AS revision,
+              EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = l.id || '_dirty_ins') AS logged
          FROM unnest(?::text[]) AS l(id) LEFT JOIN layer_versions v ON v.layer_id = l.id`,
       [tracked],
     );
     const layers = Object.fromEntries(now.map((r) => [r.layer_id, { version: Number(r.version), revision: r.revision ?? 0 }]));
+    const logged = new Set(now.filter((r) => r.logged).map((r) => r.layer_id));
     const state = new Map((await trx('conflict_state').select<{ layer_id: string; version: string }[]>('layer_id', 'version')).map((r) => [r.layer_id, Number(r.version)]));
     const changed = tracked.filter((id) => state.get(id) !== layers[id].version);
 
@@ -144,48 +157,73 @@ export class ConflictEngine {
     await this.syncRules(trx);
 
     const noBase = state.size === 0;
-    const full = req.mode === 'full' || noBase || changed.includes(this.districts.id);
+    const districtsChanged = noBase || changed.includes(this.districts.id);
+    const full = req.mode === 'full' || districtsChanged;
     const mode: RunMode = full ? 'full' : 'incremental';
-    if (mode !== req.mode) await trx('conflict_runs').where({ id: runId }).update({ mode });
-    await trx('conflict_runs').where({ id: runId }).update({ layers: JSON.stringify(layers) });
+    await trx('conflict_runs').where({ id: runId }).update({ mode, layers: JSON.stringify(layers) });
 
-    await this.buildDistricts(trx);
+    if (districtsChanged || !(await trx('conflict_district_parts').first('part'))) await this.buildDistricts(trx);
 
-    // The source index of every layer that changed (or of all, the first time).
+    // The write log as this run sees it; exactly these rows are consumed at the end.
+    await trx.raw('CREATE TEMP TABLE cf_dirty ON COMMIT DROP AS SELECT id, layer_id, fid, op FROM conflict_dirty');
+    await trx.raw('CREATE INDEX ON cf_dirty (layer_id, fid)');
     await trx.raw('CREATE TEMP TABLE cf_changed (layer_id text, fid bigint, change text) ON COMMIT DROP');
-    const resync = noBase ? sourceLayers : sourceLayers.filter((l) => changed.includes(l.id));
-    for (const l of resync) await this.syncSources(trx, l);
-    if (!noBase && changed.includes(this.districts.id)) await this.recoverSources(trx);
+    await trx.raw('CREATE TEMP TABLE cf_partner (layer_id text, fid bigint) ON COMMIT DROP');
+    const { rows: truncated } = await trx.raw<{ rows: { layer_id: string }[] }>(`SELECT DISTINCT layer_id FROM cf_dirty WHERE op = 'T'`);
+    for (const l of sourceLayers) {
+      if (!noBase && !changed.includes(l.id)) continue;
+      // Compared whole (content keys) when the log cannot say what changed: the first run, a
+      // layer new to the rules, a truncated layer or a table without the logging triggers.
+      const compare = noBase || !state.has(l.id) || !logged.has(l.id) || truncated.some((t) => t.layer_id === l.id);
+      await this.syncSources(trx, l, compare);
+    }
+    if (!noBase && districtsChanged) await this.recoverSources(trx);
     await trx.raw('CREATE INDEX ON cf_changed (layer_id, change, fid)');
+    await trx.raw('CREATE INDEX ON cf_partner (layer_id, fid)');
     await trx.raw('ANALYZE cf_changed');
+    await trx.raw('ANALYZE cf_partner');
 
-    await trx.raw('CREATE TEMP TABLE cf_old (id uuid PRIMARY KEY, geom geometry, area_m2 double precision) ON COMMIT DROP');
-    const stats: Record<string, RuleStats> = {};
+    await trx.raw('CREATE TEMP TABLE cf_old (id uuid PRIMARY KEY, geom geometry, area_m2 double precision, a_fid bigint, b_fid bigint) ON COMMIT DROP');
+    await trx.raw('CREATE TEMP TABLE cf_touched (rule_id text, id uuid, PRIMARY KEY (rule_id, id)) ON COMMIT DROP');
+    const ledger: Record<string, { opened: number; closed: number; reopened: number; recomputed: RuleStats['recomputed'] }> = {};
     for (const rule of rules) {
       const whole = full || appliedHash.get(rule.id) !== rule.hash;
       const touched = changed.includes(rule.a.layer.id) || changed.includes(rule.b.layer.id);
       if (!whole && !touched) {
-        stats[rule.id] = { ...(await this.ruleTotals(trx, rule.id)), opened: 0, closed: 0, reopened: 0, recomputed: 'none' };
+        ledger[rule.id] = { opened: 0, closed: 0, reopened: 0, recomputed: 'none' };
         continue;
       }
       await this.computeRule(trx, rule, runId, whole);
       // The layer whose new content resolved a vanished patch (a's if both changed).
-      const by = whole && mode === 'full' ? null : changed.includes(rule.a.layer.id) ? rule.a.layer.id : rule.b.layer.id;
-      const ledger = await this.syncLedger(trx, rule, runId, by ? { layer: by, revision: layers[by].revision } : null);
-      stats[rule.id] = { ...(await this.ruleTotals(trx, rule.id)), ...ledger, recomputed: whole ? 'full' : 'incremental' };
+      const by = mode === 'full' ? null : changed.includes(rule.a.layer.id) ? rule.a.layer.id : rule.b.layer.id;
+      ledger[rule.id] = { ...(await this.syncLedger(trx, rule.id, runId, by ? { layer: by, revision: layers[by].revision } : null, whole)), recomputed: whole ? 'full' : 'incremental' };
     }
     await this.retireRules(trx, runId);
+    await trx.raw('DELETE FROM conflict_dirty WHERE id IN (SELECT id FROM cf_dirty)');
 
     // The results now reflect these layer versions.
-    for (const idv of tracked) {
-      await trx.raw(
-        `INSERT INTO conflict_state (layer_id, version, revision, run_id) VALUES (?, ?, ?, ?)
-         ON CONFLICT (layer_id) DO UPDATE SET version = EXCLUDED.version, revision = EXCLUDED.revision, run_id = EXCLUDED.run_id`,
-        [idv, layers[idv].version, layers[idv].revision, runId],
-      );
-    }
+    await trx('conflict_state')
+      .insert(tracked.map((id) => ({ layer_id: id, version: layers[id].version, revision: layers[id].revision, run_id: runId })))
+      .onConflict('layer_id')
+      .merge();
     await trx('conflict_rules').whereIn('id', rules.map((r) => r.id)).update({ applied_run: runId });
 
+    const { rows: sums } = await trx.raw<{ rows: { rule_id: string; patches: string; area_m2: number | null; sliver_parts: string | null; sliver_area_m2: number | null }[] }>(
+      `SELECT rule_id, count(*) FILTER (WHERE geom IS NOT NULL) AS patches, sum(area_m2) AS area_m2, sum(sliver_parts) AS sliver_parts, sum(sliver_area_m2) AS sliver_area_m2
+         FROM conflict_pieces GROUP BY rule_id`,
+    );
+    const byRule = new Map(sums.map((r) => [r.rule_id, r]));
+    const stats: Record<string, RuleStats> = {};
+    for (const rule of rules) {
+      const r = byRule.get(rule.id);
+      stats[rule.id] = {
+        patches: Number(r?.patches ?? 0),
+        area_m2: r?.area_m2 ?? 0,
+        sliver_parts: Number(r?.sliver_parts ?? 0),
+        sliver_area_m2: r?.sliver_area_m2 ?? 0,
+        ...ledger[rule.id],
+      };
+    }
     const sum = (k: keyof RuleStats) => Object.values(stats).reduce((s, r) => s + (r[k] as number), 0);
     const totals = {
       patches: sum('patches'),
@@ -202,27 +240,25 @@ export class ConflictEngine {
     return { id: runId, mode, status: 'succeeded', duration_ms: 0, changedLayers: changed, rules: stats, totals, layers };
   }
 
-  /** conflict_rules mirrors the rules file (what the published view and the ledger read). */
+  /** conflict_rules mirrors the rules file (what the published view, the ledger and the write log read). */
   private async syncRules(trx: Knex.Transaction) {
-    for (const r of this.rules.rules) {
-      const row = {
-        id: r.id,
-        zh: r.zh,
-        en: r.en,
-        kind: r.kind,
-        severity: r.severity,
-        departments: r.departments,
-        a_layer: r.a.layer.id,
-        a_codes: r.a.codes,
-        b_layer: r.b.layer.id,
-        b_codes: r.b.codes,
-        min_area_m2: r.min_area_m2,
-        min_thinness: r.min_thinness,
-        definition_hash: r.hash,
-        active: true,
-      };
-      await trx('conflict_rules').insert(row).onConflict('id').merge(Object.keys(row).filter((k) => k !== 'id'));
-    }
+    const rows = this.rules.rules.map((r) => ({
+      id: r.id,
+      zh: r.zh,
+      en: r.en,
+      kind: r.kind,
+      severity: r.severity,
+      departments: r.departments,
+      a_layer: r.a.layer.id,
+      a_codes: r.a.codes,
+      b_layer: r.b.layer.id,
+      b_codes: r.b.codes,
+      min_area_m2: r.min_area_m2,
+      min_thinness: r.min_thinness,
+      definition_hash: r.hash,
+      active: true,
+    }));
+    await trx('conflict_rules').insert(rows).onConflict('id').merge(Object.keys(rows[0]).filter((k) => k !== 'id'));
   }
 
   /** Rules no longer in the file: their patches go, their open cases close. */
@@ -230,71 +266,121 @@ export class ConflictEngine {
     const ids = this.rules.rules.map((r) => r.id);
     const { rows } = await trx.raw<{ rows: { id: string }[] }>('SELECT id FROM conflict_rules WHERE active AND NOT (id = ANY(?))', [ids]);
     for (const { id } of rows) {
-      await trx.raw(`INSERT INTO cf_old SELECT id, geom, area_m2 FROM conflict_pieces WHERE rule_id = ? AND geom IS NOT NULL ON CONFLICT (id) DO NOTHING`, [id]);
-      await trx.raw('DELETE FROM conflict_pieces WHERE rule_id = ?', [id]);
+      await trx.raw(
+        `WITH d AS (DELETE FROM conflict_pieces WHERE rule_id = ? RETURNING id, geom, area_m2, a_fid, b_fid),
+              o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
+         INSERT INTO cf_touched SELECT ?, id FROM d ON CONFLICT DO NOTHING`,
+        [id, id],
+      );
       await this.closeVanished(trx, id, runId, null, 'the rule was removed from layers/conflict-rules.json');
       await trx('conflict_rules').where({ id }).update({ active: false });
     }
   }
 
-  /** The districts as a partition, in ≤128-vertex parts (cf_districts: adcode, name, geom). */
+  /** The districts as a partition, in ≤128-vertex parts (conflict_district_parts). */
   private async buildDistricts(trx: Knex.Transaction) {
     const t = layerTable(this.districts.id);
+    await trx.raw('TRUNCATE conflict_district_parts RESTART IDENTITY');
     await trx.raw(`
-      CREATE TEMP TABLE cf_districts ON COMMIT DROP AS
+      INSERT INTO conflict_district_parts (adcode, name, geom)
       WITH d AS (SELECT adcode, name, geom, row_number() OVER (ORDER BY adcode, fid) AS n FROM ${t}),
       p AS (
         SELECT d.adcode, d.name,
                conflict_subtract(d.geom, ARRAY(SELECT e.geom FROM d e WHERE e.n < d.n AND e.geom && d.geom ORDER BY e.n)) AS g
           FROM d)
-      SELECT adcode, name, row_number() OVER () AS part, geom
-        FROM (SELECT adcode, name, ST_Subdivide(ST_CollectionExtract(g, 3), ${DISTRICT_PART_VERTICES}) AS geom FROM p WHERE NOT ST_IsEmpty(g)) s`);
-    await trx.raw('CREATE INDEX ON cf_districts USING gist (geom)');
-    await trx.raw('ANALYZE cf_districts');
+      SELECT adcode, name, geom
+        FROM (SELECT adcode, name, ST_Subdivide(ST_CollectionExtract(g, 3), ${DISTRICT_PART_VERTICES}) AS geom FROM p WHERE NOT ST_IsEmpty(g)) s
+       WHERE ST_GeometryType(geom) = 'ST_Polygon'
+       ORDER BY adcode`);
+    await trx.raw('ANALYZE conflict_district_parts');
   }
 
   /**
-   * Brings conflict_sources of one layer up to its content: rows whose (fid, content key) is no
-   * longer in the layer leave ('gone'), new ones arrive ('new') with the district that wholly
-   * contains them; the overlap pairs follow.
+   * Brings conflict_sources of one layer up to its content and records what changed in
+   * cf_changed ('gone' / 'new' fids) and their overlap partners in cf_partner. From the write log
+   * (the fids written since the last run), or by comparing every feature's content key.
    */
-  private async syncSources(trx: Knex.Transaction, layer: Layer) {
+  private async syncSources(trx: Knex.Transaction, layer: Layer, compare: boolean) {
     const t = layerTable(layer.id);
-    await trx.raw(`CREATE TEMP TABLE cf_cur ON COMMIT DROP AS SELECT t.fid, ${contentKey('t')} AS key FROM ${t} t`);
-    await trx.raw('CREATE UNIQUE INDEX ON cf_cur (fid)');
+    const cover = (g: string) => `(SELECT d.adcode FROM conflict_district_parts d WHERE d.geom && ${g} AND ST_CoveredBy(${g}, d.geom) LIMIT 1)`;
+    if (compare) {
+      await trx.raw(`CREATE TEMP TABLE cf_cur ON COMMIT DROP AS SELECT t.fid, ${contentKey('t')} AS key FROM ${t} t`);
+      await trx.raw('CREATE UNIQUE INDEX ON cf_cur (fid)');
+      await trx.raw(
+        `WITH g AS (
+           DELETE FROM conflict_sources s WHERE s.layer_id = ?
+              AND NOT EXISTS (SELECT 1 FROM cf_cur c WHERE c.fid = s.fid AND c.key = s.key)
+           RETURNING s.fid)
+         INSERT INTO cf_changed SELECT ?, fid, 'gone' FROM g`,
+        [layer.id, layer.id],
+      );
+      await trx.raw(
+        `WITH n AS (
+           INSERT INTO conflict_sources (layer_id, fid, key, adcode)
+           SELECT ?, c.fid, c.key, ${cover('t.geom')}
+             FROM cf_cur c JOIN ${t} t ON t.fid = c.fid
+            WHERE NOT EXISTS (SELECT 1 FROM conflict_sources s WHERE s.layer_id = ? AND s.fid = c.fid)
+           RETURNING fid)
+         INSERT INTO cf_changed SELECT ?, fid, 'new' FROM n`,
+        [layer.id, layer.id, layer.id],
+      );
+      await trx.raw('DROP TABLE cf_cur');
+    } else {
+      // Every fid written since the last run leaves and, if it is still there, comes back with
+      // its current content (an unchanged content key gives the same piece ids again).
+      await trx.raw(
+        `WITH g AS (
+           DELETE FROM conflict_sources s WHERE s.layer_id = ?
+              AND s.fid IN (SELECT fid FROM cf_dirty WHERE layer_id = ? AND fid IS NOT NULL)
+           RETURNING s.fid)
+         INSERT INTO cf_changed SELECT ?, fid, 'gone' FROM g`,
+        [layer.id, layer.id, layer.id],
+      );
+      await trx.raw(
+        `WITH n AS (
+           INSERT INTO conflict_sources (layer_id, fid, key, adcode)
+           SELECT ?, t.fid, ${contentKey('t')}, ${cover('t.geom')}
+             FROM ${t} t WHERE t.fid IN (SELECT DISTINCT fid FROM cf_dirty WHERE layer_id = ? AND fid IS NOT NULL)
+           RETURNING fid)
+         INSERT INTO cf_changed SELECT ?, fid, 'new' FROM n`,
+        [layer.id, layer.id, layer.id],
+      );
+    }
+    // Overlap pairs: the partners of features that left are remembered (their pieces may have been
+    // trimmed by the ones that left), then the pairs of new features are found.
     await trx.raw(
-      `WITH g AS (
-         DELETE FROM conflict_sources s WHERE s.layer_id = ?
-            AND NOT EXISTS (SELECT 1 FROM cf_cur c WHERE c.fid = s.fid AND c.key = s.key)
-         RETURNING s.fid)
-       INSERT INTO cf_changed SELECT ?, fid, 'gone' FROM g`,
+      `INSERT INTO cf_partner
+       SELECT o.layer_id, o.fid2 FROM conflict_source_overlaps o JOIN cf_changed c ON c.layer_id = o.layer_id AND c.fid = o.fid1 AND c.change = 'gone' WHERE o.layer_id = ?
+       UNION ALL
+       SELECT o.layer_id, o.fid1 FROM conflict_source_overlaps o JOIN cf_changed c ON c.layer_id = o.layer_id AND c.fid = o.fid2 AND c.change = 'gone' WHERE o.layer_id = ?`,
       [layer.id, layer.id],
     );
-    await trx.raw(
-      `WITH n AS (
-         INSERT INTO conflict_sources (layer_id, fid, key, adcode)
-         SELECT ?, c.fid, c.key,
-                (SELECT d.adcode FROM cf_districts d WHERE d.geom && t.geom AND ST_CoveredBy(t.geom, d.geom) LIMIT 1)
-           FROM cf_cur c JOIN ${t} t ON t.fid = c.fid
-          WHERE NOT EXISTS (SELECT 1 FROM conflict_sources s WHERE s.layer_id = ? AND s.fid = c.fid)
-         RETURNING fid)
-       INSERT INTO cf_changed SELECT ?, fid, 'new' FROM n`,
-      [layer.id, layer.id, layer.id],
-    );
-    await trx.raw('DROP TABLE cf_cur');
     await trx.raw(
       `DELETE FROM conflict_source_overlaps o WHERE o.layer_id = ?
-          AND EXISTS (SELECT 1 FROM cf_changed c WHERE c.layer_id = ? AND c.change = 'gone' AND c.fid IN (o.fid1, o.fid2))`,
-      [layer.id, layer.id],
+          AND (o.fid1 IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone')
+            OR o.fid2 IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone'))`,
+      [layer.id, layer.id, layer.id],
     );
-    // Interiors that overlap (DE-9IM 2********): touching neighbours are not overlaps.
-    await trx.raw(
+    // Interiors that overlap (DE-9IM 2********): touching neighbours are not overlaps. ST_Relate
+    // can fail on nearly coincident edges; then the overlay decides (robust, slower).
+    const pairs = (predicate: string) =>
       `INSERT INTO conflict_source_overlaps (layer_id, fid1, fid2)
        SELECT ?, LEAST(n.fid, t.fid), GREATEST(n.fid, t.fid)
          FROM cf_changed c JOIN ${t} n ON n.fid = c.fid
          JOIN ${t} t ON t.geom && n.geom AND t.fid <> n.fid
-        WHERE c.layer_id = ? AND c.change = 'new' AND ST_Relate(n.geom, t.geom, '2********')
-       ON CONFLICT DO NOTHING`,
+        WHERE c.layer_id = ? AND c.change = 'new' AND ${predicate}
+       ON CONFLICT DO NOTHING`;
+    try {
+      await trx.transaction((sp) => sp.raw(pairs(`ST_Relate(n.geom, t.geom, '2********')`), [layer.id, layer.id]));
+    } catch (err) {
+      log.warn({ layer: layer.id, err: (err as Error).message.split(' - ').pop() }, 'conflicts: ST_Relate failed; finding overlaps by overlay');
+      await trx.raw(pairs('ST_Area(ST_Intersection(n.geom, t.geom)) > 0'), [layer.id, layer.id]);
+    }
+    await trx.raw(
+      `INSERT INTO cf_partner
+       SELECT o.layer_id, o.fid2 FROM conflict_source_overlaps o JOIN cf_changed c ON c.layer_id = o.layer_id AND c.fid = o.fid1 AND c.change = 'new' WHERE o.layer_id = ?
+       UNION ALL
+       SELECT o.layer_id, o.fid1 FROM conflict_source_overlaps o JOIN cf_changed c ON c.layer_id = o.layer_id AND c.fid = o.fid2 AND c.change = 'new' WHERE o.layer_id = ?`,
       [layer.id, layer.id],
     );
   }
@@ -303,197 +389,282 @@ export class ConflictEngine {
   private async recoverSources(trx: Knex.Transaction) {
     for (const l of this.rules.layers) {
       await trx.raw(
-        `UPDATE conflict_sources s SET adcode = (SELECT d.adcode FROM cf_districts d WHERE d.geom && t.geom AND ST_CoveredBy(t.geom, d.geom) LIMIT 1)
+        `UPDATE conflict_sources s SET adcode = (SELECT d.adcode FROM conflict_district_parts d WHERE d.geom && t.geom AND ST_CoveredBy(t.geom, d.geom) LIMIT 1)
            FROM ${layerTable(l.id)} t WHERE s.layer_id = ? AND t.fid = s.fid`,
         [l.id],
       );
     }
   }
 
-  /** Steps 1–4 of the top comment for one rule: whole (every feature) or the changed features. */
+  /**
+   * Steps 1–4 of the top comment for one rule. Whole: every pair is computed into temporary
+   * tables and the stored pieces change only where the result differs (a full run over unchanged
+   * data writes nothing). Incremental: the pieces of features that left go, those of new features
+   * arrive, and the pieces around them (overlap neighbours) are trimmed again.
+   */
   private async computeRule(trx: Knex.Transaction, rule: Rule, runId: number, whole: boolean) {
     const A = rule.a.layer.id;
     const B = rule.b.layer.id;
     const ta = layerTable(A);
     const tb = layerTable(B);
 
-    // Pieces that go: all of the rule's (whole), or those of features that left.
-    const goneWhere = whole
-      ? 'p.rule_id = ?'
-      : `p.rule_id = ? AND (p.a_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone')
-                        OR p.b_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone'))`;
-    const goneBind = whole ? [rule.id] : [rule.id, A, B];
-    await trx.raw(
-      `WITH d AS (DELETE FROM conflict_pieces p WHERE ${goneWhere} RETURNING p.id, p.geom, p.area_m2)
-       INSERT INTO cf_old SELECT id, geom, area_m2 FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING`,
-      goneBind,
-    );
+    if (!whole) {
+      // Pieces of features that left go (their geometry is kept for the ledger).
+      await trx.raw(
+        `WITH d AS (
+           DELETE FROM conflict_pieces p WHERE p.rule_id = ?
+              AND (p.a_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone')
+                OR p.b_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone'))
+           RETURNING p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
+         o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
+         INSERT INTO cf_touched SELECT ?, id FROM d ON CONFLICT DO NOTHING`,
+        [rule.id, A, B, rule.id],
+      );
+    }
 
-    // 1. pairs. Scope: every pair (whole) or pairs with a new feature on either side.
+    // 1. pairs: every pair (whole) or those with a new feature on either side. No ST_Intersects
+    //    first: the overlay itself says whether they meet (an empty result), for half the cost.
+    //    The measures of each overlay (parts, ellipsoidal area, perimeter) are taken here, in the
+    //    statement PostgreSQL runs in parallel; most pieces need no other geometry work. A pair
+    //    whose a or b lies wholly in one district gets its id here; the others are cut below.
     const pairSql = (scope: string) => `
-      SELECT a.fid AS a_fid, a.code AS a_code, sa.key AS a_key, b.fid AS b_fid, b.code AS b_code, sb.key AS b_key,
-             COALESCE(sa.adcode, sb.adcode) AS cover,
-             CASE WHEN ST_CoveredBy(a.geom, b.geom) THEN a.geom
-                  WHEN ST_CoveredBy(b.geom, a.geom) THEN b.geom
-                  ELSE ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3) END AS g
+      SELECT CASE WHEN COALESCE(sa.adcode, sb.adcode) IS NOT NULL
+                  THEN md5(concat_ws('|', ?::text, sa.key, sb.key, COALESCE(sa.adcode, sb.adcode)))::uuid END AS id,
+             COALESCE(sa.adcode, sb.adcode) AS adcode,
+             a.fid AS a_fid, a.code AS a_code, sa.key AS a_key, b.fid AS b_fid, b.code AS b_code, sb.key AS b_key, i.g, ${MEASURES('i.g')}
         FROM ${ta} a JOIN ${tb} b ON a.geom && b.geom
         JOIN conflict_sources sa ON sa.layer_id = ? AND sa.fid = a.fid
         JOIN conflict_sources sb ON sb.layer_id = ? AND sb.fid = b.fid
-       WHERE a.code = ANY(?) AND b.code = ANY(?) AND ${scope} AND ST_Intersects(a.geom, b.geom)`;
-    const bind = [A, B, rule.a.codes, rule.b.codes];
+        CROSS JOIN LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)) AS g OFFSET 0) i
+       WHERE a.code = ANY(?) AND b.code = ANY(?) AND ${scope}`;
     if (whole) {
-      await trx.raw(`CREATE TEMP TABLE cf_pairs ON COMMIT DROP AS ${pairSql('true')}`, bind);
+      await trx.raw(`CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${pairSql('true')}`, [rule.id, A, B, rule.a.codes, rule.b.codes]);
     } else {
       const isNew = (side: 'a' | 'b') => `${side}.fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'new')`;
       await trx.raw(
-        `CREATE TEMP TABLE cf_pairs ON COMMIT DROP AS ${pairSql(isNew('a'))} UNION ALL ${pairSql(`${isNew('b')} AND NOT ${isNew('a')}`)}`,
-        [A, B, rule.a.codes, rule.b.codes, A, A, B, rule.a.codes, rule.b.codes, B, A],
+        `CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${pairSql(isNew('a'))} UNION ALL ${pairSql(`${isNew('b')} AND NOT ${isNew('a')}`)}`,
+        [rule.id, A, B, rule.a.codes, rule.b.codes, A, rule.id, A, B, rule.a.codes, rule.b.codes, B, A],
       );
     }
-    await trx.raw('DELETE FROM cf_pairs WHERE ST_IsEmpty(g)');
+    // (Filtered here, not in the statement above: there PostgreSQL would compute each overlay twice.)
+    await trx.raw('DELETE FROM cf_p WHERE n = 0');
 
-    // 2. districts, then the pieces (geom and areas follow in 3–4); cf_todo collects new ones.
-    await trx.raw('CREATE TEMP TABLE cf_todo (id uuid PRIMARY KEY) ON COMMIT DROP');
-    const ins = (adcode: string, from: string) => `
-      WITH i AS (
-        INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, run_id)
-        SELECT md5(concat_ws('|', ?::text, x.a_key, x.b_key, ${adcode}))::uuid, ?, ${adcode}, ?, x.a_fid, x.a_key, x.a_code, ?, x.b_fid, x.b_key, x.b_code, ST_Multi(x.g), ?
-          FROM ${from}
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id)
-      INSERT INTO cf_todo SELECT id FROM i`;
-    const pb = [rule.id, rule.id, A, B, runId];
-    await trx.raw(ins('x.cover', '(SELECT * FROM cf_pairs WHERE cover IS NOT NULL) x'), pb);
-    await trx.raw(`
-      CREATE TEMP TABLE cf_cut ON COMMIT DROP AS
-      SELECT p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode,
-             ST_CollectionExtract(ST_Union(CASE WHEN ST_CoveredBy(p.g, d.geom) THEN p.g ELSE ST_Intersection(p.g, d.geom) END), 3) AS g
-        FROM cf_pairs p JOIN cf_districts d ON d.geom && p.g AND ST_Intersects(d.geom, p.g)
-       WHERE p.cover IS NULL
-       GROUP BY p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode`);
-    // What lies in no district (beyond the city's edge, or in a gap between two districts).
-    await trx.raw(`
-      INSERT INTO cf_cut
-      SELECT p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, '${OUTSIDE}',
-             conflict_subtract(p.g, ARRAY(SELECT d.geom FROM cf_districts d WHERE d.geom && p.g ORDER BY d.adcode, d.part))
-        FROM cf_pairs p
-       WHERE p.cover IS NULL`);
-    await trx.raw(ins('x.adcode', '(SELECT * FROM cf_cut WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)) x'), pb);
-    await trx.raw('DROP TABLE cf_pairs, cf_cut');
-
-    // 3. overlaps. Candidate pairs: same a and overlapping b's, overlapping a's and the same b, or
-    //    both overlapping; the later piece (by id) of a pair whose interiors meet loses the common part.
+    // 2. districts: the pairs in no single district are cut by district, and what lies in none
+    //    (beyond the city's edge, or in a gap between two districts) is kept as "outside".
     await trx.raw(
-      `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
-       WITH ob AS (SELECT fid1, fid2 FROM conflict_source_overlaps WHERE layer_id = ?),
-            oa AS (SELECT fid1, fid2 FROM conflict_source_overlaps WHERE layer_id = ?),
-       pairs AS (
-         SELECT p.id AS x, q.id AS y FROM ob
-           JOIN conflict_pieces p ON p.rule_id = ? AND p.b_fid = ob.fid1
-           JOIN conflict_pieces q ON q.rule_id = p.rule_id AND q.b_fid = ob.fid2 AND q.adcode = p.adcode
-                AND (q.a_fid = p.a_fid OR EXISTS (SELECT 1 FROM oa WHERE oa.fid1 = LEAST(p.a_fid, q.a_fid) AND oa.fid2 = GREATEST(p.a_fid, q.a_fid)))
-         UNION
-         SELECT p.id, q.id FROM oa
-           JOIN conflict_pieces p ON p.rule_id = ? AND p.a_fid = oa.fid1
-           JOIN conflict_pieces q ON q.rule_id = p.rule_id AND q.a_fid = oa.fid2 AND q.adcode = p.adcode AND q.b_fid = p.b_fid)
-       SELECT GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
-      [B, A, rule.id, rule.id],
-    );
-    // Pieces to (re)compute: the new ones, those with an earlier overlapping candidate, and those
-    // that were trimmed before (their earlier piece may be gone).
-    await trx.raw(
-      `INSERT INTO cf_todo SELECT later FROM cf_cand UNION SELECT id FROM conflict_pieces WHERE rule_id = ? AND trimmed
-       ON CONFLICT DO NOTHING`,
+      `INSERT INTO cf_p
+       SELECT md5(concat_ws('|', ?::text, x.a_key, x.b_key, x.adcode))::uuid, x.adcode, x.a_fid, x.a_code, x.a_key, x.b_fid, x.b_code, x.b_key, x.g, ${MEASURES('x.g')}
+         FROM (
+           SELECT p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode,
+                  ST_Multi(ST_CollectionExtract(ST_Union(CASE WHEN ST_CoveredBy(p.g, d.geom) THEN p.g ELSE ST_Intersection(p.g, d.geom) END), 3)) AS g
+             FROM cf_p p JOIN conflict_district_parts d ON d.geom && p.g AND ST_Intersects(d.geom, p.g)
+            WHERE p.adcode IS NULL
+            GROUP BY p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode
+           UNION ALL
+           SELECT p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, '${OUTSIDE}',
+                  ST_Multi(conflict_subtract(p.g, ARRAY(SELECT d.geom FROM conflict_district_parts d WHERE d.geom && p.g ORDER BY d.part)))
+             FROM cf_p p WHERE p.adcode IS NULL) x
+        WHERE x.g IS NOT NULL AND NOT ST_IsEmpty(x.g)`,
       [rule.id],
     );
-    await trx.raw('ANALYZE cf_todo');
+    await trx.raw('DELETE FROM cf_p WHERE adcode IS NULL');
+    // Identical sources make identical ids: the first stays (the other would be trimmed to nothing).
+    await trx.raw(
+      `DELETE FROM cf_p p USING (SELECT id, min(ctid) AS keep FROM cf_p GROUP BY id HAVING count(*) > 1) d
+        WHERE p.id = d.id AND p.ctid <> d.keep`,
+    );
+    await trx.raw('CREATE UNIQUE INDEX ON cf_p (id)');
+
+    // 3. overlaps. Candidate pairs of pieces: same a and overlapping b's, overlapping a's and the
+    //    same b, or both overlapping; the later piece (by id) loses what the earlier one covers.
+    await trx.raw('CREATE TEMP TABLE cf_todo (id uuid PRIMARY KEY) ON COMMIT DROP');
+    let src: string;
+    if (whole) {
+      src = 'cf_p';
+      await trx.raw('INSERT INTO cf_todo SELECT id FROM cf_p');
+      await trx.raw(
+        `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
+         WITH ob AS (SELECT fid1, fid2 FROM conflict_source_overlaps WHERE layer_id = ?),
+              oa AS (SELECT fid1, fid2 FROM conflict_source_overlaps WHERE layer_id = ?),
+         pairs AS (
+           SELECT p.id AS x, q.id AS y FROM ob
+             JOIN cf_p p ON p.b_fid = ob.fid1
+             JOIN cf_p q ON q.b_fid = ob.fid2 AND q.adcode = p.adcode
+                  AND (q.a_fid = p.a_fid OR EXISTS (SELECT 1 FROM oa WHERE oa.fid1 = LEAST(p.a_fid, q.a_fid) AND oa.fid2 = GREATEST(p.a_fid, q.a_fid)))
+           UNION
+           SELECT p.id, q.id FROM oa
+             JOIN cf_p p ON p.a_fid = oa.fid1
+             JOIN cf_p q ON q.a_fid = oa.fid2 AND q.adcode = p.adcode AND q.b_fid = p.b_fid)
+         SELECT GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
+        [B, A],
+      );
+    } else {
+      src = 'conflict_pieces';
+      await trx.raw(
+        `WITH i AS (
+           INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, run_id)
+           SELECT n.id, ?, n.adcode, ?, n.a_fid, n.a_key, n.a_code, ?, n.b_fid, n.b_key, n.b_code, n.g, ? FROM cf_p n
+           ON CONFLICT (id) DO NOTHING RETURNING id),
+         t AS (INSERT INTO cf_touched SELECT ?, id FROM i ON CONFLICT DO NOTHING)
+         INSERT INTO cf_todo SELECT id FROM i`,
+        [rule.id, A, B, runId, rule.id],
+      );
+      // The neighbourhood: pieces made from a changed feature or from one that overlaps it.
+      await trx.raw(
+        `CREATE TEMP TABLE cf_seed ON COMMIT DROP AS
+         SELECT p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM conflict_pieces p
+          WHERE p.rule_id = ? AND (p.id IN (SELECT id FROM cf_todo)
+             OR p.a_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? UNION SELECT fid FROM cf_partner WHERE layer_id = ?)
+             OR p.b_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? UNION SELECT fid FROM cf_partner WHERE layer_id = ?))`,
+        [rule.id, A, A, B, B],
+      );
+      await trx.raw(
+        `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
+         WITH pairs AS (
+           SELECT p.id AS x, q.id AS y FROM cf_seed p
+             JOIN conflict_source_overlaps ob ON ob.layer_id = ? AND p.b_fid IN (ob.fid1, ob.fid2)
+             JOIN conflict_pieces q ON q.rule_id = ? AND q.b_fid = CASE WHEN ob.fid1 = p.b_fid THEN ob.fid2 ELSE ob.fid1 END AND q.adcode = p.adcode
+                  AND (q.a_fid = p.a_fid OR EXISTS (SELECT 1 FROM conflict_source_overlaps oa WHERE oa.layer_id = ? AND oa.fid1 = LEAST(p.a_fid, q.a_fid) AND oa.fid2 = GREATEST(p.a_fid, q.a_fid)))
+           UNION
+           SELECT p.id, q.id FROM cf_seed p
+             JOIN conflict_source_overlaps oa ON oa.layer_id = ? AND p.a_fid IN (oa.fid1, oa.fid2)
+             JOIN conflict_pieces q ON q.rule_id = ? AND q.a_fid = CASE WHEN oa.fid1 = p.a_fid THEN oa.fid2 ELSE oa.fid1 END AND q.adcode = p.adcode AND q.b_fid = p.b_fid)
+         SELECT GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
+        [B, rule.id, A, A, rule.id],
+      );
+      await trx.raw(`INSERT INTO cf_todo SELECT later FROM cf_cand UNION SELECT id FROM cf_seed WHERE trimmed ON CONFLICT DO NOTHING`);
+    }
     // Overlaps are where overlays leave their rare invalid output (an edge shared by two parts);
     // the pieces that take part are made valid first. Whether two pieces overlap is asked of the
     // overlay (robust, snapping when it must), not of ST_Relate, which can fail on nearly
     // coincident edges ("side location conflict"), as pieces cut from neighbouring features have.
+    const rawOf = whole ? 'g' : 'raw';
     await trx.raw(`
       CREATE TEMP TABLE cf_valid ON COMMIT DROP AS
-      SELECT id, CASE WHEN ST_IsValid(raw) THEN raw ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(raw), 3)) END AS g
-        FROM conflict_pieces WHERE id IN (SELECT later FROM cf_cand UNION SELECT earlier FROM cf_cand)`);
+      SELECT id, CASE WHEN ST_IsValid(${rawOf}) THEN ${rawOf} ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(${rawOf}), 3)) END AS g
+        FROM ${src} WHERE id IN (SELECT later FROM cf_cand UNION SELECT earlier FROM cf_cand)`);
     await trx.raw('CREATE UNIQUE INDEX ON cf_valid (id)');
-    await trx.raw(`
-      CREATE TEMP TABLE cf_trim ON COMMIT DROP AS
-      SELECT q.id, CASE WHEN c.u IS NULL THEN COALESCE(v.g, q.raw) ELSE ST_CollectionExtract(ST_Difference(v.g, c.u), 3) END AS g, c.u IS NOT NULL AS trimmed
-        FROM cf_todo t JOIN conflict_pieces q ON q.id = t.id
-        LEFT JOIN cf_valid v ON v.id = q.id
-        LEFT JOIN LATERAL (
-          SELECT ST_Union(e.g) AS u FROM cf_cand c JOIN cf_valid e ON e.id = c.earlier
-           WHERE c.later = q.id AND v.g IS NOT NULL AND e.g && v.g AND ST_Area(ST_Intersection(e.g, v.g)) > 0) c ON true`);
-
-    // 4. polygons and slivers.
-    await trx.raw(`
-      CREATE TEMP TABLE cf_parts ON COMMIT DROP AS
-      SELECT t.id, d.geom AS g, ST_Area(d.geom::geography, true) AS a, ST_Perimeter(d.geom::geography, false) AS per
-        FROM cf_trim t CROSS JOIN LATERAL ST_Dump(t.g) d`);
-    await trx.raw(`INSERT INTO cf_old SELECT p.id, p.geom, p.area_m2 FROM conflict_pieces p JOIN cf_todo t ON t.id = p.id WHERE p.geom IS NOT NULL ON CONFLICT (id) DO NOTHING`);
+    // The pieces whose geometry changes here: those with an earlier candidate, and (incremental)
+    // those trimmed before; their measures are taken again.
     await trx.raw(
-      `UPDATE conflict_pieces p
-          SET geom = s.geom, area_m2 = COALESCE(s.area, 0), parts = COALESCE(s.parts, 0), thinness = s.thin,
-              sliver_parts = COALESCE(s.sp, 0), sliver_area_m2 = COALESCE(s.sa, 0), trimmed = t.trimmed, run_id = ?
-         FROM cf_trim t
-         LEFT JOIN (
-           SELECT id, ST_Multi(ST_Collect(g) FILTER (WHERE keep)) AS geom, sum(a) FILTER (WHERE keep) AS area,
-                  count(*) FILTER (WHERE keep) AS parts, min(thin) FILTER (WHERE keep) AS thin,
-                  count(*) FILTER (WHERE NOT keep) AS sp, sum(a) FILTER (WHERE NOT keep) AS sa
-             FROM (SELECT id, g, a, thin, COALESCE(a >= ? AND thin >= ?, false) AS keep
-                     FROM (SELECT id, g, a, 4 * pi() * a / NULLIF(per * per, 0) AS thin FROM cf_parts) m) k
-            GROUP BY id) s ON s.id = t.id
-        WHERE p.id = t.id`,
-      [runId, rule.min_area_m2, rule.min_thinness],
+      `CREATE TEMP TABLE cf_trim ON COMMIT DROP AS
+       SELECT id, g, c_trimmed AS trimmed, ${MEASURES('g')} FROM (
+         SELECT q.id, CASE WHEN c.u IS NULL THEN COALESCE(v.g, q.${rawOf}) ELSE ST_Multi(ST_CollectionExtract(ST_Difference(v.g, c.u), 3)) END AS g, c.u IS NOT NULL AS c_trimmed
+           FROM ${src} q
+           LEFT JOIN cf_valid v ON v.id = q.id
+           LEFT JOIN LATERAL (
+             SELECT ST_Union(e.g) AS u FROM cf_cand c JOIN cf_valid e ON e.id = c.earlier
+              WHERE c.later = q.id AND v.g IS NOT NULL AND e.g && v.g AND ST_Area(ST_Intersection(e.g, v.g)) > 0) c ON true
+          WHERE q.id IN (SELECT later FROM cf_cand${whole ? '' : ' UNION SELECT id FROM cf_seed WHERE trimmed'})) t`,
     );
-    await trx.raw('DROP TABLE cf_todo, cf_cand, cf_valid, cf_trim, cf_parts');
+    await trx.raw('CREATE UNIQUE INDEX ON cf_trim (id)');
+
+    // 4. polygons and slivers. A one-polygon piece is decided by its measures; a piece of several
+    //    polygons is taken apart and each polygon decided alone.
+    const geo = whole
+      ? `SELECT n.id, COALESCE(t.g, n.g) AS g, COALESCE(t.trimmed, false) AS trimmed, COALESCE(t.n, n.n) AS n, COALESCE(t.a, n.a) AS a, COALESCE(t.per, n.per) AS per
+           FROM cf_p n LEFT JOIN cf_trim t ON t.id = n.id`
+      : `SELECT d.id, COALESCE(t.g, n.g) AS g, COALESCE(t.trimmed, false) AS trimmed, COALESCE(t.n, n.n) AS n, COALESCE(t.a, n.a) AS a, COALESCE(t.per, n.per) AS per
+           FROM cf_todo d LEFT JOIN cf_trim t ON t.id = d.id LEFT JOIN cf_p n ON n.id = d.id`;
+    const thin = (a: string, per: string) => `4 * pi() * ${a} / NULLIF(${per} * ${per}, 0)`;
+    const keep = (a: string, per: string) => `COALESCE(${a} >= ${Number(rule.min_area_m2)} AND ${thin(a, per)} >= ${Number(rule.min_thinness)}, false)`;
+    await trx.raw(`
+      CREATE TEMP TABLE cf_final ON COMMIT DROP AS
+      WITH geo AS MATERIALIZED (${geo})
+      SELECT id, trimmed, CASE WHEN k THEN g END AS geom, CASE WHEN k THEN a ELSE 0 END AS area_m2, CASE WHEN k THEN 1 ELSE 0 END AS parts,
+             CASE WHEN k THEN ${thin('a', 'per')} END AS thinness, CASE WHEN k THEN 0 ELSE 1 END AS sliver_parts, CASE WHEN k THEN 0 ELSE a END AS sliver_area_m2
+        FROM (SELECT id, trimmed, g, a, per, ${keep('a', 'per')} AS k FROM geo WHERE n = 1) one
+      UNION ALL
+      SELECT id, trimmed, ST_Multi(ST_Collect(pg) FILTER (WHERE k)), COALESCE(sum(pa) FILTER (WHERE k), 0), count(*) FILTER (WHERE k),
+             min(${thin('pa', 'pper')}) FILTER (WHERE k), count(*) FILTER (WHERE NOT k), COALESCE(sum(pa) FILTER (WHERE NOT k), 0)
+        FROM (SELECT id, trimmed, pg, pa, pper, ${keep('pa', 'pper')} AS k
+                FROM (SELECT geo.id, geo.trimmed, d.geom AS pg, ST_Area(d.geom::geography, true) AS pa, ST_Perimeter(d.geom::geography, false) AS pper
+                        FROM geo CROSS JOIN LATERAL ST_Dump(geo.g) d WHERE geo.n > 1) m) k
+       GROUP BY id, trimmed
+      UNION ALL
+      SELECT id, trimmed, NULL, 0, 0, NULL, 0, 0 FROM geo WHERE COALESCE(n, 0) = 0`);
+
+    if (whole) {
+      // Only what differs is written: a stored piece with the same id and signature stays.
+      await trx.raw('CREATE UNIQUE INDEX ON cf_final (id)');
+      await trx.raw(`CREATE TEMP TABLE cf_sig ON COMMIT DROP AS SELECT f.id, ${SIGNATURE('n', 'f')} AS sig FROM cf_final f JOIN cf_p n ON n.id = f.id`);
+      await trx.raw('CREATE UNIQUE INDEX ON cf_sig (id)');
+      await trx.raw(
+        `WITH d AS (
+           DELETE FROM conflict_pieces p WHERE p.rule_id = ?
+              AND NOT EXISTS (SELECT 1 FROM cf_sig s WHERE s.id = p.id AND s.sig = p.hash)
+           RETURNING p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
+         o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
+         INSERT INTO cf_touched SELECT ?, id FROM d ON CONFLICT DO NOTHING`,
+        [rule.id, rule.id],
+      );
+      await trx.raw(
+        `WITH i AS (
+           INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, geom, area_m2, parts, thinness, sliver_parts, sliver_area_m2, trimmed, hash, run_id)
+           SELECT n.id, ?, n.adcode, ?, n.a_fid, n.a_key, n.a_code, ?, n.b_fid, n.b_key, n.b_code, n.g, f.geom, f.area_m2, f.parts, f.thinness, f.sliver_parts, f.sliver_area_m2, f.trimmed, s.sig, ?
+             FROM cf_final f JOIN cf_p n ON n.id = f.id JOIN cf_sig s ON s.id = f.id
+            WHERE NOT EXISTS (SELECT 1 FROM conflict_pieces p WHERE p.id = f.id)
+           RETURNING id)
+         INSERT INTO cf_touched SELECT ?, id FROM i ON CONFLICT DO NOTHING`,
+        [rule.id, A, B, runId, rule.id],
+      );
+      await trx.raw('DROP TABLE cf_sig');
+    } else {
+      await trx.raw(`INSERT INTO cf_old SELECT p.id, p.geom, p.area_m2, p.a_fid, p.b_fid FROM conflict_pieces p JOIN cf_todo t ON t.id = p.id WHERE p.geom IS NOT NULL ON CONFLICT (id) DO NOTHING`);
+      await trx.raw(
+        `UPDATE conflict_pieces p
+            SET geom = f.geom, area_m2 = f.area_m2, parts = f.parts, thinness = f.thinness, sliver_parts = f.sliver_parts,
+                sliver_area_m2 = f.sliver_area_m2, trimmed = f.trimmed, run_id = ?,
+                hash = ${SIGNATURE('p', 'f')}
+           FROM cf_final f WHERE p.id = f.id`,
+        [runId],
+      );
+      await trx.raw(`INSERT INTO cf_touched SELECT ?, id FROM cf_todo ON CONFLICT DO NOTHING`, [rule.id]);
+      await trx.raw('DROP TABLE cf_seed');
+    }
+    await trx.raw('DROP TABLE cf_p, cf_todo, cf_cand, cf_valid, cf_trim, cf_final');
   }
 
-  private async ruleTotals(trx: Knex.Transaction, ruleId: string) {
-    const { rows } = await trx.raw<{ rows: { patches: string; area_m2: number | null; sliver_parts: string | null; sliver_area_m2: number | null }[] }>(
-      `SELECT count(*) FILTER (WHERE geom IS NOT NULL) AS patches, sum(area_m2) AS area_m2, sum(sliver_parts) AS sliver_parts, sum(sliver_area_m2) AS sliver_area_m2
-         FROM conflict_pieces WHERE rule_id = ?`,
-      [ruleId],
-    );
-    const r = rows[0];
-    return { patches: Number(r.patches), area_m2: r.area_m2 ?? 0, sliver_parts: Number(r.sliver_parts ?? 0), sliver_area_m2: r.sliver_area_m2 ?? 0 };
-  }
-
-  /** Step 5: the ledger follows the rule's patches. */
-  private async syncLedger(trx: Knex.Transaction, rule: Rule, runId: number, by: { layer: string; revision: number } | null) {
-    const closed = await this.closeVanished(trx, rule.id, runId, by);
+  /**
+   * Step 5: the ledger follows the rule's patches: after a whole recomputation every case and
+   * patch of the rule is checked (the ledger is made consistent, whatever happened to it), after
+   * an incremental one only the pieces this run touched.
+   */
+  private async syncLedger(trx: Knex.Transaction, ruleId: string, runId: number, by: { layer: string; revision: number } | null, whole: boolean) {
+    const scope = (col: string) => (whole ? `${col} IN (SELECT id FROM conflict_pieces WHERE rule_id = ?)` : `${col} IN (SELECT id FROM cf_touched WHERE rule_id = ?)`);
+    const closed = await this.closeVanished(trx, ruleId, runId, by, undefined, whole);
     const reopened = await trx.raw(
       `WITH t AS (
          SELECT c.id FROM conflict_cases c JOIN conflict_pieces p ON p.id = c.id
-          WHERE c.rule_id = ? AND c.status = 'resolved_by_data' AND p.geom IS NOT NULL FOR UPDATE OF c),
+          WHERE ${scope('c.id')} AND c.status = 'resolved_by_data' AND p.geom IS NOT NULL FOR UPDATE OF c),
        u AS (
          UPDATE conflict_cases c SET status = 'pending', decision = NULL, reason = NULL, version = c.version + 1,
                 resolved_run = NULL, resolved_layer = NULL, resolved_revision = NULL, last_run = ?, updated_at = now()
            FROM t WHERE c.id = t.id RETURNING c.id)
        INSERT INTO conflict_case_events (case_id, actor, action, from_status, to_status, run_id, details)
        SELECT id, 'system', 'reappeared', 'resolved_by_data', 'pending', ?, ?::jsonb FROM u`,
-      [rule.id, runId, runId, JSON.stringify(by ?? {})],
+      [ruleId, runId, runId, JSON.stringify(by ?? {})],
     );
     const opened = await trx.raw(
       `WITH n AS (
          INSERT INTO conflict_cases (id, rule_id, adcode, district, a_layer, a_code, b_layer, b_code, first_run, last_run)
-         SELECT p.id, p.rule_id, p.adcode, d.name, p.a_layer, p.a_code, p.b_layer, p.b_code, ?, ?
-           FROM conflict_pieces p LEFT JOIN (SELECT DISTINCT adcode, name FROM cf_districts) d ON d.adcode = p.adcode
-          WHERE p.rule_id = ? AND p.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict_cases c WHERE c.id = p.id)
+         SELECT p.id, p.rule_id, p.adcode, (SELECT d.name FROM conflict_district_parts d WHERE d.adcode = p.adcode LIMIT 1), p.a_layer, p.a_code, p.b_layer, p.b_code, ?, ?
+           FROM conflict_pieces p
+          WHERE ${scope('p.id')} AND p.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict_cases c WHERE c.id = p.id)
          RETURNING id)
        INSERT INTO conflict_case_events (case_id, actor, action, to_status, run_id)
        SELECT id, 'system', 'detected', 'pending', ? FROM n`,
-      [runId, runId, rule.id, runId],
+      [runId, runId, ruleId, runId],
     );
     return { opened: opened.rowCount ?? 0, closed, reopened: reopened.rowCount ?? 0 };
   }
 
-  /** Open cases of a rule whose patch is no longer there close as resolved by data. */
-  private async closeVanished(trx: Knex.Transaction, ruleId: string, runId: number, by: { layer: string; revision: number } | null, note?: string) {
+  /** Open cases (of the rule, or among its touched pieces) whose patch is gone close as resolved by data. */
+  private async closeVanished(trx: Knex.Transaction, ruleId: string, runId: number, by: { layer: string; revision: number } | null, note?: string, whole = true) {
     const r = await trx.raw(
       `WITH t AS (
          SELECT c.id, c.status FROM conflict_cases c
-          WHERE c.rule_id = ? AND c.status <> 'resolved_by_data'
+          WHERE ${whole ? 'c.rule_id = ?' : 'c.id IN (SELECT id FROM cf_touched WHERE rule_id = ?)'} AND c.status <> 'resolved_by_data'
             AND NOT EXISTS (SELECT 1 FROM conflict_pieces p WHERE p.id = c.id AND p.geom IS NOT NULL)
           FOR UPDATE OF c),
        u AS (
@@ -501,6 +672,8 @@ export class ConflictEngine {
             SET status = 'resolved_by_data', version = c.version + 1, resolved_run = ?, resolved_layer = ?, resolved_revision = ?,
                 last_geom = COALESCE((SELECT ST_Multi(o.geom) FROM cf_old o WHERE o.id = c.id), c.last_geom),
                 last_area_m2 = COALESCE((SELECT o.area_m2 FROM cf_old o WHERE o.id = c.id), c.last_area_m2),
+                last_a_fid = COALESCE((SELECT o.a_fid FROM cf_old o WHERE o.id = c.id), c.last_a_fid),
+                last_b_fid = COALESCE((SELECT o.b_fid FROM cf_old o WHERE o.id = c.id), c.last_b_fid),
                 updated_at = now()
            FROM t WHERE c.id = t.id RETURNING c.id, t.status)
        INSERT INTO conflict_case_events (case_id, actor, action, from_status, to_status, run_id, details)

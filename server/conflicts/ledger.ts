@@ -39,7 +39,7 @@ export const TRANSITIONS: Record<Status, Status[]> = {
 export interface SideView {
   layer: string;
   layer_zh: string;
-  /** The source feature (null once the patch is gone). */
+  /** The source feature (once the patch is gone: the feature it was made from, which may be gone too). */
   fid: number | null;
   code: string;
   class_zh: string | null;
@@ -86,6 +86,8 @@ export interface CaseFilter {
   severity?: string;
   status?: string;
   kind?: string;
+  /** The case's feature id in the conflicts layer (tiles and OGC API carry it). */
+  fid?: number;
   /** Open cases only (pending or coordinated): what still needs work. */
   open?: boolean;
 }
@@ -125,6 +127,7 @@ export class Ledger {
     if (f.adcode !== undefined) q.where('c.adcode', f.adcode);
     if (f.severity) q.where('r.severity', f.severity);
     if (f.kind) q.where('r.kind', f.kind);
+    if (f.fid !== undefined) q.where('c.fid', f.fid);
     if (f.status) q.where('c.status', f.status);
     if (f.open) q.whereIn('c.status', ['pending', 'coordinated']);
     return q;
@@ -137,7 +140,7 @@ export class Ledger {
       'c.id', 'c.fid', 'c.rule_id', 'r.zh as rule_zh', 'r.en as rule_en', 'r.severity', 'r.kind', 'c.status', 'c.decision', 'c.reason',
       'c.district_opinion', 'c.city_opinion', k.raw(`to_char(c.effective_date, 'YYYY-MM-DD') AS effective_date`),
       k.raw(`COALESCE(c.district, '区外') AS district`), 'c.adcode', 'c.a_layer', 'c.a_code', 'c.b_layer', 'c.b_code',
-      'p.a_fid', 'p.b_fid', 'c.version', 'c.first_run', 'c.resolved_run', 'c.resolved_layer', 'c.resolved_revision', 'c.created_at', 'c.updated_at',
+      k.raw('COALESCE(p.a_fid, c.last_a_fid) AS a_fid'), k.raw('COALESCE(p.b_fid, c.last_b_fid) AS b_fid'), 'c.version', 'c.first_run', 'c.resolved_run', 'c.resolved_layer', 'c.resolved_revision', 'c.created_at', 'c.updated_at',
       k.raw('COALESCE(p.area_m2, c.last_area_m2) AS area_m2'),
       'p.thinness',
       k.raw(`(SELECT json_build_array(ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)) FROM (SELECT COALESCE(p.geom, c.last_geom)::box2d AS e) x) AS bbox`),
@@ -281,7 +284,7 @@ export class Ledger {
     return row;
   }
 
-  /** Patches per rule × district (current patches; by default only cases still open). */
+  /** Current patches per rule × district, for the cases matching the filter. */
   async summary(f: CaseFilter) {
     const rows = await this.where(
       this.knex('conflict_cases as c')

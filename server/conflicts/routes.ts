@@ -10,7 +10,7 @@ import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
 import { districtReport } from './report';
 import type { ConflictWatcher } from './watcher';
 
-const FILTERS = ['rule', 'adcode', 'severity', 'status', 'kind', 'open'];
+const FILTERS = ['rule', 'adcode', 'severity', 'status', 'kind', 'open', 'fid'];
 
 export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: ConflictWatcher, opts: { defaultLimit: number; maxLimit: number }): Router {
   const r = Router();
@@ -47,6 +47,8 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     oneOf('severity', ['critical', 'major', 'minor']);
     oneOf('status', ['pending', 'coordinated', 'verified', 'resolved_by_data']);
     oneOf('kind', ['conflict', 'hazard', 'notice']);
+    const fid = intParam(req.query, 'fid', 1, Number.MAX_SAFE_INTEGER);
+    if (fid !== undefined) f.fid = fid;
     const open = single(req.query, 'open');
     if (open !== undefined) {
       if (open !== 'true' && open !== 'false') throw badRequest('invalid_parameter', messages.badParam('open', 'true or false', open), { parameter: 'open' });
@@ -104,7 +106,9 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   r.get('/cases/:id', async (req, res) => {
     onlyParams(req, []);
     const c = await ledger.get(caseId(req));
-    res.set('ETag', `"${c.version}"`).json(c);
+    // The ETag names the version changes are made against (If-Match); comments do not change it,
+    // so the response is not to be reused from a cache.
+    res.set('ETag', `"${c.version}"`).set('Cache-Control', 'no-store').json(c);
   });
 
   r.post('/cases/:id/transitions', async (req, res) => {
