@@ -422,25 +422,35 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
     expect(await stagingTables()).toEqual([]);
   });
 
-  it('leaves the layer as it was when the importing connection dies in the middle (the process killed)', async () => {
-    const before = await layerState(LAYER);
-    // A delivery large enough to still be streaming when its connection is killed.
-    const file = path.join(dir, 'killed.geojsonl');
-    const out = fs.createWriteStream(file);
+  /** A delivery of 40,000 small squares (two parts of 20,000), large enough to still be in PostgreSQL when a connection is killed. */
+  function bigDelivery(): string {
+    const file = path.join(dir, 'big.geojsonl');
+    if (fs.existsSync(file)) return file;
+    const lines: string[] = [];
     for (let i = 0; i < 40_000; i++) {
-      const feature = { type: 'Feature', properties: { 区块编号: `断-${i}`, 用途: '010' }, geometry: { type: 'Polygon', coordinates: [[[113 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001], [113.0005 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001], [113.0005 + (i % 200) * 0.001, 40.0005 + Math.floor(i / 200) * 0.001], [113 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001]]] } };
-      out.write(`\x1e${JSON.stringify(feature)}\n`);
+      const [x, y] = [113 + (i % 200) * 0.001, 40 + Math.floor(i / 200) * 0.001];
+      const feature = { type: 'Feature', properties: { 区块编号: `断-${i}`, 用途: '010' }, geometry: { type: 'Polygon', coordinates: [[[x, y], [x + 0.0005, y], [x + 0.0005, y + 0.0005], [x, y]]] } };
+      lines.push(`\x1e${JSON.stringify(feature)}\n`);
     }
-    await new Promise((resolve) => out.end(resolve));
-    const importing = run(file, { name: 'killed.geojsonl' }).then(
+    fs.writeFileSync(file, lines.join(''));
+    return file;
+  }
+
+  it.each([
+    ['copying a part into PostGIS', "query LIKE 'COPY %onemap\\_import\\_%'"],
+    ['writing a part into the layer', "query LIKE 'WITH live AS%'"],
+  ])('leaves the layer as it was when the importing connection dies in the middle (%s)', async (_what, which) => {
+    const before = await layerState(LAYER);
+    const file = bigDelivery();
+    const importing = run(file, { name: 'killed.geojsonl', batchSize: 20_000 }).then(
       () => 'finished',
       (err: Error) => err.message,
     );
     let killed = 0;
-    for (let t = 0; t < 400 && !killed; t++) {
-      const { rows } = await knex.raw("SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %onemap\\_import\\_%' AND pid <> pg_backend_pid()");
+    for (let t = 0; t < 1000 && !killed; t++) {
+      const { rows } = await knex.raw(`SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE datname = current_database() AND ${which} AND pid <> pg_backend_pid()`);
       killed = rows.length;
-      if (!killed) await new Promise((r) => setTimeout(r, 10));
+      if (!killed) await new Promise((r) => setTimeout(r, 5));
     }
     expect(killed).toBe(1);
     expect(await importing).not.toBe('finished');
