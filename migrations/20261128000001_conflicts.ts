@@ -213,6 +213,24 @@ END $$`);
     await knex.raw(`CREATE TRIGGER "${t}_dirty_trunc" AFTER TRUNCATE ON plan."${t}" FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
   }
 
+  // The overlay of one pair of features with its measures, in one call: a function in LATERAL
+  // keeps PostgreSQL from computing the intersection once per column that uses it, and, being
+  // PARALLEL SAFE, lets the pairs statement run in parallel workers.
+  await knex.raw(`
+CREATE FUNCTION conflict_overlay(a geometry, b geometry, OUT g geometry, OUT n integer, OUT area double precision, OUT per double precision)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  g := ST_Multi(ST_CollectionExtract(ST_Intersection(a, b), 3));
+  n := ST_NumGeometries(g);
+  IF n > 0 THEN
+    area := ST_Area(g::geography, true);
+    per := ST_Perimeter(g::geography, false);
+  ELSE
+    area := 0;
+    per := 0;
+  END IF;
+END $$`);
+
   // g minus each cutter in turn. Used where a union of the cutters would be the obvious way: GEOS
   // unions of polygons with nearly coincident edges (districts cut from each other, neighbouring
   // plan zones) can drop a whole member, where a chain of differences stays exact.
@@ -290,5 +308,6 @@ export async function down(knex: Knex): Promise<void> {
   }
   await knex.raw('DROP FUNCTION IF EXISTS conflicts_changed()');
   await knex.raw('DROP FUNCTION IF EXISTS conflict_subtract(geometry, geometry[])');
+  await knex.raw('DROP FUNCTION IF EXISTS conflict_overlay(geometry, geometry)');
   await knex.raw(`DELETE FROM layer_versions WHERE layer_id = 'conflicts'`);
 }

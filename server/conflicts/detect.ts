@@ -65,6 +65,13 @@ export interface RunResult {
   layers: Record<string, { revision: number; version: number }>;
 }
 
+/** A rule a run recomputes: whole, or around the changes; the layer revision that resolves what vanishes. */
+interface Planned {
+  rule: Rule;
+  whole: boolean;
+  by: { layer: string; revision: number } | null;
+}
+
 const LOCK_KEY = 'onemap:conflicts';
 /** District partition parts are cut to at most this many vertices (fast CoveredBy and overlays). */
 const DISTRICT_PART_VERTICES = 128;
@@ -186,6 +193,7 @@ export class ConflictEngine {
     await trx.raw('CREATE TEMP TABLE cf_old (id uuid PRIMARY KEY, geom geometry, area_m2 double precision, a_fid bigint, b_fid bigint) ON COMMIT DROP');
     await trx.raw('CREATE TEMP TABLE cf_touched (rule_id text, id uuid, PRIMARY KEY (rule_id, id)) ON COMMIT DROP');
     const ledger: Record<string, { opened: number; closed: number; reopened: number; recomputed: RuleStats['recomputed'] }> = {};
+    const work: Planned[] = [];
     for (const rule of rules) {
       const whole = full || appliedHash.get(rule.id) !== rule.hash;
       const touched = changed.includes(rule.a.layer.id) || changed.includes(rule.b.layer.id);
@@ -193,10 +201,13 @@ export class ConflictEngine {
         ledger[rule.id] = { opened: 0, closed: 0, reopened: 0, recomputed: 'none' };
         continue;
       }
-      await this.computeRule(trx, rule, runId, whole);
       // The layer whose new content resolved a vanished patch (a's if both changed).
       const by = mode === 'full' ? null : changed.includes(rule.a.layer.id) ? rule.a.layer.id : rule.b.layer.id;
-      ledger[rule.id] = { ...(await this.syncLedger(trx, rule.id, runId, by ? { layer: by, revision: layers[by].revision } : null, whole)), recomputed: whole ? 'full' : 'incremental' };
+      work.push({ rule, whole, by: by ? { layer: by, revision: layers[by].revision } : null });
+    }
+    if (work.length) {
+      await this.computeRules(trx, work, runId);
+      Object.assign(ledger, await this.syncLedger(trx, work, runId));
     }
     await this.retireRules(trx, runId);
     await trx.raw('DELETE FROM conflict_dirty WHERE id IN (SELECT id FROM cf_dirty)');
@@ -272,7 +283,7 @@ export class ConflictEngine {
          INSERT INTO cf_touched SELECT ?, id FROM d ON CONFLICT DO NOTHING`,
         [id, id],
       );
-      await this.closeVanished(trx, id, runId, null, 'the rule was removed from layers/conflict-rules.json');
+      await this.closeVanished(trx, runId, [id], [], 'the rule was removed from layers/conflict-rules.json');
       await trx('conflict_rules').where({ id }).update({ active: false });
     }
   }
@@ -397,75 +408,104 @@ export class ConflictEngine {
   }
 
   /**
-   * Steps 1–4 of the top comment for one rule. Whole: every pair is computed into temporary
-   * tables and the stored pieces change only where the result differs (a full run over unchanged
-   * data writes nothing). Incremental: the pieces of features that left go, those of new features
-   * arrive, and the pieces around them (overlap neighbours) are trimmed again.
+   * Steps 1–4 of the top comment, for all the rules of a run at once: one overlay statement per
+   * rule (each runs in parallel), then every later step as one statement over all of them (the
+   * rule's parameters come from the temporary table cf_rules). A rule recomputed whole has every
+   * pair computed and its stored pieces change only where the result differs (a full run over
+   * unchanged data writes nothing); an incremental one loses the pieces of features that left,
+   * gains those of new features, and the pieces around them (overlap neighbours) are trimmed again.
    */
-  private async computeRule(trx: Knex.Transaction, rule: Rule, runId: number, whole: boolean) {
-    const A = rule.a.layer.id;
-    const B = rule.b.layer.id;
-    const ta = layerTable(A);
-    const tb = layerTable(B);
+  private async computeRules(trx: Knex.Transaction, work: Planned[], runId: number) {
+    await trx.raw(`CREATE TEMP TABLE cf_rules (rule_id text PRIMARY KEY, a_layer text, b_layer text, min_area double precision, min_thin double precision, whole boolean,
+                                               resolved_layer text, resolved_revision integer) ON COMMIT DROP`);
+    await trx('cf_rules').insert(
+      work.map((w) => ({
+        rule_id: w.rule.id,
+        a_layer: w.rule.a.layer.id,
+        b_layer: w.rule.b.layer.id,
+        min_area: w.rule.min_area_m2,
+        min_thin: w.rule.min_thinness,
+        whole: w.whole,
+        resolved_layer: w.by?.layer ?? null,
+        resolved_revision: w.by?.revision ?? null,
+      })),
+    );
+    await trx.raw('ANALYZE cf_rules');
+    const incremental = work.some((w) => !w.whole);
 
-    if (!whole) {
+    if (incremental) {
+      // Per incremental rule and side, the changed fids ('gone', 'new') and their overlap partners.
+      await trx.raw(`
+        CREATE TEMP TABLE cf_side ON COMMIT DROP AS
+        SELECT r.rule_id, 'a' AS side, c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.a_layer WHERE NOT r.whole
+        UNION ALL SELECT r.rule_id, 'b', c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.b_layer WHERE NOT r.whole
+        UNION ALL SELECT r.rule_id, 'a', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.a_layer WHERE NOT r.whole
+        UNION ALL SELECT r.rule_id, 'b', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.b_layer WHERE NOT r.whole`);
+      await trx.raw('ANALYZE cf_side');
       // Pieces of features that left go (their geometry is kept for the ledger).
       await trx.raw(
-        `WITH d AS (
-           DELETE FROM conflict_pieces p WHERE p.rule_id = ?
-              AND (p.a_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone')
-                OR p.b_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'gone'))
-           RETURNING p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
+        `WITH ids AS (
+           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.a_fid = s.fid WHERE s.side = 'a' AND s.change = 'gone'
+           UNION
+           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.b_fid = s.fid WHERE s.side = 'b' AND s.change = 'gone'),
+         d AS (DELETE FROM conflict_pieces p WHERE p.id IN (SELECT id FROM ids) RETURNING p.rule_id, p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
          o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
-         INSERT INTO cf_touched SELECT ?, id FROM d ON CONFLICT DO NOTHING`,
-        [rule.id, A, B, rule.id],
+         INSERT INTO cf_touched SELECT rule_id, id FROM d ON CONFLICT DO NOTHING`,
       );
     }
 
-    // 1. pairs: every pair (whole) or those with a new feature on either side. No ST_Intersects
-    //    first: the overlay itself says whether they meet (an empty result), for half the cost.
-    //    The measures of each overlay (parts, ellipsoidal area, perimeter) are taken here, in the
-    //    statement PostgreSQL runs in parallel; most pieces need no other geometry work. A pair
+    // 1. pairs, one statement per rule: every pair (whole) or those with a new feature on either
+    //    side. No ST_Intersects first: the overlay itself says whether they meet (an empty result),
+    //    for half the cost. The measures of each overlay (parts, ellipsoidal area, perimeter) are
+    //    taken in the same call (conflict_overlay, see the migration), in parallel workers. A pair
     //    whose a or b lies wholly in one district gets its id here; the others are cut below.
-    const pairSql = (scope: string) => `
-      SELECT CASE WHEN COALESCE(sa.adcode, sb.adcode) IS NOT NULL
-                  THEN md5(concat_ws('|', ?::text, sa.key, sb.key, COALESCE(sa.adcode, sb.adcode)))::uuid END AS id,
-             COALESCE(sa.adcode, sb.adcode) AS adcode,
-             a.fid AS a_fid, a.code AS a_code, sa.key AS a_key, b.fid AS b_fid, b.code AS b_code, sb.key AS b_key, i.g, ${MEASURES('i.g')}
-        FROM ${ta} a JOIN ${tb} b ON a.geom && b.geom
-        JOIN conflict_sources sa ON sa.layer_id = ? AND sa.fid = a.fid
-        JOIN conflict_sources sb ON sb.layer_id = ? AND sb.fid = b.fid
-        CROSS JOIN LATERAL (SELECT ST_Multi(ST_CollectionExtract(ST_Intersection(a.geom, b.geom), 3)) AS g OFFSET 0) i
-       WHERE a.code = ANY(?) AND b.code = ANY(?) AND ${scope}`;
-    if (whole) {
-      await trx.raw(`CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${pairSql('true')}`, [rule.id, A, B, rule.a.codes, rule.b.codes]);
-    } else {
-      const isNew = (side: 'a' | 'b') => `${side}.fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'new')`;
-      await trx.raw(
-        `CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${pairSql(isNew('a'))} UNION ALL ${pairSql(`${isNew('b')} AND NOT ${isNew('a')}`)}`,
-        [rule.id, A, B, rule.a.codes, rule.b.codes, A, rule.id, A, B, rule.a.codes, rule.b.codes, B, A],
-      );
+    const parts: string[] = [];
+    for (const [i, w] of work.entries()) {
+      const { rule } = w;
+      const A = rule.a.layer.id;
+      const B = rule.b.layer.id;
+      const pairSql = (scope: string) => `
+        SELECT ?::text AS rule_id,
+               CASE WHEN COALESCE(sa.adcode, sb.adcode) IS NOT NULL
+                    THEN md5(concat_ws('|', ?::text, sa.key, sb.key, COALESCE(sa.adcode, sb.adcode)))::uuid END AS id,
+               COALESCE(sa.adcode, sb.adcode) AS adcode,
+               a.fid AS a_fid, a.code AS a_code, sa.key AS a_key, b.fid AS b_fid, b.code AS b_code, sb.key AS b_key, i.g, i.n, i.area AS a, i.per
+          FROM ${layerTable(A)} a JOIN ${layerTable(B)} b ON a.geom && b.geom
+          JOIN conflict_sources sa ON sa.layer_id = ? AND sa.fid = a.fid
+          JOIN conflict_sources sb ON sb.layer_id = ? AND sb.fid = b.fid
+          CROSS JOIN LATERAL conflict_overlay(a.geom, b.geom) i
+         WHERE a.code = ANY(?) AND b.code = ANY(?) AND ${scope}`;
+      const t = `cf_p${i}`;
+      if (w.whole) {
+        await trx.raw(`CREATE TEMP TABLE ${t} ON COMMIT DROP AS ${pairSql('true')}`, [rule.id, rule.id, A, B, rule.a.codes, rule.b.codes]);
+      } else {
+        const isNew = (side: 'a' | 'b') => `${side}.fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'new')`;
+        await trx.raw(`CREATE TEMP TABLE ${t} ON COMMIT DROP AS ${pairSql(isNew('a'))} UNION ALL ${pairSql(`${isNew('b')} AND NOT ${isNew('a')}`)}`, [
+          rule.id, rule.id, A, B, rule.a.codes, rule.b.codes, A,
+          rule.id, rule.id, A, B, rule.a.codes, rule.b.codes, B, A,
+        ]);
+      }
+      parts.push(`SELECT * FROM ${t} WHERE n > 0`);
     }
-    // (Filtered here, not in the statement above: there PostgreSQL would compute each overlay twice.)
-    await trx.raw('DELETE FROM cf_p WHERE n = 0');
+    await trx.raw(`CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${parts.join(' UNION ALL ')}`);
+    await trx.raw(`DROP TABLE ${work.map((_, i) => `cf_p${i}`).join(', ')}`);
 
     // 2. districts: the pairs in no single district are cut by district, and what lies in none
     //    (beyond the city's edge, or in a gap between two districts) is kept as "outside".
     await trx.raw(
       `INSERT INTO cf_p
-       SELECT md5(concat_ws('|', ?::text, x.a_key, x.b_key, x.adcode))::uuid, x.adcode, x.a_fid, x.a_code, x.a_key, x.b_fid, x.b_code, x.b_key, x.g, ${MEASURES('x.g')}
+       SELECT x.rule_id, md5(concat_ws('|', x.rule_id, x.a_key, x.b_key, x.adcode))::uuid, x.adcode, x.a_fid, x.a_code, x.a_key, x.b_fid, x.b_code, x.b_key, x.g, ${MEASURES('x.g')}
          FROM (
-           SELECT p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode,
+           SELECT p.rule_id, p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode,
                   ST_Multi(ST_CollectionExtract(ST_Union(CASE WHEN ST_CoveredBy(p.g, d.geom) THEN p.g ELSE ST_Intersection(p.g, d.geom) END), 3)) AS g
              FROM cf_p p JOIN conflict_district_parts d ON d.geom && p.g AND ST_Intersects(d.geom, p.g)
             WHERE p.adcode IS NULL
-            GROUP BY p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode
+            GROUP BY p.rule_id, p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, d.adcode
            UNION ALL
-           SELECT p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, '${OUTSIDE}',
+           SELECT p.rule_id, p.a_fid, p.a_code, p.a_key, p.b_fid, p.b_code, p.b_key, '${OUTSIDE}',
                   ST_Multi(conflict_subtract(p.g, ARRAY(SELECT d.geom FROM conflict_district_parts d WHERE d.geom && p.g ORDER BY d.part)))
              FROM cf_p p WHERE p.adcode IS NULL) x
         WHERE x.g IS NOT NULL AND NOT ST_IsEmpty(x.g)`,
-      [rule.id],
     );
     await trx.raw('DELETE FROM cf_p WHERE adcode IS NULL');
     // Identical sources make identical ids: the first stays (the other would be trimmed to nothing).
@@ -474,212 +514,250 @@ export class ConflictEngine {
         WHERE p.id = d.id AND p.ctid <> d.keep`,
     );
     await trx.raw('CREATE UNIQUE INDEX ON cf_p (id)');
+    await trx.raw('CREATE INDEX ON cf_p (rule_id, b_fid)');
+    await trx.raw('CREATE INDEX ON cf_p (rule_id, a_fid)');
+    await trx.raw('ANALYZE cf_p');
 
     // 3. overlaps. Candidate pairs of pieces: same a and overlapping b's, overlapping a's and the
     //    same b, or both overlapping; the later piece (by id) loses what the earlier one covers.
-    await trx.raw('CREATE TEMP TABLE cf_todo (id uuid PRIMARY KEY) ON COMMIT DROP');
-    let src: string;
-    if (whole) {
-      src = 'cf_p';
-      await trx.raw('INSERT INTO cf_todo SELECT id FROM cf_p');
-      await trx.raw(
-        `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
-         WITH ob AS (SELECT fid1, fid2 FROM conflict_source_overlaps WHERE layer_id = ?),
-              oa AS (SELECT fid1, fid2 FROM conflict_source_overlaps WHERE layer_id = ?),
-         pairs AS (
-           SELECT p.id AS x, q.id AS y FROM ob
-             JOIN cf_p p ON p.b_fid = ob.fid1
-             JOIN cf_p q ON q.b_fid = ob.fid2 AND q.adcode = p.adcode
-                  AND (q.a_fid = p.a_fid OR EXISTS (SELECT 1 FROM oa WHERE oa.fid1 = LEAST(p.a_fid, q.a_fid) AND oa.fid2 = GREATEST(p.a_fid, q.a_fid)))
-           UNION
-           SELECT p.id, q.id FROM oa
-             JOIN cf_p p ON p.a_fid = oa.fid1
-             JOIN cf_p q ON q.a_fid = oa.fid2 AND q.adcode = p.adcode AND q.b_fid = p.b_fid)
-         SELECT GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
-        [B, A],
-      );
-    } else {
-      src = 'conflict_pieces';
-      await trx.raw(
-        `WITH i AS (
-           INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, run_id)
-           SELECT n.id, ?, n.adcode, ?, n.a_fid, n.a_key, n.a_code, ?, n.b_fid, n.b_key, n.b_code, n.g, ? FROM cf_p n
-           ON CONFLICT (id) DO NOTHING RETURNING id),
-         t AS (INSERT INTO cf_touched SELECT ?, id FROM i ON CONFLICT DO NOTHING)
-         INSERT INTO cf_todo SELECT id FROM i`,
-        [rule.id, A, B, runId, rule.id],
-      );
-      // The neighbourhood: pieces made from a changed feature or from one that overlaps it.
-      await trx.raw(
-        `CREATE TEMP TABLE cf_seed ON COMMIT DROP AS
-         SELECT p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM conflict_pieces p
-          WHERE p.rule_id = ? AND (p.id IN (SELECT id FROM cf_todo)
-             OR p.a_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? UNION SELECT fid FROM cf_partner WHERE layer_id = ?)
-             OR p.b_fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? UNION SELECT fid FROM cf_partner WHERE layer_id = ?))`,
-        [rule.id, A, A, B, B],
-      );
-      await trx.raw(
-        `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
-         WITH pairs AS (
-           SELECT p.id AS x, q.id AS y FROM cf_seed p
-             JOIN conflict_source_overlaps ob ON ob.layer_id = ? AND p.b_fid IN (ob.fid1, ob.fid2)
-             JOIN conflict_pieces q ON q.rule_id = ? AND q.b_fid = CASE WHEN ob.fid1 = p.b_fid THEN ob.fid2 ELSE ob.fid1 END AND q.adcode = p.adcode
-                  AND (q.a_fid = p.a_fid OR EXISTS (SELECT 1 FROM conflict_source_overlaps oa WHERE oa.layer_id = ? AND oa.fid1 = LEAST(p.a_fid, q.a_fid) AND oa.fid2 = GREATEST(p.a_fid, q.a_fid)))
-           UNION
-           SELECT p.id, q.id FROM cf_seed p
-             JOIN conflict_source_overlaps oa ON oa.layer_id = ? AND p.a_fid IN (oa.fid1, oa.fid2)
-             JOIN conflict_pieces q ON q.rule_id = ? AND q.a_fid = CASE WHEN oa.fid1 = p.a_fid THEN oa.fid2 ELSE oa.fid1 END AND q.adcode = p.adcode AND q.b_fid = p.b_fid)
-         SELECT GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
-        [B, rule.id, A, A, rule.id],
-      );
-      await trx.raw(`INSERT INTO cf_todo SELECT later FROM cf_cand UNION SELECT id FROM cf_seed WHERE trimmed ON CONFLICT DO NOTHING`);
-    }
+    //    Rules recomputed whole look for them among their new pieces (cf_p); incremental ones
+    //    among the stored pieces, to which the new ones are added first, around the changes.
+    await trx.raw(
+      `WITH i AS (
+         INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, run_id)
+         SELECT n.id, n.rule_id, n.adcode, r.a_layer, n.a_fid, n.a_key, n.a_code, r.b_layer, n.b_fid, n.b_key, n.b_code, n.g, ?
+           FROM cf_p n JOIN cf_rules r ON r.rule_id = n.rule_id AND NOT r.whole
+         ON CONFLICT (id) DO NOTHING RETURNING rule_id, id)
+       INSERT INTO cf_touched SELECT rule_id, id FROM i ON CONFLICT DO NOTHING`,
+      [runId],
+    );
+    // The pieces to look at: all new ones (whole: cf_p), and around the changes (incremental):
+    // pieces made from a changed feature or from a feature that overlaps one.
+    await trx.raw(
+      `CREATE TEMP TABLE cf_seed ON COMMIT DROP AS
+       SELECT n.rule_id, n.id, n.a_fid, n.b_fid, n.adcode, false AS trimmed FROM cf_p n
+       ${incremental ? `UNION
+       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.a_fid = s.fid
+        WHERE s.side = 'a' AND p.id NOT IN (SELECT id FROM cf_p)
+       UNION
+       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.b_fid = s.fid
+        WHERE s.side = 'b' AND p.id NOT IN (SELECT id FROM cf_p)` : ''}`,
+    );
+    await trx.raw('CREATE INDEX ON cf_seed (id)');
+    await trx.raw('ANALYZE cf_seed');
+    // Whole rules: driven from the (few) overlap pairs, among the new pieces.
+    const aOverlap = (p: string, q: string) =>
+      `(${q}.a_fid = ${p}.a_fid OR EXISTS (SELECT 1 FROM conflict_source_overlaps oa WHERE oa.layer_id = r.a_layer AND oa.fid1 = LEAST(${p}.a_fid, ${q}.a_fid) AND oa.fid2 = GREATEST(${p}.a_fid, ${q}.a_fid)))`;
+    const wholePairs = `
+      SELECT r.rule_id, p.id AS x, q.id AS y FROM cf_rules r
+        JOIN conflict_source_overlaps ob ON ob.layer_id = r.b_layer
+        JOIN cf_p p ON p.rule_id = r.rule_id AND p.b_fid = ob.fid1
+        JOIN cf_p q ON q.rule_id = r.rule_id AND q.b_fid = ob.fid2 AND q.adcode = p.adcode
+       WHERE r.whole AND ${aOverlap('p', 'q')}
+      UNION
+      SELECT r.rule_id, p.id, q.id FROM cf_rules r
+        JOIN conflict_source_overlaps oa ON oa.layer_id = r.a_layer
+        JOIN cf_p p ON p.rule_id = r.rule_id AND p.a_fid = oa.fid1
+        JOIN cf_p q ON q.rule_id = r.rule_id AND q.a_fid = oa.fid2 AND q.adcode = p.adcode AND q.b_fid = p.b_fid
+       WHERE r.whole`;
+    // Incremental rules: driven from the seeds, among the stored pieces (the new ones included).
+    const seedPairs = (col: 'fid1' | 'fid2', other: 'fid1' | 'fid2') => `
+      SELECT s.rule_id, s.id AS x, q.id AS y FROM cf_seed s JOIN cf_rules r ON r.rule_id = s.rule_id AND NOT r.whole
+        JOIN conflict_source_overlaps ob ON ob.layer_id = r.b_layer AND ob.${col} = s.b_fid
+        JOIN conflict_pieces q ON q.rule_id = s.rule_id AND q.b_fid = ob.${other} AND q.adcode = s.adcode
+       WHERE ${aOverlap('s', 'q')}
+      UNION
+      SELECT s.rule_id, s.id, q.id FROM cf_seed s JOIN cf_rules r ON r.rule_id = s.rule_id AND NOT r.whole
+        JOIN conflict_source_overlaps oa ON oa.layer_id = r.a_layer AND oa.${col} = s.a_fid
+        JOIN conflict_pieces q ON q.rule_id = s.rule_id AND q.a_fid = oa.${other} AND q.adcode = s.adcode AND q.b_fid = s.b_fid`;
+    await trx.raw(
+      `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
+       WITH pairs AS (${wholePairs}${incremental ? ` UNION ${seedPairs('fid1', 'fid2')} UNION ${seedPairs('fid2', 'fid1')}` : ''})
+       SELECT DISTINCT rule_id, GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
+    );
+    await trx.raw('ANALYZE cf_cand');
+    // Where a piece's geometry is read from (the new table or the stored one).
+    await trx.raw(
+      `CREATE TEMP VIEW cf_raw AS
+       SELECT n.rule_id, n.id, n.a_fid, n.b_fid, n.g AS raw FROM cf_p n
+       UNION ALL
+       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.raw FROM conflict_pieces p JOIN cf_rules r ON r.rule_id = p.rule_id AND NOT r.whole WHERE p.id NOT IN (SELECT id FROM cf_p)`,
+    );
     // Overlaps are where overlays leave their rare invalid output (an edge shared by two parts);
     // the pieces that take part are made valid first. Whether two pieces overlap is asked of the
     // overlay (robust, snapping when it must), not of ST_Relate, which can fail on nearly
     // coincident edges ("side location conflict"), as pieces cut from neighbouring features have.
-    const rawOf = whole ? 'g' : 'raw';
     await trx.raw(`
       CREATE TEMP TABLE cf_valid ON COMMIT DROP AS
-      SELECT id, CASE WHEN ST_IsValid(${rawOf}) THEN ${rawOf} ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(${rawOf}), 3)) END AS g
-        FROM ${src} WHERE id IN (SELECT later FROM cf_cand UNION SELECT earlier FROM cf_cand)`);
+      SELECT v.id, CASE WHEN ST_IsValid(v.raw) THEN v.raw ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(v.raw), 3)) END AS g
+        FROM cf_raw v WHERE v.id IN (SELECT later FROM cf_cand UNION SELECT earlier FROM cf_cand)`);
     await trx.raw('CREATE UNIQUE INDEX ON cf_valid (id)');
     // The pieces whose geometry changes here: those with an earlier candidate, and (incremental)
-    // those trimmed before; their measures are taken again.
+    // those trimmed before (what covered them may be gone); their measures are taken again.
     await trx.raw(
       `CREATE TEMP TABLE cf_trim ON COMMIT DROP AS
-       SELECT id, g, c_trimmed AS trimmed, ${MEASURES('g')} FROM (
-         SELECT q.id, CASE WHEN c.u IS NULL THEN COALESCE(v.g, q.${rawOf}) ELSE ST_Multi(ST_CollectionExtract(ST_Difference(v.g, c.u), 3)) END AS g, c.u IS NOT NULL AS c_trimmed
-           FROM ${src} q
+       SELECT rule_id, id, g, c_trimmed AS trimmed, ${MEASURES('g')} FROM (
+         SELECT q.rule_id, q.id, CASE WHEN c.u IS NULL THEN q.raw ELSE ST_Multi(ST_CollectionExtract(ST_Difference(v.g, c.u), 3)) END AS g, c.u IS NOT NULL AS c_trimmed
+           FROM cf_raw q
            LEFT JOIN cf_valid v ON v.id = q.id
            LEFT JOIN LATERAL (
              SELECT ST_Union(e.g) AS u FROM cf_cand c JOIN cf_valid e ON e.id = c.earlier
               WHERE c.later = q.id AND v.g IS NOT NULL AND e.g && v.g AND ST_Area(ST_Intersection(e.g, v.g)) > 0) c ON true
-          WHERE q.id IN (SELECT later FROM cf_cand${whole ? '' : ' UNION SELECT id FROM cf_seed WHERE trimmed'})) t`,
+          WHERE q.id IN (SELECT later FROM cf_cand UNION SELECT id FROM cf_seed WHERE trimmed)) t`,
     );
     await trx.raw('CREATE UNIQUE INDEX ON cf_trim (id)');
 
-    // 4. polygons and slivers. A one-polygon piece is decided by its measures; a piece of several
-    //    polygons is taken apart and each polygon decided alone.
-    const geo = whole
-      ? `SELECT n.id, COALESCE(t.g, n.g) AS g, COALESCE(t.trimmed, false) AS trimmed, COALESCE(t.n, n.n) AS n, COALESCE(t.a, n.a) AS a, COALESCE(t.per, n.per) AS per
-           FROM cf_p n LEFT JOIN cf_trim t ON t.id = n.id`
-      : `SELECT d.id, COALESCE(t.g, n.g) AS g, COALESCE(t.trimmed, false) AS trimmed, COALESCE(t.n, n.n) AS n, COALESCE(t.a, n.a) AS a, COALESCE(t.per, n.per) AS per
-           FROM cf_todo d LEFT JOIN cf_trim t ON t.id = d.id LEFT JOIN cf_p n ON n.id = d.id`;
+    // 4. polygons and slivers, for the new pieces and the trimmed ones. A one-polygon piece is
+    //    decided by its measures; a piece of several polygons is taken apart, each polygon alone.
     const thin = (a: string, per: string) => `4 * pi() * ${a} / NULLIF(${per} * ${per}, 0)`;
-    const keep = (a: string, per: string) => `COALESCE(${a} >= ${Number(rule.min_area_m2)} AND ${thin(a, per)} >= ${Number(rule.min_thinness)}, false)`;
+    const keep = (a: string, per: string) => `COALESCE(${a} >= r.min_area AND ${thin(a, per)} >= r.min_thin, false)`;
     await trx.raw(`
       CREATE TEMP TABLE cf_final ON COMMIT DROP AS
-      WITH geo AS MATERIALIZED (${geo})
-      SELECT id, trimmed, CASE WHEN k THEN g END AS geom, CASE WHEN k THEN a ELSE 0 END AS area_m2, CASE WHEN k THEN 1 ELSE 0 END AS parts,
+      WITH geo AS MATERIALIZED (
+        SELECT COALESCE(n.rule_id, t.rule_id) AS rule_id, COALESCE(n.id, t.id) AS id, COALESCE(t.g, n.g) AS g, COALESCE(t.trimmed, false) AS trimmed,
+               COALESCE(t.n, n.n) AS n, COALESCE(t.a, n.a) AS a, COALESCE(t.per, n.per) AS per
+          FROM cf_p n FULL JOIN cf_trim t ON t.id = n.id)
+      SELECT g1.id, g1.rule_id, g1.trimmed, CASE WHEN k THEN g END AS geom, CASE WHEN k THEN a ELSE 0 END AS area_m2, CASE WHEN k THEN 1 ELSE 0 END AS parts,
              CASE WHEN k THEN ${thin('a', 'per')} END AS thinness, CASE WHEN k THEN 0 ELSE 1 END AS sliver_parts, CASE WHEN k THEN 0 ELSE a END AS sliver_area_m2
-        FROM (SELECT id, trimmed, g, a, per, ${keep('a', 'per')} AS k FROM geo WHERE n = 1) one
+        FROM (SELECT geo.*, ${keep('geo.a', 'geo.per')} AS k FROM geo JOIN cf_rules r ON r.rule_id = geo.rule_id WHERE geo.n = 1) g1
       UNION ALL
-      SELECT id, trimmed, ST_Multi(ST_Collect(pg) FILTER (WHERE k)), COALESCE(sum(pa) FILTER (WHERE k), 0), count(*) FILTER (WHERE k),
+      SELECT id, rule_id, trimmed, ST_Multi(ST_Collect(pg) FILTER (WHERE k)), COALESCE(sum(pa) FILTER (WHERE k), 0), count(*) FILTER (WHERE k),
              min(${thin('pa', 'pper')}) FILTER (WHERE k), count(*) FILTER (WHERE NOT k), COALESCE(sum(pa) FILTER (WHERE NOT k), 0)
-        FROM (SELECT id, trimmed, pg, pa, pper, ${keep('pa', 'pper')} AS k
-                FROM (SELECT geo.id, geo.trimmed, d.geom AS pg, ST_Area(d.geom::geography, true) AS pa, ST_Perimeter(d.geom::geography, false) AS pper
-                        FROM geo CROSS JOIN LATERAL ST_Dump(geo.g) d WHERE geo.n > 1) m) k
-       GROUP BY id, trimmed
+        FROM (SELECT m.*, ${keep('m.pa', 'm.pper')} AS k
+                FROM (SELECT geo.id, geo.rule_id, geo.trimmed, d.geom AS pg, ST_Area(d.geom::geography, true) AS pa, ST_Perimeter(d.geom::geography, false) AS pper
+                        FROM geo CROSS JOIN LATERAL ST_Dump(geo.g) d WHERE geo.n > 1) m JOIN cf_rules r ON r.rule_id = m.rule_id) k
+       GROUP BY id, rule_id, trimmed
       UNION ALL
-      SELECT id, trimmed, NULL, 0, 0, NULL, 0, 0 FROM geo WHERE COALESCE(n, 0) = 0`);
+      SELECT id, rule_id, trimmed, NULL, 0, 0, NULL, 0, 0 FROM geo WHERE COALESCE(n, 0) = 0`);
+    await trx.raw('CREATE UNIQUE INDEX ON cf_final (id)');
+    await trx.raw(
+      `ALTER TABLE cf_final ADD COLUMN sig uuid;
+       UPDATE cf_final f SET sig = ${SIGNATURE('x', 'f')} FROM cf_raw x WHERE x.id = f.id`,
+    );
 
-    if (whole) {
-      // Only what differs is written: a stored piece with the same id and signature stays.
-      await trx.raw('CREATE UNIQUE INDEX ON cf_final (id)');
-      await trx.raw(`CREATE TEMP TABLE cf_sig ON COMMIT DROP AS SELECT f.id, ${SIGNATURE('n', 'f')} AS sig FROM cf_final f JOIN cf_p n ON n.id = f.id`);
-      await trx.raw('CREATE UNIQUE INDEX ON cf_sig (id)');
+    // Whole rules: only what differs is written (a stored piece with the same id and signature stays).
+    await trx.raw(
+      `WITH d AS (
+         DELETE FROM conflict_pieces p USING cf_rules r
+          WHERE p.rule_id = r.rule_id AND r.whole
+            AND NOT EXISTS (SELECT 1 FROM cf_final f WHERE f.id = p.id AND f.sig = p.hash)
+         RETURNING p.rule_id, p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
+       o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
+       INSERT INTO cf_touched SELECT rule_id, id FROM d ON CONFLICT DO NOTHING`,
+    );
+    await trx.raw(
+      `WITH i AS (
+         INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, geom, area_m2, parts, thinness, sliver_parts, sliver_area_m2, trimmed, hash, run_id)
+         SELECT n.id, n.rule_id, n.adcode, r.a_layer, n.a_fid, n.a_key, n.a_code, r.b_layer, n.b_fid, n.b_key, n.b_code, n.g, f.geom, f.area_m2, f.parts, f.thinness, f.sliver_parts, f.sliver_area_m2, f.trimmed, f.sig, ?
+           FROM cf_final f JOIN cf_p n ON n.id = f.id JOIN cf_rules r ON r.rule_id = n.rule_id AND r.whole
+          WHERE NOT EXISTS (SELECT 1 FROM conflict_pieces p WHERE p.id = f.id)
+         RETURNING rule_id, id)
+       INSERT INTO cf_touched SELECT rule_id, id FROM i ON CONFLICT DO NOTHING`,
+      [runId],
+    );
+    if (incremental) {
+      // Incremental rules: the new and re-trimmed pieces are updated in place.
       await trx.raw(
-        `WITH d AS (
-           DELETE FROM conflict_pieces p WHERE p.rule_id = ?
-              AND NOT EXISTS (SELECT 1 FROM cf_sig s WHERE s.id = p.id AND s.sig = p.hash)
-           RETURNING p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
-         o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
-         INSERT INTO cf_touched SELECT ?, id FROM d ON CONFLICT DO NOTHING`,
-        [rule.id, rule.id],
+        `INSERT INTO cf_old SELECT p.id, p.geom, p.area_m2, p.a_fid, p.b_fid
+           FROM cf_final f JOIN conflict_pieces p ON p.id = f.id JOIN cf_rules r ON r.rule_id = p.rule_id AND NOT r.whole
+          WHERE p.geom IS NOT NULL ON CONFLICT (id) DO NOTHING`,
       );
       await trx.raw(
-        `WITH i AS (
-           INSERT INTO conflict_pieces (id, rule_id, adcode, a_layer, a_fid, a_key, a_code, b_layer, b_fid, b_key, b_code, raw, geom, area_m2, parts, thinness, sliver_parts, sliver_area_m2, trimmed, hash, run_id)
-           SELECT n.id, ?, n.adcode, ?, n.a_fid, n.a_key, n.a_code, ?, n.b_fid, n.b_key, n.b_code, n.g, f.geom, f.area_m2, f.parts, f.thinness, f.sliver_parts, f.sliver_area_m2, f.trimmed, s.sig, ?
-             FROM cf_final f JOIN cf_p n ON n.id = f.id JOIN cf_sig s ON s.id = f.id
-            WHERE NOT EXISTS (SELECT 1 FROM conflict_pieces p WHERE p.id = f.id)
-           RETURNING id)
-         INSERT INTO cf_touched SELECT ?, id FROM i ON CONFLICT DO NOTHING`,
-        [rule.id, A, B, runId, rule.id],
-      );
-      await trx.raw('DROP TABLE cf_sig');
-    } else {
-      await trx.raw(`INSERT INTO cf_old SELECT p.id, p.geom, p.area_m2, p.a_fid, p.b_fid FROM conflict_pieces p JOIN cf_todo t ON t.id = p.id WHERE p.geom IS NOT NULL ON CONFLICT (id) DO NOTHING`);
-      await trx.raw(
-        `UPDATE conflict_pieces p
-            SET geom = f.geom, area_m2 = f.area_m2, parts = f.parts, thinness = f.thinness, sliver_parts = f.sliver_parts,
-                sliver_area_m2 = f.sliver_area_m2, trimmed = f.trimmed, run_id = ?,
-                hash = ${SIGNATURE('p', 'f')}
-           FROM cf_final f WHERE p.id = f.id`,
+        `WITH u AS (
+           UPDATE conflict_pieces p
+              SET geom = f.geom, area_m2 = f.area_m2, parts = f.parts, thinness = f.thinness, sliver_parts = f.sliver_parts,
+                  sliver_area_m2 = f.sliver_area_m2, trimmed = f.trimmed, hash = f.sig, run_id = ?
+             FROM cf_final f JOIN cf_rules r ON r.rule_id = f.rule_id AND NOT r.whole
+            WHERE p.id = f.id
+           RETURNING p.rule_id, p.id)
+         INSERT INTO cf_touched SELECT rule_id, id FROM u ON CONFLICT DO NOTHING`,
         [runId],
       );
-      await trx.raw(`INSERT INTO cf_touched SELECT ?, id FROM cf_todo ON CONFLICT DO NOTHING`, [rule.id]);
-      await trx.raw('DROP TABLE cf_seed');
     }
-    await trx.raw('DROP TABLE cf_p, cf_todo, cf_cand, cf_valid, cf_trim, cf_final');
+    await trx.raw('DROP VIEW cf_raw');
+    await trx.raw(`DROP TABLE cf_p, cf_seed, cf_cand, cf_valid, cf_trim, cf_final${incremental ? ', cf_side' : ''}`);
   }
 
   /**
-   * Step 5: the ledger follows the rule's patches: after a whole recomputation every case and
-   * patch of the rule is checked (the ledger is made consistent, whatever happened to it), after
-   * an incremental one only the pieces this run touched.
+   * Step 5: the ledger follows the patches: for a rule recomputed whole every case and patch of
+   * the rule is checked (the ledger is made consistent, whatever happened to it), for an
+   * incremental one only the pieces this run touched.
    */
-  private async syncLedger(trx: Knex.Transaction, ruleId: string, runId: number, by: { layer: string; revision: number } | null, whole: boolean) {
-    const scope = (col: string) => (whole ? `${col} IN (SELECT id FROM conflict_pieces WHERE rule_id = ?)` : `${col} IN (SELECT id FROM cf_touched WHERE rule_id = ?)`);
-    const closed = await this.closeVanished(trx, ruleId, runId, by, undefined, whole);
-    const reopened = await trx.raw(
+  private async syncLedger(trx: Knex.Transaction, work: Planned[], runId: number) {
+    const whole = work.filter((w) => w.whole).map((w) => w.rule.id);
+    const incr = work.filter((w) => !w.whole).map((w) => w.rule.id);
+    // The pieces in scope, as two driving sets (a rule's all, or the touched ones) — never an OR.
+    const pieces = `SELECT p.* FROM conflict_pieces p WHERE p.rule_id = ANY(:whole)
+                    UNION ALL
+                    SELECT p.* FROM cf_touched t JOIN conflict_pieces p ON p.id = t.id WHERE t.rule_id = ANY(:incr)`;
+    const closed = await this.closeVanished(trx, runId, whole, incr);
+    const { rows: reopened } = await trx.raw<{ rows: { rule_id: string; n: string }[] }>(
       `WITH t AS (
-         SELECT c.id FROM conflict_cases c JOIN conflict_pieces p ON p.id = c.id
-          WHERE ${scope('c.id')} AND c.status = 'resolved_by_data' AND p.geom IS NOT NULL FOR UPDATE OF c),
+         SELECT c.id, c.rule_id FROM (${pieces}) p JOIN conflict_cases c ON c.id = p.id
+          WHERE c.status = 'resolved_by_data' AND p.geom IS NOT NULL),
        u AS (
          UPDATE conflict_cases c SET status = 'pending', decision = NULL, reason = NULL, version = c.version + 1,
-                resolved_run = NULL, resolved_layer = NULL, resolved_revision = NULL, last_run = ?, updated_at = now()
-           FROM t WHERE c.id = t.id RETURNING c.id)
-       INSERT INTO conflict_case_events (case_id, actor, action, from_status, to_status, run_id, details)
-       SELECT id, 'system', 'reappeared', 'resolved_by_data', 'pending', ?, ?::jsonb FROM u`,
-      [ruleId, runId, runId, JSON.stringify(by ?? {})],
+                resolved_run = NULL, resolved_layer = NULL, resolved_revision = NULL, last_run = :run, updated_at = now()
+           FROM t WHERE c.id = t.id RETURNING c.id, c.rule_id),
+       e AS (
+         INSERT INTO conflict_case_events (case_id, actor, action, from_status, to_status, run_id, details)
+         SELECT u.id, 'system', 'reappeared', 'resolved_by_data', 'pending', :run,
+                jsonb_strip_nulls(jsonb_build_object('layer', r.resolved_layer, 'revision', r.resolved_revision))
+           FROM u JOIN cf_rules r ON r.rule_id = u.rule_id)
+       SELECT rule_id, count(*) AS n FROM u GROUP BY rule_id`,
+      { whole, incr, run: runId },
     );
-    const opened = await trx.raw(
+    const { rows: opened } = await trx.raw<{ rows: { rule_id: string; n: string }[] }>(
       `WITH n AS (
          INSERT INTO conflict_cases (id, rule_id, adcode, district, a_layer, a_code, b_layer, b_code, first_run, last_run)
-         SELECT p.id, p.rule_id, p.adcode, (SELECT d.name FROM conflict_district_parts d WHERE d.adcode = p.adcode LIMIT 1), p.a_layer, p.a_code, p.b_layer, p.b_code, ?, ?
-           FROM conflict_pieces p
-          WHERE ${scope('p.id')} AND p.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict_cases c WHERE c.id = p.id)
-         RETURNING id)
-       INSERT INTO conflict_case_events (case_id, actor, action, to_status, run_id)
-       SELECT id, 'system', 'detected', 'pending', ? FROM n`,
-      [runId, runId, ruleId, runId],
+         SELECT p.id, p.rule_id, p.adcode, (SELECT d.name FROM conflict_district_parts d WHERE d.adcode = p.adcode LIMIT 1), p.a_layer, p.a_code, p.b_layer, p.b_code, :run, :run
+           FROM (${pieces}) p
+          WHERE p.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict_cases c WHERE c.id = p.id)
+         RETURNING id, rule_id),
+       e AS (INSERT INTO conflict_case_events (case_id, actor, action, to_status, run_id) SELECT id, 'system', 'detected', 'pending', :run FROM n)
+       SELECT rule_id, count(*) AS n FROM n GROUP BY rule_id`,
+      { whole, incr, run: runId },
     );
-    return { opened: opened.rowCount ?? 0, closed, reopened: reopened.rowCount ?? 0 };
+    const count = (rows: { rule_id: string; n: string }[], id: string) => Number(rows.find((r) => r.rule_id === id)?.n ?? 0);
+    return Object.fromEntries(
+      work.map((w) => [
+        w.rule.id,
+        { opened: count(opened, w.rule.id), closed: count(closed, w.rule.id), reopened: count(reopened, w.rule.id), recomputed: (w.whole ? 'full' : 'incremental') as RuleStats['recomputed'] },
+      ]),
+    );
   }
 
-  /** Open cases (of the rule, or among its touched pieces) whose patch is gone close as resolved by data. */
-  private async closeVanished(trx: Knex.Transaction, ruleId: string, runId: number, by: { layer: string; revision: number } | null, note?: string, whole = true) {
-    const r = await trx.raw(
+  /**
+   * Open cases whose patch is gone close as resolved by data, with the layer revision that did it
+   * (cf_rules): every open case of the rules recomputed whole, the touched ones of the others.
+   * A retired rule (`note`) closes all its open cases, with no revision to point at.
+   */
+  private async closeVanished(trx: Knex.Transaction, runId: number, whole: string[], incr: string[], note?: string) {
+    const resolvedBy = note
+      ? 'NULL::text AS resolved_layer, NULL::integer AS resolved_revision'
+      : '(SELECT r.resolved_layer FROM cf_rules r WHERE r.rule_id = c.rule_id) AS resolved_layer, (SELECT r.resolved_revision FROM cf_rules r WHERE r.rule_id = c.rule_id) AS resolved_revision';
+    const gone = 'c.status <> \'resolved_by_data\' AND NOT EXISTS (SELECT 1 FROM conflict_pieces p WHERE p.id = c.id AND p.geom IS NOT NULL)';
+    const { rows } = await trx.raw<{ rows: { rule_id: string; n: string }[] }>(
       `WITH t AS (
-         SELECT c.id, c.status FROM conflict_cases c
-          WHERE ${whole ? 'c.rule_id = ?' : 'c.id IN (SELECT id FROM cf_touched WHERE rule_id = ?)'} AND c.status <> 'resolved_by_data'
-            AND NOT EXISTS (SELECT 1 FROM conflict_pieces p WHERE p.id = c.id AND p.geom IS NOT NULL)
-          FOR UPDATE OF c),
+         SELECT c.id, c.rule_id, c.status, ${resolvedBy} FROM conflict_cases c WHERE c.rule_id = ANY(:whole) AND ${gone}
+         UNION ALL
+         SELECT c.id, c.rule_id, c.status, ${resolvedBy} FROM ${incr.length ? 'cf_touched x JOIN conflict_cases c ON c.id = x.id WHERE x.rule_id = ANY(:incr) AND' : 'conflict_cases c WHERE false AND'} ${gone}),
        u AS (
          UPDATE conflict_cases c
-            SET status = 'resolved_by_data', version = c.version + 1, resolved_run = ?, resolved_layer = ?, resolved_revision = ?,
+            SET status = 'resolved_by_data', version = c.version + 1, resolved_run = :run, resolved_layer = t.resolved_layer, resolved_revision = t.resolved_revision,
                 last_geom = COALESCE((SELECT ST_Multi(o.geom) FROM cf_old o WHERE o.id = c.id), c.last_geom),
                 last_area_m2 = COALESCE((SELECT o.area_m2 FROM cf_old o WHERE o.id = c.id), c.last_area_m2),
                 last_a_fid = COALESCE((SELECT o.a_fid FROM cf_old o WHERE o.id = c.id), c.last_a_fid),
                 last_b_fid = COALESCE((SELECT o.b_fid FROM cf_old o WHERE o.id = c.id), c.last_b_fid),
                 updated_at = now()
-           FROM t WHERE c.id = t.id RETURNING c.id, t.status)
-       INSERT INTO conflict_case_events (case_id, actor, action, from_status, to_status, run_id, details)
-       SELECT id, 'system', 'resolved_by_data', status, 'resolved_by_data', ?, ?::jsonb FROM u`,
-      [ruleId, runId, by?.layer ?? null, by?.revision ?? null, runId, JSON.stringify({ ...(by ?? {}), ...(note ? { note } : {}) })],
+           FROM t WHERE c.id = t.id RETURNING c.id, c.rule_id, t.status, t.resolved_layer, t.resolved_revision),
+       e AS (
+         INSERT INTO conflict_case_events (case_id, actor, action, from_status, to_status, run_id, details)
+         SELECT id, 'system', 'resolved_by_data', status, 'resolved_by_data', :run,
+                jsonb_strip_nulls(jsonb_build_object('layer', resolved_layer, 'revision', resolved_revision, 'note', :note::text)) FROM u)
+       SELECT rule_id, count(*) AS n FROM u GROUP BY rule_id`,
+      { whole, incr, run: runId, note: note ?? null },
     );
-    return r.rowCount ?? 0;
+    return rows;
   }
 }
