@@ -21,7 +21,11 @@ export async function districtReport(knex: Knex, ledger: Ledger, engine: Conflic
   if (!district) throw notFound('unknown_district', `no district has the division code ${adcode}`, { adcode });
   const severities = new Map((engine.registry.byId.get('conflicts')?.classification.classes ?? []).map((c) => [c.code, c]));
   const cases = await ledger.all({ adcode });
-  const open = cases.filter((c) => c.status !== 'resolved_by_data');
+  // Gravest first, then largest: the numbers on the map follow the table.
+  const rank: Record<string, number> = { critical: 0, major: 1, minor: 2 };
+  const open = cases
+    .filter((c) => c.status !== 'resolved_by_data')
+    .sort((x, y) => (rank[x.severity] ?? 9) - (rank[y.severity] ?? 9) || (y.area_m2 ?? 0) - (x.area_m2 ?? 0));
   const run = await knex('conflict_runs').where({ status: 'succeeded' }).orderBy('id', 'desc').first<{ id: number; finished_at: Date; layers: Record<string, { revision: number }> } | undefined>();
 
   // The map: the district and its current patches in EPSG:4547 metres, y flipped by ST_AsSVG.
@@ -91,6 +95,7 @@ export async function districtReport(knex: Knex, ledger: Ledger, engine: Conflic
   .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
   table { border-collapse: collapse; width: 100%; margin: 2mm 0 5mm; font-size: 9pt; }
   th, td { border: 1px solid #888; padding: 1.2mm 1.6mm; vertical-align: top; }
+  td:nth-child(6), td:nth-child(7) { white-space: nowrap; }
   th { background: #eee; }
   td.n { text-align: right; white-space: nowrap; }
   h2 { font-size: 12pt; margin: 5mm 0 1mm; }
