@@ -177,8 +177,8 @@ CREATE TABLE conflict_district_parts (
 
   // Which features of the layers some rule reads were written since the last run: an incremental
   // run reads this log instead of comparing whole layers. Statement triggers with transition
-  // tables on every plan table log the fids of rows written ('-' old, '+' new; 'T' truncate);
-  // layers no rule reads are skipped. The run consumes exactly the rows it saw.
+  // tables log the fids of rows written ('-' old, '+' new; 'T' truncate). The run consumes exactly
+  // the rows it saw.
   await knex.raw(`
 CREATE TABLE conflict_dirty (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -190,7 +190,6 @@ CREATE TABLE conflict_dirty (
   await knex.raw(`
 CREATE FUNCTION conflict_dirty_log() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM conflict_rules WHERE active AND TG_TABLE_NAME IN (a_layer, b_layer)) THEN RETURN NULL; END IF;
   IF TG_OP = 'TRUNCATE' THEN
     INSERT INTO conflict_dirty (layer_id, fid, op) VALUES (TG_TABLE_NAME, NULL, 'T');
     RETURN NULL;
@@ -203,15 +202,9 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$`);
-  const { rows: tables } = await knex.raw<{ rows: { table_name: string }[] }>(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'plan' AND table_type = 'BASE TABLE' ORDER BY table_name",
-  );
-  for (const { table_name: t } of tables) {
-    await knex.raw(`CREATE TRIGGER "${t}_dirty_ins" AFTER INSERT ON plan."${t}" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
-    await knex.raw(`CREATE TRIGGER "${t}_dirty_upd" AFTER UPDATE ON plan."${t}" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
-    await knex.raw(`CREATE TRIGGER "${t}_dirty_del" AFTER DELETE ON plan."${t}" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
-    await knex.raw(`CREATE TRIGGER "${t}_dirty_trunc" AFTER TRUNCATE ON plan."${t}" FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
-  }
+  // The triggers themselves are put on the tables of the layers the rules read, and taken off the
+  // others, by each run (server/conflicts/detect.ts): a transition table costs a copy of every
+  // written row, which layers no rule reads (the 300,000-parcel status layer) should not pay.
 
   // The overlay of one pair of features with its measures, in one call: a function in LATERAL
   // keeps PostgreSQL from computing the intersection once per column that uses it, and, being

@@ -30,7 +30,7 @@
 import type { Knex } from 'knex';
 import type { Layer, Registry } from '../layers/registry';
 import { log } from '../platform/log';
-import { layerTable } from '../platform/sql';
+import { layerTable, quoteIdent } from '../platform/sql';
 import type { Rule, RuleSet } from './rules';
 
 export type RunMode = 'full' | 'incremental';
@@ -163,6 +163,10 @@ export class ConflictEngine {
     const appliedHash = new Map(applied.filter((r) => r.applied_run !== null).map((r) => [r.id, r.definition_hash]));
     await this.syncRules(trx);
 
+    // Writes to the layers the rules read are logged from now on (whatever was not logged before
+    // this run is compared whole, see \`logged\` above).
+    await this.ensureLogging(trx, sourceLayers.map((l) => l.id));
+
     const noBase = state.size === 0;
     const districtsChanged = noBase || changed.includes(this.districts.id);
     const full = req.mode === 'full' || districtsChanged;
@@ -270,6 +274,33 @@ export class ConflictEngine {
       active: true,
     }));
     await trx('conflict_rules').insert(rows).onConflict('id').merge(Object.keys(rows[0]).filter((k) => k !== 'id'));
+  }
+
+  /**
+   * The write-log triggers (see conflict_dirty in the migration) on exactly the plan tables the
+   * rules read: put on where missing, taken off where no rule reads the layer any more.
+   */
+  private async ensureLogging(trx: Knex.Transaction, layerIds: string[]) {
+    const { rows } = await trx.raw<{ rows: { table_name: string; logged: boolean }[] }>(
+      `SELECT c.relname AS table_name, EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = c.relname || '_dirty_ins') AS logged
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'plan' AND c.relkind = 'r'`,
+    );
+    const events = [
+      ['ins', 'INSERT', 'REFERENCING NEW TABLE AS new_rows'],
+      ['upd', 'UPDATE', 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'],
+      ['del', 'DELETE', 'REFERENCING OLD TABLE AS old_rows'],
+      ['trunc', 'TRUNCATE', ''],
+    ];
+    for (const { table_name: t, logged } of rows) {
+      const wanted = layerIds.includes(t);
+      if (wanted === logged) continue;
+      for (const [suffix, event, referencing] of events) {
+        const name = quoteIdent(`${t}_dirty_${suffix}`);
+        if (wanted) await trx.raw(`CREATE TRIGGER ${name} AFTER ${event} ON ${layerTable(t)} ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
+        else await trx.raw(`DROP TRIGGER IF EXISTS ${name} ON ${layerTable(t)}`);
+      }
+    }
   }
 
   /** Rules no longer in the file: their patches go, their open cases close. */
