@@ -607,13 +607,15 @@ export class ConflictEngine {
        SELECT DISTINCT rule_id, GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
     );
     await trx.raw('ANALYZE cf_cand');
-    // Where a piece's geometry is read from (the new table or the stored one).
+    // The pieces the overlaps concern, with their geometry from the new table or the stored one.
     await trx.raw(
-      `CREATE TEMP VIEW cf_raw AS
-       SELECT n.rule_id, n.id, n.a_fid, n.b_fid, n.g AS raw FROM cf_p n
+      `CREATE TEMP TABLE cf_raw ON COMMIT DROP AS
+       WITH ids AS (SELECT later AS id FROM cf_cand UNION SELECT earlier FROM cf_cand UNION SELECT id FROM cf_seed WHERE trimmed)
+       SELECT n.rule_id, n.id, n.a_fid, n.b_fid, n.g AS raw FROM ids JOIN cf_p n ON n.id = ids.id
        UNION ALL
-       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.raw FROM conflict_pieces p JOIN cf_rules r ON r.rule_id = p.rule_id AND NOT r.whole WHERE p.id NOT IN (SELECT id FROM cf_p)`,
+       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.raw FROM ids JOIN conflict_pieces p ON p.id = ids.id WHERE ids.id NOT IN (SELECT id FROM cf_p)`,
     );
+    await trx.raw('CREATE UNIQUE INDEX ON cf_raw (id)');
     // Overlaps are where overlays leave their rare invalid output (an edge shared by two parts);
     // the pieces that take part are made valid first. Whether two pieces overlap is asked of the
     // overlay (robust, snapping when it must), not of ST_Relate, which can fail on nearly
@@ -663,7 +665,8 @@ export class ConflictEngine {
     await trx.raw('CREATE UNIQUE INDEX ON cf_final (id)');
     await trx.raw(
       `ALTER TABLE cf_final ADD COLUMN sig uuid;
-       UPDATE cf_final f SET sig = ${SIGNATURE('x', 'f')} FROM cf_raw x WHERE x.id = f.id`,
+       UPDATE cf_final f SET sig = ${SIGNATURE('x', 'f')}
+         FROM (SELECT id, a_fid, b_fid FROM cf_p UNION ALL SELECT id, a_fid, b_fid FROM cf_raw WHERE id NOT IN (SELECT id FROM cf_p)) x WHERE x.id = f.id`,
     );
 
     // Whole rules: only what differs is written (a stored piece with the same id and signature stays).
@@ -705,8 +708,7 @@ export class ConflictEngine {
         [runId],
       );
     }
-    await trx.raw('DROP VIEW cf_raw');
-    await trx.raw(`DROP TABLE cf_p, cf_seed, cf_cand, cf_valid, cf_trim, cf_final${incremental ? ', cf_side' : ''}`);
+    await trx.raw(`DROP TABLE cf_p, cf_seed, cf_cand, cf_raw, cf_valid, cf_trim, cf_final${incremental ? ', cf_side' : ''}`);
   }
 
   /**
