@@ -437,8 +437,8 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
   }
 
   it.each([
-    ['copying a part into PostGIS', "query LIKE 'COPY %onemap\\_import\\_%'"],
-    ['writing a part into the layer', "query LIKE 'WITH live AS%'"],
+    ['the helper session copying a part into PostGIS', "query LIKE 'COPY %onemap\\_import\\_%'"],
+    ['the import’s transaction writing a part into the layer', "query LIKE 'WITH live AS%'"],
   ])('leaves the layer as it was when the importing connection dies in the middle (%s)', async (_what, which) => {
     const before = await layerState(LAYER);
     const file = bigDelivery();
@@ -456,6 +456,21 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
     expect(await importing).not.toBe('finished');
     expect(await layerState(LAYER)).toEqual(before);
     expect(await stagingTables()).toEqual([]);
+  });
+
+  it('drops the staging tables a killed importing process left behind, and no one else’s', async () => {
+    const made = async (name: string, session: string) => {
+      await knex.raw(`CREATE UNLOGGED TABLE ${name} (i integer)`);
+      await knex.raw(`COMMENT ON TABLE ${name} IS 'onemap import staging of session ${session}'`);
+    };
+    // A session that is gone, and one that is alive (this test's own connection).
+    await made('onemap_import_0123456789ab_chk0', '999999 started 2001-01-01 00:00:00+00');
+    const { rows: me } = await knex.raw('SELECT pid, backend_start::text AS s FROM pg_stat_activity WHERE pid = pg_backend_pid()');
+    await made('onemap_import_ba9876543210_chk0', `${me[0].pid} started ${me[0].s}`);
+    const report = await run(shapefileZip('after-kill', delivery('左云', 540_000)));
+    expect(report.ok).toBe(true);
+    expect(await stagingTables()).toEqual([{ relname: 'onemap_import_ba9876543210_chk0' }]);
+    await knex.raw('DROP TABLE onemap_import_ba9876543210_chk0');
   });
 });
 

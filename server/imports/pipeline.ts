@@ -161,6 +161,7 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
   let repairedCount = 0;
   let preview: Feature[] = [];
   let revision: CommitResult | undefined;
+  let stage: ImportStage | undefined;
 
   /** The report once everything is known. */
   const report = (): ImportReport => {
@@ -216,7 +217,7 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
         };
         // Parts are applied to the layer while nothing is wrong so far (else the transaction is rolled back anyway).
         const fine = () => problems.count === 0 && src.problems.length === 0;
-        const stage = new ImportStage(trx, layer, { repair: !!opts.repair, commit: opts.dryRun ? null : meta, fine, partFeatures: opts.batchSize });
+        stage = new ImportStage(trx, layer, { repair: !!opts.repair, commit: opts.dryRun ? null : meta, fine, db: knex, partFeatures: opts.batchSize });
         const files: string[] = [];
         const fileIndex = new Map<string, number>();
         /** Properties of the first staged features, for the preview (the geometries come from PostGIS). */
@@ -246,8 +247,9 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
           }
         }
         await stage.run(rows());
+        const staged = stage;
 
-        const checked = await stage.report(MAX_PROBLEMS);
+        const checked = await staged.report(MAX_PROBLEMS);
         const idOf = (r: CheckedRow) => (r.ref === null ? undefined : r.ref_num ? Number(r.ref) : r.ref);
         const fileOf = (r: CheckedRow) => (r.file === null ? undefined : files[r.file]);
         for (const r of checked.problems) problems.add(geometryProblem(r, idOf(r), fileOf(r)));
@@ -259,7 +261,7 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
         repaired = checked.repairs.map((r) => repairOf(r, idOf(r)));
 
         if (wantPreview) {
-          const geojson = await stage.geojson(previewRows.map((r) => r.index));
+          const geojson = await staged.geojson(previewRows.map((r) => r.index));
           for (const r of previewRows) {
             const g = geojson.get(r.index);
             if (g === undefined) continue;
@@ -269,13 +271,15 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
         }
 
         if (opts.dryRun || !fine()) throw ROLLBACK;
-        revision = await stage.finish();
+        revision = await staged.finish();
       })
       .catch((err: unknown) => {
         if (err !== ROLLBACK) throw err;
       });
     return report();
   } finally {
+    // The staging tables of a committing import's helper session go once the transaction has ended.
+    await stage?.close();
     await src.close();
   }
 }
