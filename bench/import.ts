@@ -8,13 +8,23 @@
 //      (EPSG:4547, -lco ENCODING=CP936);
 //   2. a scratch database (`onemap_bench_import`, migrated and empty) gets it through
 //      `node --import tsx server/imports/cli.ts <file> --layer landuse_status --repair --json`
-//      as a child process under /usr/bin/time -v (wall time, peak RSS);
+//      as a child process under /usr/bin/time -v (wall time, peak RSS, the process's own CPU), and
+//      the machine's busy CPU time over the run from /proc/stat (the client plus PostgreSQL's
+//      backends, parallel workers and background processes: nothing else runs meanwhile); before it,
+//      the same with --dry-run (read and check only, nothing written), to show what writing costs;
 //   3. ogr2ogr loads the same zip into the same database (table ogr_landuse_status, EPSG:4490), timed
 //      the same way;
-//   4. both must hold the same number of features and the same total ellipsoidal area (1e-6 relative).
+//   4. both must hold the same number of features and the same total ellipsoidal area (1e-6 relative);
+//   5. for the record of where the time goes, the writes alone: the imported rows copied with one
+//      INSERT … SELECT into an empty table made LIKE plan.landuse_status INCLUDING ALL (its CHECK
+//      ST_IsValid, generated ellipsoidal area, GiST and B-tree indexes), and its snapshot rows into
+//      one made LIKE revision_features (its five indexes): what any import into this schema pays.
+// Before each measured run the machine settles (a CHECKPOINT, no autovacuum worker, idle cores), so
+// that no run pays for the writing of the one before.
 // Prints a table and writes bench/out/import.json with the goals (no slower than ogr2ogr; peak RSS of
 // the import under 512 MB) and whether they were met. The scratch database is dropped at the end.
 import { spawn } from 'node:child_process';
+import type { Knex } from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +43,10 @@ const TIME = '/usr/bin/time';
 interface Run {
   seconds: number;
   peak_rss_mb: number;
+  /** CPU seconds (user + system) of the measured process itself. */
+  cpu_s: number;
+  /** Busy CPU seconds of the whole machine over the run (all cores: the process, PostgreSQL, everything else). */
+  machine_cpu_s: number;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -48,13 +62,25 @@ function pgDsn(connection: ConnectionSettings, database: string): string {
   return `PG:host=${connection.host} port=${connection.port} dbname=${database} user=${connection.user}`;
 }
 
-/** Runs a command to its end, measuring wall time and peak RSS (GNU time's "Maximum resident set size", else VmHWM sampled from /proc). */
+/** Busy CPU seconds of the machine so far (all cores), from /proc/stat; NaN where there is none. */
+function machineBusySeconds(): number {
+  try {
+    const [, ...f] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    const [user, nice, system, , , irq, softirq, steal] = f.map(Number);
+    return (user + nice + system + irq + softirq + (steal || 0)) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs a command to its end, measuring wall time, peak RSS (GNU time's "Maximum resident set size", else VmHWM sampled from /proc) and CPU. */
 function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   const useTime = fs.existsSync(TIME);
   const timeFile = path.join(os.tmpdir(), `bench-import-time-${process.pid}-${Date.now()}.txt`);
   const [bin, argv] = useTime ? [TIME, ['-v', '-o', timeFile, cmd, ...args]] : [cmd, args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const busyBefore = machineBusySeconds();
     const child = spawn(bin, argv, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -74,8 +100,10 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
+      const machineCpu = machineBusySeconds() - busyBefore;
       if (sampler) clearInterval(sampler);
       let rssKb = hwmKb;
+      let cpu = NaN;
       if (useTime) {
         const t = fs.existsSync(timeFile) ? fs.readFileSync(timeFile, 'utf8') : '';
         fs.rmSync(timeFile, { force: true });
@@ -84,10 +112,35 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
         rssKb = Number(m[1]);
         const status = /Exit status: (\d+)/.exec(t);
         if (status) code = Number(status[1]);
+        const user = /User time \(seconds\): ([\d.]+)/.exec(t);
+        const system = /System time \(seconds\): ([\d.]+)/.exec(t);
+        if (user && system) cpu = Number(user[1]) + Number(system[1]);
       }
-      resolve({ seconds, peak_rss_mb: rssKb / 1024, exitCode: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({ seconds, peak_rss_mb: rssKb / 1024, cpu_s: cpu, machine_cpu_s: machineCpu, exitCode: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
   });
+}
+
+/**
+ * Lets the machine settle before a measured run, so that no run pays for the one before: a
+ * CHECKPOINT (the previous run's dirty pages written now, not during the next run; skipped where
+ * the role may not), no autovacuum worker busy with the tables just written, and the cores idle
+ * (under 0.3 busy on average over a second; at most 60 s of waiting, then it says so).
+ */
+async function settle(knex: Knex) {
+  await knex.raw('CHECKPOINT').catch(() => undefined);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { rows } = await knex.raw<{ rows: { n: number }[] }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'");
+    const before = machineBusySeconds();
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = machineBusySeconds() - before;
+    if ((rows[0].n === 0 && busy < 0.3) || Number.isNaN(busy)) return;
+    if (Date.now() > deadline) {
+      console.warn(`bench: the machine did not settle (${busy.toFixed(2)} cores busy, ${rows[0].n} autovacuum workers); measuring anyway`);
+      return;
+    }
+  }
 }
 
 function ogr2ogr(args: string[]) {
@@ -130,13 +183,21 @@ try {
   const zipBytes = fs.statSync(ZIP).size;
   console.log(`bench: written in ${exported.seconds.toFixed(1)} s, ${(zipBytes / 1e6).toFixed(1)} MB`);
 
-  // 2. The project's import, as its CLI runs it.
+  // 2. The project's import, as its CLI runs it: first a dry run (read and check only), then the import.
+  const cli = (...extra: string[]) =>
+    measure(process.execPath, ['--import', 'tsx', 'server/imports/cli.ts', ZIP, '--layer', LAYER, '--repair', '--json', ...extra], {
+      ...process.env,
+      ONEMAP_DB_NAME: SCRATCH,
+      LOG_LEVEL: 'warn',
+    });
+  console.log('bench: checking with server/imports/cli.ts --dry-run …');
+  await settle(scratch.knex);
+  const dry = await cli('--dry-run');
+  mustSucceed('import CLI --dry-run', dry);
+  console.log(`bench: checked in ${dry.seconds.toFixed(1)} s, peak RSS ${dry.peak_rss_mb.toFixed(0)} MB`);
   console.log('bench: importing with server/imports/cli.ts …');
-  const imported = await measure(process.execPath, ['--import', 'tsx', 'server/imports/cli.ts', ZIP, '--layer', LAYER, '--repair', '--json'], {
-    ...process.env,
-    ONEMAP_DB_NAME: SCRATCH,
-    LOG_LEVEL: 'warn',
-  });
+  await settle(scratch.knex);
+  const imported = await cli();
   mustSucceed('import CLI', imported);
   const report = JSON.parse(imported.stdout) as {
     ok: boolean;
@@ -152,6 +213,7 @@ try {
 
   // 3. GDAL's loader on the same file.
   console.log('bench: loading the same file with ogr2ogr -f PostgreSQL (PG_USE_COPY=YES) …');
+  await settle(scratch.knex);
   const ogr = await ogr2ogr([
     '-f', 'PostgreSQL', pgDsn(scratch.connection, SCRATCH), `/vsizip/${ZIP}`,
     '-nln', 'ogr_landuse_status',
@@ -178,17 +240,46 @@ try {
   const same = mine.features === theirs.features && areaRel <= 1e-6;
   if (!same) console.error(`bench: the two loads differ: import ${JSON.stringify(mine)}, ogr2ogr ${JSON.stringify(theirs)} (area rel. ${areaRel.toExponential(2)})`);
 
+  // 5. The writes alone, timed in PostgreSQL's own session (no client work), on tables shaped like the two the import writes.
+  await scratch.knex.raw('DROP TABLE IF EXISTS bench_live, bench_snapshot');
+  await scratch.knex.raw(`CREATE TABLE bench_live (LIKE plan.${LAYER} INCLUDING ALL)`);
+  await scratch.knex.raw('CREATE TABLE bench_snapshot (LIKE revision_features INCLUDING ALL)');
+  await settle(scratch.knex);
+  const floor = await scratch.knex.transaction(async (trx) => {
+    await trx.raw('SET LOCAL statement_timeout = 0');
+    const timed = async (sql: string) => {
+      const t0 = performance.now();
+      await trx.raw(sql);
+      return Number(((performance.now() - t0) / 1000).toFixed(2));
+    };
+    return {
+      live_insert_s: await timed(`INSERT INTO bench_live (code, parcel_no, owner, geom) SELECT code, parcel_no, owner, geom FROM plan.${LAYER} ORDER BY fid`),
+      snapshot_insert_s: await timed(
+        `INSERT INTO bench_snapshot (layer_id, revision_from, hash, code, attrs, geom, area_m2) SELECT layer_id, revision_from, hash, code, attrs, geom, area_m2 FROM revision_features WHERE layer_id = '${LAYER}' ORDER BY id`,
+      ),
+    };
+  });
+  await scratch.knex.raw('DROP TABLE bench_live, bench_snapshot');
+  console.log(`bench: the writes alone: ${floor.live_insert_s} s into a table like plan.${LAYER}, ${floor.snapshot_insert_s} s into one like revision_features`);
+
   const ratio = imported.seconds / ogr.seconds;
-  const pick = (r: Run) => ({ seconds: Number(r.seconds.toFixed(2)), peak_rss_mb: Number(r.peak_rss_mb.toFixed(1)) });
+  const pick = (r: Run) => ({
+    seconds: Number(r.seconds.toFixed(2)),
+    peak_rss_mb: Number(r.peak_rss_mb.toFixed(1)),
+    cpu_s: Number(r.cpu_s.toFixed(2)),
+    machine_cpu_s: Number(r.machine_cpu_s.toFixed(2)),
+  });
   summary = {
     date: new Date().toISOString(),
     machine: `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
     file: { path: path.relative(PROJECT_ROOT, ZIP), bytes: zipBytes, crs: 'EPSG:4547', encoding: 'GBK (CP936)', features: sourceCount, export_seconds: Number(exported.seconds.toFixed(2)) },
+    dry_run: pick(dry),
     import: { ...pick(imported), reported_elapsed_s: Number((report.elapsed_ms / 1000).toFixed(2)), encoding: report.encoding, repaired: report.repairedCount, ...mine },
     ogr2ogr: { ...pick(ogr), ...theirs },
     source_area_m2: source.area_m2,
     area_relative_difference: areaRel,
     ratio_import_to_ogr2ogr: Number(ratio.toFixed(3)),
+    writes_alone: floor,
     goals: { ratio_at_most: 1, peak_rss_mb_below: RSS_GOAL_MB, same_features: true },
     met: { speed: ratio <= 1, memory: imported.peak_rss_mb < RSS_GOAL_MB, same_features: same },
   };
@@ -197,12 +288,14 @@ try {
   const fa = (x: number) => Math.round(x).toLocaleString('en');
   const met = summary.met as Record<string, boolean>;
   console.log(`
-| load of ${sourceCount.toLocaleString('en')} parcels (${(zipBytes / 1e6).toFixed(0)} MB zip) | wall s | peak RSS MB | features | area m² |
-|---|---|---|---|---|
-| project import (CLI, --repair) | ${f1(imported.seconds)} | ${f1(imported.peak_rss_mb)} | ${mine.features} | ${fa(mine.area_m2)} |
-| ogr2ogr -f PostgreSQL (PG_USE_COPY=YES) | ${f1(ogr.seconds)} | ${f1(ogr.peak_rss_mb)} | ${theirs.features} | ${fa(theirs.area_m2)} |
+| load of ${sourceCount.toLocaleString('en')} parcels (${(zipBytes / 1e6).toFixed(0)} MB zip) | wall s | peak RSS MB | CPU s (process) | CPU s (machine) | features | area m² |
+|---|---|---|---|---|---|---|
+| project import (CLI, --repair) | ${f1(imported.seconds)} | ${f1(imported.peak_rss_mb)} | ${f1(imported.cpu_s)} | ${f1(imported.machine_cpu_s)} | ${mine.features} | ${fa(mine.area_m2)} |
+| ogr2ogr -f PostgreSQL (PG_USE_COPY=YES) | ${f1(ogr.seconds)} | ${f1(ogr.peak_rss_mb)} | ${f1(ogr.cpu_s)} | ${f1(ogr.machine_cpu_s)} | ${theirs.features} | ${fa(theirs.area_m2)} |
+| project check only (CLI, --repair --dry-run) | ${f1(dry.seconds)} | ${f1(dry.peak_rss_mb)} | ${f1(dry.cpu_s)} | ${f1(dry.machine_cpu_s)} | | |
 
-import / ogr2ogr = ${ratio.toFixed(2)} (goal ≤ 1: ${met.speed ? 'met' : 'NOT met'}); peak RSS ${f1(imported.peak_rss_mb)} MB (goal < ${RSS_GOAL_MB}: ${met.memory ? 'met' : 'NOT met'}); same features and area (rel. ${areaRel.toExponential(1)}): ${same ? 'yes' : 'NO'}`);
+import / ogr2ogr = ${ratio.toFixed(2)} (goal ≤ 1: ${met.speed ? 'met' : 'NOT met'}); peak RSS ${f1(imported.peak_rss_mb)} MB (goal < ${RSS_GOAL_MB}: ${met.memory ? 'met' : 'NOT met'}); same features and area (rel. ${areaRel.toExponential(1)}): ${same ? 'yes' : 'NO'}
+the writes alone (one INSERT … SELECT of the imported rows, in PostgreSQL): ${floor.live_insert_s} s into a table like plan.${LAYER}, ${floor.snapshot_insert_s} s into one like revision_features`);
 } finally {
   await scratch.knex.destroy();
   await bench.knex.raw(`DROP DATABASE IF EXISTS ${SCRATCH} WITH (FORCE)`).catch((err) => console.error(`bench: could not drop ${SCRATCH}: ${(err as Error).message}`));
