@@ -70,6 +70,14 @@ describe('rules, summary and the case list', () => {
     }
   });
 
+  it('is described in the service’s OpenAPI document', async () => {
+    const doc = (await getJson(`${srv.baseUrl}/ogcapi/api`)).body;
+    for (const p of ['/api/conflicts/rules', '/api/conflicts/cases', '/api/conflicts/cases/{id}', '/api/conflicts/cases/{id}/transitions', '/api/conflicts/cases/{id}/comments', '/api/conflicts/summary', '/api/conflicts/runs', '/api/conflicts/ledger.csv', '/api/conflicts/ledger.geojson', '/api/conflicts/report']) {
+      expect(doc.paths[p], p).toBeDefined();
+    }
+    expect(Object.keys(doc.paths['/api/conflicts/cases/{id}/transitions'].post.responses)).toEqual(expect.arrayContaining(['409', '412', '428']));
+  });
+
   it('refuses bad filters with 400 naming the parameter', async () => {
     expect((await expectError(`${api}/cases?rule=nope`, 400, 'invalid_parameter')).details.parameter).toBe('rule');
     expect((await expectError(`${api}/cases?status=done`, 400, 'invalid_parameter')).details.parameter).toBe('status');

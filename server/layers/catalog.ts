@@ -36,7 +36,10 @@ export class Catalog {
         `SELECT n, ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS ymax
            FROM (SELECT count(*) AS n, ST_Extent(geom) AS e FROM ${layerTable(layer.id)}) s`,
       ),
-      this.knex('layer_revisions').where('layer_id', layer.id).max<{ max: number | null }>('revision as max').first(),
+      // A derived layer's revision is the detection run its content comes from.
+      layer.derived === 'conflicts'
+        ? this.knex('conflict_runs').where('status', 'succeeded').max<{ max: number | null }>('id as max').first()
+        : this.knex('layer_revisions').where('layer_id', layer.id).max<{ max: number | null }>('revision as max').first(),
     ]);
     const s = stats.rows[0];
     const data: LayerData = {

@@ -5,7 +5,7 @@ import { supportedCrs } from './crs';
 
 const error = { $ref: '#/components/responses/Error' };
 const json = (schema: object = { type: 'object' }) => ({ content: { 'application/json': { schema } } });
-const param = (name: string, where: 'query' | 'path', schema: object, description: string, required = where === 'path') => ({ name, in: where, required, schema, description });
+const param = (name: string, where: 'query' | 'path' | 'header', schema: object, description: string, required = where === 'path') => ({ name, in: where, required, schema, description });
 
 export function openApiDocument(registry: Registry, ogcBase: string, opts: { defaultLimit: number; maxLimit: number }) {
   const serviceBase = ogcBase.replace(/\/ogcapi$/, '');
@@ -21,7 +21,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
       license: { name: 'MIT' },
     },
     servers: [{ url: serviceBase }],
-    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Operations' }],
+    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Conflicts' }, { name: 'Operations' }],
     paths: {
       '/ogcapi': { get: { tags: ['OGC API – Features'], summary: 'Landing page', responses: { 200: json() } } },
       '/ogcapi/conformance': { get: { tags: ['OGC API – Features'], summary: 'Conformance classes', responses: { 200: json() } } },
@@ -92,6 +92,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
         },
       },
       ...revisionPaths(collectionId, opts),
+      ...conflictPaths(opts),
       '/api/layers/{layerId}/export': {
         get: {
           tags: ['Revisions'],
@@ -201,6 +202,93 @@ function revisionPaths(collectionId: ReturnType<typeof param>, opts: { defaultLi
         parameters: [layerId, revision],
         requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 2000 } } } } } },
         responses: { 201: json(), 400: error, 404: error, 409: error },
+      },
+    },
+  };
+}
+
+/** /api/conflicts: rules, cases (the ledger), transitions, comments, summaries, runs, exports, report (server/conflicts). */
+function conflictPaths(opts: { defaultLimit: number; maxLimit: number }) {
+  const filters = [
+    param('rule', 'query', { type: 'string' }, 'rule id (layers/conflict-rules.json)'),
+    param('adcode', 'query', { type: 'string', pattern: '^(\\d{6})?$' }, 'district division code; empty: outside every district'),
+    param('severity', 'query', { type: 'string', enum: ['critical', 'major', 'minor'] }, 'severity'),
+    param('status', 'query', { type: 'string', enum: ['pending', 'coordinated', 'verified', 'resolved_by_data'] }, 'ledger status'),
+    param('kind', 'query', { type: 'string', enum: ['conflict', 'hazard', 'notice'] }, 'kind of rule'),
+    param('open', 'query', { type: 'boolean' }, 'only cases still open (pending or coordinated)'),
+    param('fid', 'query', { type: 'integer', minimum: 1 }, 'the case’s feature id in the conflicts layer'),
+  ];
+  const id = param('id', 'path', { type: 'string', format: 'uuid' }, 'case id (the patch’s stable id)');
+  const text = (max: number) => ({ type: 'string', maxLength: max });
+  return {
+    '/api/conflicts/rules': { get: { tags: ['Conflicts'], summary: 'The conflict rules with layers, classes and departments; severities, statuses, decisions and transitions', responses: { 200: json() } } },
+    '/api/conflicts/cases': {
+      get: {
+        tags: ['Conflicts'],
+        summary: 'Ledger cases, gravest and largest first, with areas in m², 公顷 and 亩 and both source features',
+        parameters: [...filters, param('limit', 'query', { type: 'integer', minimum: 1, maximum: opts.maxLimit, default: opts.defaultLimit }, 'page size'), param('offset', 'query', { type: 'integer', minimum: 0, default: 0 }, 'cases to skip')],
+        responses: { 200: json(), 400: error },
+      },
+    },
+    '/api/conflicts/cases/{id}': { get: { tags: ['Conflicts'], summary: 'One case with its geometry and history; ETag = its version', parameters: [id], responses: { 200: json(), 400: error, 404: error } } },
+    '/api/conflicts/cases/{id}/transitions': {
+      post: {
+        tags: ['Conflicts'],
+        summary: 'Changes the status (pending → coordinated with a decision and reason → verified; coordinated → pending with a reason) against a known version',
+        parameters: [id, param('If-Match', 'header', { type: 'string' }, 'the case’s ETag ("3"); or "version" in the body')],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['to'],
+                properties: {
+                  to: { type: 'string', enum: ['pending', 'coordinated', 'verified'] },
+                  version: { type: 'integer', minimum: 1 },
+                  decision: { type: 'string', enum: ['follow_a', 'follow_b', 'adjust_both', 'exception'] },
+                  reason: text(4000),
+                  comment: text(4000),
+                  district_opinion: text(4000),
+                  city_opinion: text(4000),
+                  effective_date: { type: 'string', format: 'date' },
+                  by: text(100),
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: json(), 400: error, 404: error, 409: error, 412: error, 428: error },
+      },
+    },
+    '/api/conflicts/cases/{id}/comments': {
+      post: {
+        tags: ['Conflicts'],
+        summary: 'Adds a comment to a case’s history (no version needed)',
+        parameters: [id],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['text'], properties: { text: text(4000), by: text(100) } } } } },
+        responses: { 201: json(), 400: error, 404: error },
+      },
+    },
+    '/api/conflicts/summary': { get: { tags: ['Conflicts'], summary: 'Count and area of current patches per rule × district', parameters: filters, responses: { 200: json(), 400: error } } },
+    '/api/conflicts/runs': {
+      get: { tags: ['Conflicts'], summary: 'The detection runs, newest first', parameters: [param('limit', 'query', { type: 'integer', minimum: 1, maximum: 500, default: 20 }, 'runs')], responses: { 200: json() } },
+      post: {
+        tags: ['Conflicts'],
+        summary: 'Runs detection: full (every rule) or incremental (what changed since the last run)',
+        requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { mode: { type: 'string', enum: ['full', 'incremental'], default: 'full' }, by: text(100) } } } } },
+        responses: { 201: json(), 400: error },
+      },
+    },
+    '/api/conflicts/runs/{runId}': { get: { tags: ['Conflicts'], summary: 'One run', parameters: [param('runId', 'path', { type: 'integer', minimum: 1 }, 'run number')], responses: { 200: json(), 400: error } } },
+    '/api/conflicts/ledger.csv': { get: { tags: ['Conflicts'], summary: 'The ledger as CSV (UTF-8 with BOM)', parameters: filters, responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, 400: error } } },
+    '/api/conflicts/ledger.geojson': { get: { tags: ['Conflicts'], summary: 'The ledger as GeoJSON', parameters: filters, responses: { 200: { description: 'GeoJSON', content: { 'application/geo+json': { schema: { type: 'object' } } } }, 400: error } } },
+    '/api/conflicts/report': {
+      get: {
+        tags: ['Conflicts'],
+        summary: 'Printable per-district report (HTML: map, summary by rule, case table)',
+        parameters: [param('adcode', 'query', { type: 'string', pattern: '^\\d{6}$' }, 'district division code', true)],
+        responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 400: error, 404: error },
       },
     },
   };
