@@ -1,14 +1,15 @@
 // The import use-case: a delivered file → its properties mapped to the layer's registry schema →
 // every feature checked in JavaScript as it is read (geometry type, required and typed attributes,
-// class codes) and streamed ONCE into PostGIS with COPY (./stage.ts) → there, set-based over the
-// whole delivery, transformed to CGCS2000 (EPSG:4490) and checked with ST_IsValidDetail (optionally
-// repaired with ST_MakeValid) → either ONE new revision of the layer, committed from that same
-// staging table (commitStaged), or a report of EVERY problem with where it is, and nothing written.
-// Reading, staging, checking and committing are one transaction: a refused file, a dry run or a
-// killed process leaves nothing behind.
+// class codes) and streamed ONCE into PostGIS with COPY, in parts (./stage.ts) → there, set-based,
+// transformed to CGCS2000 (EPSG:4490) and checked with ST_IsValidDetail (optionally repaired with
+// ST_MakeValid) → either ONE new revision of the layer, written from those staging tables part by
+// part while the next parts are read and checked (stagedCommit), or a report of EVERY problem with
+// where it is, and nothing written. The layer changes in one transaction or not at all: a refused
+// file, a dry run or a killed process leaves it as it was.
 //
-// Memory stays bounded by streaming: features are read, checked and written to the COPY stream one
-// by one, so a 300,000-parcel delivery is never held in memory as a whole (only the first features'
+// Memory stays bounded by streaming: features are read, checked and encoded as COPY text one by one
+// and a part (at most 50,000 features) is held while the one before is in PostgreSQL, so a
+// 300,000-parcel delivery is never held in memory as a whole (besides, only the first features'
 // properties, for the preview, and the first 1,000 problems are kept).
 //
 //   const report = await importFile(knex, layer, '/tmp/upload-1', { name: '土地用途区.zip', createdBy: 'anonymous' });
@@ -159,7 +160,7 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
   let featureCount = 0;
   let repaired: Repair[] = [];
   let repairedCount = 0;
-  let preview: Feature[] = [];
+  const preview: Feature[] = [];
   let revision: CommitResult | undefined;
   let stage: ImportStage | undefined;
 
