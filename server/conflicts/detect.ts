@@ -463,6 +463,8 @@ export class ConflictEngine {
     );
     await trx.raw('ANALYZE cf_rules');
     const incremental = work.some((w) => !w.whole);
+    // An incremental run's statements are small: starting parallel workers would cost more than they save.
+    if (!work.some((w) => w.whole)) await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
 
     if (incremental) {
       // Per incremental rule and side, the changed fids ('gone', 'new') and their overlap partners.
