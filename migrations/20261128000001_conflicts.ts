@@ -14,7 +14,8 @@
 //   conflict_cases          the ledger: one case per patch id, ever; status, decision, reason, the
 //                           last geometry and area once the patch is gone
 //   conflict_case_events    the full history of every case (detections, status changes, comments)
-//   conflict_district_parts the districts as a partition, in small parts (rebuilt when they change)
+//   conflict_districts      the districts as a partition (each minus those before it), and
+//   conflict_district_parts the same in ≤128-vertex parts (rebuilt when the districts change)
 //   conflict_dirty          fids written in the layers rules read, since the last run (triggers)
 //
 // plan.conflicts (a view) is what the service publishes as the "conflicts" layer: current patches
@@ -174,6 +175,15 @@ CREATE TABLE conflict_district_parts (
   geom geometry(Polygon, 4490) NOT NULL
 )`);
   await knex.raw('CREATE INDEX conflict_district_parts_geom ON conflict_district_parts USING gist (geom)');
+  // The same partition, one geometry per district: whether a feature lies wholly in one district
+  // when it crosses the line between two parts of it.
+  await knex.raw(`
+CREATE TABLE conflict_districts (
+  adcode text PRIMARY KEY,
+  name text NOT NULL,
+  geom geometry(MultiPolygon, 4490) NOT NULL
+)`);
+  await knex.raw('CREATE INDEX conflict_districts_geom ON conflict_districts USING gist (geom)');
 
   // Which features of the layers some rule reads were written since the last run: an incremental
   // run reads this log instead of comparing whole layers. Statement triggers with transition
@@ -295,7 +305,7 @@ export async function down(knex: Knex): Promise<void> {
     for (const k of ['ins', 'upd', 'del', 'trunc']) await knex.raw(`DROP TRIGGER IF EXISTS "${t}_dirty_${k}" ON plan."${t}"`);
   }
   await knex.raw('DROP FUNCTION IF EXISTS conflict_dirty_log()');
-  await knex.raw('DROP TABLE IF EXISTS conflict_dirty, conflict_district_parts');
+  await knex.raw('DROP TABLE IF EXISTS conflict_dirty, conflict_district_parts, conflict_districts');
   for (const t of ['conflict_case_events', 'conflict_cases', 'conflict_pieces', 'conflict_source_overlaps', 'conflict_sources', 'conflict_state', 'conflict_runs', 'conflict_rules']) {
     await knex.raw(`DROP TABLE IF EXISTS "${t}"`);
   }

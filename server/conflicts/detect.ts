@@ -89,6 +89,16 @@ const SIGNATURE = (src: string, f: string) =>
  * The grid keeps the key, and so the ids of its conflicts and their ledger cases, through a
  * re-delivery that went through another program's export (last-digit noise in coordinates).
  */
+/**
+ * The district that wholly contains a geometry, or NULL: first one of the small parts (fast), and
+ * for what crosses a line between parts, the whole district its parts belong to.
+ */
+const coverSql = (g: string) =>
+  `COALESCE((SELECT d.adcode FROM conflict_district_parts d WHERE d.geom && ${g} AND ST_CoveredBy(${g}, d.geom) LIMIT 1),
+            (SELECT w.adcode FROM conflict_districts w
+              WHERE w.adcode = (SELECT min(d.adcode) FROM conflict_district_parts d WHERE d.geom && ${g} AND ST_Intersects(d.geom, ${g}))
+                AND ST_CoveredBy(${g}, w.geom)))`;
+
 const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(ST_SnapToGrid(${t}.geom, 1e-8)))::uuid`;
 
 export class ConflictEngine {
@@ -319,21 +329,25 @@ export class ConflictEngine {
     }
   }
 
-  /** The districts as a partition, in ≤128-vertex parts (conflict_district_parts). */
+  /** The districts as a partition (conflict_districts), and in ≤128-vertex parts (conflict_district_parts). */
   private async buildDistricts(trx: Knex.Transaction) {
     const t = layerTable(this.districts.id);
-    await trx.raw('TRUNCATE conflict_district_parts RESTART IDENTITY');
+    await trx.raw('TRUNCATE conflict_districts, conflict_district_parts RESTART IDENTITY');
+    await trx.raw(`
+      INSERT INTO conflict_districts (adcode, name, geom)
+      WITH d AS (SELECT adcode, name, geom, row_number() OVER (ORDER BY adcode, fid) AS n FROM ${t})
+      SELECT adcode, name, g FROM (
+        SELECT d.adcode, d.name,
+               ST_Multi(conflict_subtract(d.geom, ARRAY(SELECT e.geom FROM d e WHERE e.n < d.n AND e.geom && d.geom ORDER BY e.n))) AS g
+          FROM d) p
+       WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)`);
     await trx.raw(`
       INSERT INTO conflict_district_parts (adcode, name, geom)
-      WITH d AS (SELECT adcode, name, geom, row_number() OVER (ORDER BY adcode, fid) AS n FROM ${t}),
-      p AS (
-        SELECT d.adcode, d.name,
-               conflict_subtract(d.geom, ARRAY(SELECT e.geom FROM d e WHERE e.n < d.n AND e.geom && d.geom ORDER BY e.n)) AS g
-          FROM d)
       SELECT adcode, name, geom
-        FROM (SELECT adcode, name, ST_Subdivide(ST_CollectionExtract(g, 3), ${DISTRICT_PART_VERTICES}) AS geom FROM p WHERE NOT ST_IsEmpty(g)) s
+        FROM (SELECT adcode, name, ST_Subdivide(geom, ${DISTRICT_PART_VERTICES}) AS geom FROM conflict_districts) s
        WHERE ST_GeometryType(geom) = 'ST_Polygon'
        ORDER BY adcode`);
+    await trx.raw('ANALYZE conflict_districts');
     await trx.raw('ANALYZE conflict_district_parts');
   }
 
@@ -344,7 +358,7 @@ export class ConflictEngine {
    */
   private async syncSources(trx: Knex.Transaction, layer: Layer, compare: boolean) {
     const t = layerTable(layer.id);
-    const cover = (g: string) => `(SELECT d.adcode FROM conflict_district_parts d WHERE d.geom && ${g} AND ST_CoveredBy(${g}, d.geom) LIMIT 1)`;
+    const cover = (g: string) => coverSql(g);
     if (compare) {
       await trx.raw(`CREATE TEMP TABLE cf_cur ON COMMIT DROP AS SELECT t.fid, ${contentKey('t')} AS key FROM ${t} t`);
       await trx.raw('CREATE UNIQUE INDEX ON cf_cur (fid)');
@@ -431,7 +445,7 @@ export class ConflictEngine {
   private async recoverSources(trx: Knex.Transaction) {
     for (const l of this.rules.layers) {
       await trx.raw(
-        `UPDATE conflict_sources s SET adcode = (SELECT d.adcode FROM conflict_district_parts d WHERE d.geom && t.geom AND ST_CoveredBy(t.geom, d.geom) LIMIT 1)
+        `UPDATE conflict_sources s SET adcode = ${coverSql('t.geom')}
            FROM ${layerTable(l.id)} t WHERE s.layer_id = ? AND t.fid = s.fid`,
         [l.id],
       );
@@ -549,7 +563,7 @@ export class ConflictEngine {
     await trx.raw('CREATE UNIQUE INDEX ON cf_p (id)');
     await trx.raw('CREATE INDEX ON cf_p (rule_id, b_fid)');
     await trx.raw('CREATE INDEX ON cf_p (rule_id, a_fid)');
-    await trx.raw('ANALYZE cf_p');
+    await trx.raw('ANALYZE cf_p (rule_id, id, adcode, a_fid, b_fid)'); // not the geometry: its statistics are costly and unused
 
     // 3. overlaps. Candidate pairs of pieces: same a and overlapping b's, overlapping a's and the
     //    same b, or both overlapping; the later piece (by id) loses what the earlier one covers.
@@ -577,7 +591,7 @@ export class ConflictEngine {
         WHERE s.side = 'b' AND p.id NOT IN (SELECT id FROM cf_p)` : ''}`,
     );
     await trx.raw('CREATE INDEX ON cf_seed (id)');
-    await trx.raw('ANALYZE cf_seed');
+    if (incremental) await trx.raw('ANALYZE cf_seed');
     // Whole rules: driven from the (few) overlap pairs, among the new pieces.
     const aOverlap = (p: string, q: string) =>
       `(${q}.a_fid = ${p}.a_fid OR EXISTS (SELECT 1 FROM conflict_source_overlaps oa WHERE oa.layer_id = r.a_layer AND oa.fid1 = LEAST(${p}.a_fid, ${q}.a_fid) AND oa.fid2 = GREATEST(${p}.a_fid, ${q}.a_fid)))`;
@@ -652,6 +666,8 @@ export class ConflictEngine {
         SELECT COALESCE(n.rule_id, t.rule_id) AS rule_id, COALESCE(n.id, t.id) AS id, COALESCE(t.g, n.g) AS g, COALESCE(t.trimmed, false) AS trimmed,
                COALESCE(t.n, n.n) AS n, COALESCE(t.a, n.a) AS a, COALESCE(t.per, n.per) AS per
           FROM cf_p n FULL JOIN cf_trim t ON t.id = n.id)
+      , fids AS (SELECT id, a_fid, b_fid FROM cf_p UNION ALL SELECT id, a_fid, b_fid FROM cf_raw WHERE id NOT IN (SELECT id FROM cf_p))
+      , f AS (
       SELECT g1.id, g1.rule_id, g1.trimmed, CASE WHEN k THEN g END AS geom, CASE WHEN k THEN a ELSE 0 END AS area_m2, CASE WHEN k THEN 1 ELSE 0 END AS parts,
              CASE WHEN k THEN ${thin('a', 'per')} END AS thinness, CASE WHEN k THEN 0 ELSE 1 END AS sliver_parts, CASE WHEN k THEN 0 ELSE a END AS sliver_area_m2
         FROM (SELECT geo.*, ${keep('geo.a', 'geo.per')} AS k FROM geo JOIN cf_rules r ON r.rule_id = geo.rule_id WHERE geo.n = 1) g1
@@ -663,13 +679,9 @@ export class ConflictEngine {
                         FROM geo CROSS JOIN LATERAL ST_Dump(geo.g) d WHERE geo.n > 1) m JOIN cf_rules r ON r.rule_id = m.rule_id) k
        GROUP BY id, rule_id, trimmed
       UNION ALL
-      SELECT id, rule_id, trimmed, NULL, 0, 0, NULL, 0, 0 FROM geo WHERE COALESCE(n, 0) = 0`);
+      SELECT id, rule_id, trimmed, NULL, 0, 0, NULL, 0, 0 FROM geo WHERE COALESCE(n, 0) = 0)
+      SELECT f.*, ${SIGNATURE('x', 'f')} AS sig FROM f JOIN fids x ON x.id = f.id`);
     await trx.raw('CREATE UNIQUE INDEX ON cf_final (id)');
-    await trx.raw(
-      `ALTER TABLE cf_final ADD COLUMN sig uuid;
-       UPDATE cf_final f SET sig = ${SIGNATURE('x', 'f')}
-         FROM (SELECT id, a_fid, b_fid FROM cf_p UNION ALL SELECT id, a_fid, b_fid FROM cf_raw WHERE id NOT IN (SELECT id FROM cf_p)) x WHERE x.id = f.id`,
-    );
 
     // Whole rules: only what differs is written (a stored piece with the same id and signature stays).
     await trx.raw(
@@ -745,7 +757,7 @@ export class ConflictEngine {
     const { rows: opened } = await trx.raw<{ rows: { rule_id: string; n: string }[] }>(
       `WITH n AS (
          INSERT INTO conflict_cases (id, rule_id, adcode, district, a_layer, a_code, b_layer, b_code, first_run, last_run)
-         SELECT p.id, p.rule_id, p.adcode, (SELECT d.name FROM conflict_district_parts d WHERE d.adcode = p.adcode LIMIT 1), p.a_layer, p.a_code, p.b_layer, p.b_code, :run, :run
+         SELECT p.id, p.rule_id, p.adcode, (SELECT d.name FROM conflict_districts d WHERE d.adcode = p.adcode), p.a_layer, p.a_code, p.b_layer, p.b_code, :run, :run
            FROM (${pieces}) p
           WHERE p.geom IS NOT NULL AND NOT EXISTS (SELECT 1 FROM conflict_cases c WHERE c.id = p.id)
          RETURNING id, rule_id),
