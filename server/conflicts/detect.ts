@@ -87,7 +87,8 @@ const SIGNATURE = (src: string, f: string) =>
 /**
  * A source feature's content key: its class code and its geometry on a 1e-8° grid (about 1 mm).
  * The grid keeps the key, and so the ids of its conflicts and their ledger cases, through a
- * re-delivery that went through another program's export (last-digit noise in coordinates).
+ * re-delivery that went through another program's export (last-digit noise in coordinates); its
+ * origin is offset so that short binary fractions (quantised sources) do not sit on its boundaries.
  */
 /**
  * The district that wholly contains a geometry, or NULL: first one of the small parts (fast), and
@@ -99,7 +100,7 @@ const coverSql = (g: string) =>
               WHERE w.adcode = (SELECT min(d.adcode) FROM conflict_district_parts d WHERE d.geom && ${g} AND ST_Intersects(d.geom, ${g}))
                 AND ST_CoveredBy(${g}, w.geom)))`;
 
-const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(ST_SnapToGrid(${t}.geom, 1e-8)))::uuid`;
+const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(ST_SnapToGrid(${t}.geom, 3.14159265e-9, 2.71828183e-9, 1e-8, 1e-8)))::uuid`;
 
 export class ConflictEngine {
   constructor(

@@ -12,7 +12,7 @@
 //      the other (the second sees the first's result), tiles and features keep being served from
 //      the old content until the commit;
 //   3. apply to the live table by content: rows whose content (revision_feature_hash: code,
-//      attributes, geometry bytes) is not in the new set are deleted, new contents inserted.
+//      attributes, geometry on a 1 mm grid) is not in the new set are deleted, new contents inserted.
 //      Unchanged features keep their fid, the CHECK (ST_IsValid) runs on what is inserted, and the
 //      statement triggers bump layer_versions (NOTIFY at commit: tile caches drop the layer);
 //   4. apply to the snapshot store the same way (revision_to closes rows that left, new rows for

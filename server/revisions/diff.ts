@@ -2,7 +2,7 @@
 // and as counts and areas (m²).
 //
 // Identity of a feature across revisions, in three steps:
-//   1. same content: equal revision_feature_hash (code, attributes, geometry bytes) on both sides
+//   1. same content: equal revision_feature_hash (code, attributes, geometry on a 1 mm grid: see migrations/…_revision_hash_grid.ts) on both sides
 //      is the same feature, unchanged (duplicates are matched one to one). Only the rows whose
 //      revision range starts or ends between the two revisions are looked at; a row valid in both
 //      is unchanged by construction.
