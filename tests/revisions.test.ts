@@ -166,12 +166,12 @@ describe('commitRevision', () => {
     const before = await liveFeatures(layer.id);
     // What a round trip through another program leaves in the last digits (15 significant digits).
     const nudge = (g: unknown, d: number): unknown => (typeof g === 'number' ? g + d : Array.isArray(g) ? g.map((x) => nudge(x, d)) : g);
-    const again = before.map((f) => ({ ...f, geometry: { ...f.geometry, coordinates: nudge((f.geometry as { coordinates: unknown }).coordinates, 3e-13) } }));
+    const again = before.map((f) => ({ ...f, geometry: { ...f.geometry, coordinates: nudge((f.geometry as unknown as { coordinates: unknown }).coordinates, 3e-13) } }));
     const r = await commitRevision(knex, layer, again, meta({ reason: 're-delivered through another GIS' }));
     // A coordinate right at a grid line may still cross it: nearly all, not necessarily all.
     expect(r.unchanged).toBeGreaterThanOrEqual(before.length * 0.995);
     expect(r.inserted).toBe(r.deleted);
-    const moved = again.map((f, i) => (i === 0 ? { ...f, geometry: { ...f.geometry, coordinates: nudge((f.geometry as { coordinates: unknown }).coordinates, 1e-7) } } : f));
+    const moved = again.map((f, i) => (i === 0 ? { ...f, geometry: { ...f.geometry, coordinates: nudge((f.geometry as unknown as { coordinates: unknown }).coordinates, 1e-7) } } : f));
     const r2 = await commitRevision(knex, layer, moved, meta({ reason: 'one zone moved by about a centimetre' }));
     expect(r2).toMatchObject({ inserted: 1, deleted: 1 });
   });
