@@ -21,7 +21,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
       license: { name: 'MIT' },
     },
     servers: [{ url: serviceBase }],
-    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Conflicts' }, { name: 'Operations' }],
+    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Conflicts' }, { name: 'Audit' }, { name: 'Operations' }],
     paths: {
       '/ogcapi': { get: { tags: ['OGC API – Features'], summary: 'Landing page', responses: { 200: json() } } },
       '/ogcapi/conformance': { get: { tags: ['OGC API – Features'], summary: 'Conformance classes', responses: { 200: json() } } },
@@ -93,6 +93,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
       },
       ...revisionPaths(collectionId, opts),
       ...conflictPaths(opts),
+      ...auditPaths(opts),
       '/api/layers/{layerId}/export': {
         get: {
           tags: ['Revisions'],
@@ -290,6 +291,28 @@ function conflictPaths(opts: { defaultLimit: number; maxLimit: number }) {
         parameters: [param('adcode', 'query', { type: 'string', pattern: '^\\d{6}$' }, 'district division code', true)],
         responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } }, 400: error, 404: error },
       },
+    },
+  };
+}
+
+/** /api/audit: the hash-chained audit trail and its verification (server/audit). */
+function auditPaths(opts: { defaultLimit: number; maxLimit: number }) {
+  return {
+    '/api/audit': {
+      get: {
+        tags: ['Audit'],
+        summary: 'Audit entries, newest first: who, what, when, the object and its details, with the chain hashes',
+        parameters: [
+          param('limit', 'query', { type: 'integer', minimum: 1, maximum: opts.maxLimit, default: opts.defaultLimit }, 'page size'),
+          param('offset', 'query', { type: 'integer', minimum: 0, default: 0 }, 'entries to skip'),
+          param('action', 'query', { type: 'string' }, 'action prefix (layer.revision, conflict.case, conflict.run)'),
+          param('actor', 'query', { type: 'string' }, 'who'),
+        ],
+        responses: { 200: json(), 400: error },
+      },
+    },
+    '/api/audit/verify': {
+      get: { tags: ['Audit'], summary: 'Recomputes the whole chain: ok, the head (id and hash), or the first entry that does not hold', responses: { 200: json() } },
     },
   };
 }

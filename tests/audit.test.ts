@@ -1,0 +1,118 @@
+// The audit trail against real PostgreSQL: every revision, ledger action and detection run leaves
+// one entry, written at commit (a rolled-back write leaves none), chained by sha256; the log refuses
+// changes; and a row changed, removed or slipped in behind its back is found by the verification.
+import type { Knex } from 'knex';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../server/audit/routes';
+import { loadDemo } from '../server/demo/load';
+import { loadRegistry } from '../server/layers/registry';
+import { commitRevision } from '../server/revisions/commit';
+import { useTestDatabase } from './helpers/db';
+import { getJson } from './helpers/http';
+import { startTestServer, type TestServer } from './helpers/server';
+
+let db: Awaited<ReturnType<typeof useTestDatabase>>;
+let knex: Knex;
+let srv: TestServer;
+const registry = loadRegistry();
+
+beforeAll(async () => {
+  db = await useTestDatabase();
+  knex = db.knex;
+  await loadDemo(knex, { scale: 'demo' });
+  srv = await startTestServer(db.name);
+});
+afterAll(async () => {
+  await srv?.close();
+  await db?.close();
+});
+
+/** Runs fn with the append-only guard off, as someone with direct database access could. */
+async function behindItsBack(fn: (trx: Knex.Transaction) => Promise<unknown>) {
+  await knex.transaction(async (trx) => {
+    await trx.raw('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
+    await fn(trx);
+    await trx.raw('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');
+  });
+}
+
+describe('the audit trail', () => {
+  it('has an entry for every revision the demo load made and for its detection run, chained', async () => {
+    const rows = await knex('audit_log').orderBy('id');
+    const revisions = rows.filter((r) => r.action === 'layer.revision');
+    expect(revisions.map((r) => r.object).sort()).toEqual(registry.delivered.map((l) => `${l.id}@1`).sort());
+    expect(rows.some((r) => r.action === 'conflict.run.succeeded')).toBe(true);
+    // The chain, recomputed here with Node's own sha256 (independent of the SQL that wrote it).
+    let prev = '0'.repeat(64);
+    for (const r of rows) {
+      expect(r.prev_hash).toBe(prev);
+      // The canonical text of the stored row (microsecond time, jsonb text), hashed here by Node.
+      const canonical = (await knex.raw('SELECT audit_canonical(id, at, actor, action, object, details) AS c FROM audit_log WHERE id = ?', [r.id])).rows[0].c;
+      expect(r.hash).toBe(createHash('sha256').update(prev + canonical, 'utf8').digest('hex'));
+      prev = r.hash;
+    }
+    expect(await verifyChain(knex)).toMatchObject({ ok: true, entries: rows.length, head: { hash: prev } });
+  });
+
+  it('records an import and a ledger action with who did them, at commit, and nothing for a rolled-back write', async () => {
+    const before = Number((await knex('audit_log').count('* as n'))[0].n);
+    const layer = registry.byId.get('approved_projects')!;
+    const { rows } = await knex.raw(
+      `SELECT json_build_object('type', 'Feature', 'geometry', ST_AsGeoJSON(geom, 15)::json, 'properties', to_jsonb(t) - '{fid,geom,updated_at,area_m2}'::text[]) AS f
+         FROM plan.approved_projects t ORDER BY fid`,
+    );
+    const rev = await commitRevision(knex, layer, rows.slice(1).map((r: { f: unknown }) => r.f as never), { kind: 'import', createdBy: '市政务服务中心 王五', reason: '撤销一个项目', sourceName: '已审批项目.geojson' });
+    // A write that fails half-way leaves no entry.
+    await expect(
+      knex.transaction(async (trx) => {
+        await trx.raw(`INSERT INTO layer_revisions (layer_id, revision, reason, feature_count) VALUES ('approved_projects', 99, 'never', 0)`);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?limit=1`)).body.cases[0];
+    const t = await getJson(`${srv.baseUrl}/api/conflicts/cases/${c.id}/transitions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'If-Match': `"${c.version}"` },
+      body: JSON.stringify({ to: 'coordinated', decision: 'adjust_both', reason: '两规同步调整', by: '规划局 李四' }),
+    });
+    expect(t.status).toBe(200);
+    const { body } = await getJson(`${srv.baseUrl}/api/audit?limit=10`);
+    const mine = body.entries.filter((e: any) => e.id > before);
+    expect(mine.map((e: any) => e.action)).toEqual(expect.arrayContaining(['layer.revision', 'conflict.case.transition']));
+    expect(mine.find((e: any) => e.action === 'layer.revision')).toMatchObject({ actor: '市政务服务中心 王五', object: `approved_projects@${rev.revision}`, details: { kind: 'import', source_name: '已审批项目.geojson' } });
+    expect(mine.find((e: any) => e.action === 'conflict.case.transition')).toMatchObject({ actor: '规划局 李四', object: c.id, details: { from: 'pending', to: 'coordinated', decision: 'adjust_both' } });
+    expect(mine.some((e: any) => e.object === 'approved_projects@99')).toBe(false);
+    const doc = (await getJson(`${srv.baseUrl}/ogcapi/api`)).body;
+    expect(doc.paths['/api/audit']).toBeDefined();
+    expect(doc.paths['/api/audit/verify']).toBeDefined();
+    expect((await getJson(`${srv.baseUrl}/api/audit/verify`)).body).toMatchObject({ ok: true });
+  });
+
+  it('refuses to change or delete an entry', async () => {
+    await expect(knex.raw(`UPDATE audit_log SET actor = 'nobody' WHERE id = (SELECT min(id) FROM audit_log)`)).rejects.toThrow(/append-only/);
+    await expect(knex.raw('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
+  });
+
+  it('finds a row changed (even re-hashed to cover it) or removed behind its back', async () => {
+    const ids = (await knex('audit_log').orderBy('id').pluck('id')).map(Number);
+    const victim = ids[Math.floor(ids.length / 2)];
+    // Changed: the row's own hash no longer matches its content.
+    await behindItsBack((trx) => trx.raw(`UPDATE audit_log SET actor = 'someone else' WHERE id = ?`, [victim]));
+    let v = (await getJson(`${srv.baseUrl}/api/audit/verify`)).body;
+    expect(v).toMatchObject({ ok: false, brokenAt: { id: victim, problem: 'content_changed' } });
+    // Changed and re-hashed to cover it up: the next row no longer links to it.
+    await behindItsBack((trx) =>
+      trx.raw(`UPDATE audit_log SET hash = audit_hash(prev_hash, audit_canonical(id, at, actor, action, object, details)) WHERE id = ?`, [victim]),
+    );
+    v = (await getJson(`${srv.baseUrl}/api/audit/verify`)).body;
+    expect(v).toMatchObject({ ok: false, brokenAt: { id: ids[ids.indexOf(victim) + 1], problem: 'chain_broken' } });
+    // Removed: the row after the gap links to a hash that is not there.
+    const row = await knex('audit_log').where({ id: ids[1] }).first();
+    await behindItsBack((trx) => trx.raw('DELETE FROM audit_log WHERE id = ?', [ids[1]]));
+    v = await verifyChain(knex);
+    expect(v.ok).toBe(false);
+    expect(v.brokenAt!.id).toBe(ids[2]);
+    expect(row).toBeDefined();
+  });
+});
