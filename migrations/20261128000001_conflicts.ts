@@ -280,20 +280,18 @@ SELECT c.fid,
   JOIN conflict_rules r ON r.id = p.rule_id
  WHERE p.geom IS NOT NULL`);
 
-  // The published layer's data version: bumped by every write to the pieces, the cases or the
-  // rules, announced like a plan layer's (tile caches, ETags).
+  // The published layer's data version, bumped (and announced like a plan layer's: tile caches,
+  // ETags) by a detection run and a ledger change as their last statement. Not by triggers on the
+  // tables: the version row would then stay locked from a run's first write to its commit, and a
+  // planner's status change (case row, then version row) could deadlock with the run.
   await knex.raw(`INSERT INTO layer_versions (layer_id) VALUES ('conflicts') ON CONFLICT DO NOTHING`);
   await knex.raw(`
-CREATE FUNCTION conflicts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION conflicts_bump() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO layer_versions AS v (layer_id) VALUES ('conflicts')
   ON CONFLICT (layer_id) DO UPDATE SET version = v.version + 1, changed_at = now();
   PERFORM pg_notify('onemap_layer_changed', 'conflicts');
-  RETURN NULL;
 END $$`);
-  for (const t of ['conflict_pieces', 'conflict_cases', 'conflict_rules']) {
-    await knex.raw(`CREATE TRIGGER "${t}_changed" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "${t}" FOR EACH STATEMENT EXECUTE FUNCTION conflicts_changed()`);
-  }
 }
 
 export async function down(knex: Knex): Promise<void> {
@@ -309,7 +307,7 @@ export async function down(knex: Knex): Promise<void> {
   for (const t of ['conflict_case_events', 'conflict_cases', 'conflict_pieces', 'conflict_source_overlaps', 'conflict_sources', 'conflict_state', 'conflict_runs', 'conflict_rules']) {
     await knex.raw(`DROP TABLE IF EXISTS "${t}"`);
   }
-  await knex.raw('DROP FUNCTION IF EXISTS conflicts_changed()');
+  await knex.raw('DROP FUNCTION IF EXISTS conflicts_bump()');
   await knex.raw('DROP FUNCTION IF EXISTS conflict_subtract(geometry, geometry[])');
   await knex.raw('DROP FUNCTION IF EXISTS conflict_overlay(geometry, geometry)');
   await knex.raw(`DELETE FROM layer_versions WHERE layer_id = 'conflicts'`);

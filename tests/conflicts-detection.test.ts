@@ -402,3 +402,92 @@ describe('conflict detection on the demo data', () => {
     expect(r.changedLayers).toEqual([]);
   });
 });
+
+// --- what a review found: chains of overlaps, identical features, rules removed and put back ------
+
+describe('incremental runs on awkward data', () => {
+  let db: Awaited<ReturnType<typeof useTestDatabase>>;
+  let knex: Knex;
+  const rules = loadRules(registry, path.join(FIXTURES, 'rules.json'));
+  const rule = rules.rules[0];
+  const sq = (x0: number, y0: number, x1: number, y1: number) =>
+    `ST_Multi(ST_MakeEnvelope(${113.3 + x0 * 0.001}, ${40.1 + y0 * 0.001}, ${113.3 + x1 * 0.001}, ${40.1 + y1 * 0.001}, 4490))`;
+
+  beforeAll(async () => {
+    db = await useTestDatabase();
+    knex = db.knex;
+  });
+  afterAll(async () => db?.close());
+
+  async function reset() {
+    await knex.raw(`TRUNCATE plan.districts, plan.urban_plan, plan.landuse_plan, conflict_case_events, conflict_cases, conflict_pieces,
+                    conflict_sources, conflict_source_overlaps, conflict_state, conflict_rules, conflict_runs, conflict_dirty RESTART IDENTITY`);
+    await knex.raw(`INSERT INTO plan.districts (code, name, adcode, geom) VALUES ('district', '南郊区', '140211', ${sq(-20, -20, 40, 20)})`);
+    await knex.raw(`INSERT INTO plan.landuse_plan (code, zone_no, geom) VALUES ('010', 'b', ${sq(-5, -5, 30, 5)})`);
+  }
+  /** Patches + slivers of the rule, the area of A ∩ B, and how much the patches overlap each other. */
+  async function state() {
+    const { rows } = await knex.raw(
+      `SELECT (SELECT sum(area_m2 + sliver_area_m2) FROM conflict_pieces) AS ours,
+              ST_Area(ST_Intersection((SELECT ST_Union(geom) FROM plan.urban_plan WHERE code = 'R'), (SELECT ST_Union(geom) FROM plan.landuse_plan WHERE code = '010'))::geography, true) AS ref,
+              (SELECT COALESCE(sum(ST_Area(ST_Intersection(p.geom, q.geom)::geography)), 0) FROM conflict_pieces p JOIN conflict_pieces q ON p.id < q.id AND p.geom && q.geom) AS overlap`,
+    );
+    return rows[0] as { ours: number; ref: number; overlap: number };
+  }
+
+  it('keeps a chain of overlapping features counted once after an incremental run', async () => {
+    await reset();
+    // Ten rows of four blocks, each overlapping the next by a fifth of its width (sloppy digitising).
+    for (let row = 0; row < 10; row++) {
+      for (let i = 0; i < 4; i++) {
+        await knex.raw(`INSERT INTO plan.urban_plan (code, block_no, geom) VALUES ('R', ?, ${sq(i * 2, row * 0.9 - 4.5, i * 2 + 2.4, row * 0.9 - 3.7)})`, [`r${row}c${i}`]);
+      }
+    }
+    const engine = new ConflictEngine(knex, registry, rules);
+    await engine.run({ mode: 'full', requestedBy: 'test' });
+    let s = await state();
+    expect(rel(s.ours, s.ref)).toBeLessThan(1e-9);
+    // A write to the first block of each row, with no change of content: the incremental run
+    // re-trims its neighbour, whose other neighbour (untouched) must still be subtracted.
+    await knex.raw(`UPDATE plan.urban_plan SET code = code WHERE block_no LIKE '%c0'`);
+    const r = await engine.run({ mode: 'incremental', requestedBy: 'test' });
+    expect(r.mode).toBe('incremental');
+    s = await state();
+    expect(s.overlap).toBeLessThan(1e-6);
+    expect(rel(s.ours, s.ref)).toBeLessThan(1e-9);
+  });
+
+  it('keeps the conflict of two identical features when the one it was made from goes', async () => {
+    await reset();
+    for (const name of ['twin1', 'twin2']) await knex.raw(`INSERT INTO plan.urban_plan (code, block_no, geom) VALUES ('R', ?, ${sq(0, 0, 3, 3)})`, [name]);
+    const engine = new ConflictEngine(knex, registry, rules);
+    await engine.run({ mode: 'full', requestedBy: 'test' });
+    const [piece] = await knex('conflict_pieces').whereNotNull('geom');
+    await knex('conflict_cases').where({ id: piece.id }).update({ status: 'coordinated', decision: 'follow_b', reason: '调出' });
+    await knex.raw('DELETE FROM plan.urban_plan WHERE fid = ?', [piece.a_fid]);
+    await engine.run({ mode: 'incremental', requestedBy: 'test' });
+    const after = await knex('conflict_pieces').whereNotNull('geom');
+    expect(after.map((p) => p.id)).toEqual([piece.id]);
+    expect(Number(after[0].a_fid)).not.toBe(Number(piece.a_fid));
+    expect(await knex('conflict_cases').where({ id: piece.id }).first()).toMatchObject({ status: 'coordinated', decision: 'follow_b' });
+  });
+
+  it('recomputes a rule that was removed from the file and put back', async () => {
+    await reset();
+    await knex.raw(`INSERT INTO plan.urban_plan (code, block_no, geom) VALUES ('R', 'x', ${sq(0, 0, 3, 3)})`);
+    await new ConflictEngine(knex, registry, rules).run({ mode: 'full', requestedBy: 'test' });
+    const json = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'rules.json'), 'utf8'));
+    json.rules[0] = { ...json.rules[0], id: 'another_rule' };
+    const file = path.join(os.tmpdir(), `rules-back-${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify(json));
+    try {
+      await new ConflictEngine(knex, registry, loadRules(registry, file)).run({ mode: 'incremental', requestedBy: 'test' });
+      expect(await knex('conflict_pieces').where({ rule_id: rule.id }).first()).toBeUndefined();
+      expect((await knex('conflict_cases').where({ rule_id: rule.id }).first()).status).toBe('resolved_by_data');
+      const back = await new ConflictEngine(knex, registry, rules).run({ mode: 'incremental', requestedBy: 'test' });
+      expect(back.rules[rule.id]).toMatchObject({ recomputed: 'full', patches: 1, reopened: 1 });
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+});

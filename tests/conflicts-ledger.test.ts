@@ -107,6 +107,9 @@ describe('the status workflow', () => {
     expect(noReason.body.details.field).toBe('reason');
     const badDecision = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'whatever', reason: 'x', version: 1 });
     expect(badDecision.body.details.field).toBe('decision');
+    const noSuchDay = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'follow_b', reason: 'x', effective_date: '2024-02-30', version: 1 });
+    expect(noSuchDay.status).toBe(400);
+    expect(noSuchDay.body.details.field).toBe('effective_date');
     // pending → verified skips coordination: 409.
     const skip = await post(`${api}/cases/${c.id}/transitions`, { to: 'verified', version: 1 });
     expect(skip.status).toBe(409);
@@ -265,5 +268,10 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ mode: 'incremental', status: 'succeeded', changedLayers: [], totals: { opened: 0, closed: 0 } });
     expect((await post(`${api}/runs`, { mode: 'sometimes' })).body.details.field).toBe('mode');
+    await expectError(`${api}/runs/999999`, 404, 'unknown_run');
+    // open=false: the closed cases (verified, or resolved by data).
+    const closed = (await getJson(`${api}/cases?open=false&limit=1000`)).body.cases;
+    expect(closed.length).toBeGreaterThan(0);
+    expect(closed.every((c: any) => ['verified', 'resolved_by_data'].includes(c.status))).toBe(true);
   });
 });

@@ -88,7 +88,8 @@ const SIGNATURE = (src: string, f: string) =>
  * A source feature's content key: its class code and its geometry on a 1e-8° grid (about 1 mm).
  * The grid keeps the key, and so the ids of its conflicts and their ledger cases, through a
  * re-delivery that went through another program's export (last-digit noise in coordinates); its
- * origin is offset so that short binary fractions (quantised sources) do not sit on its boundaries.
+ * origin is offset so that short binary fractions (quantised sources) do not sit on its boundaries,
+ * and it is normalised (ST_Normalize) so that ring direction, start vertex and part order do not count.
  */
 /**
  * The district that wholly contains a geometry, or NULL: first one of the small parts (fast), and
@@ -100,7 +101,7 @@ const coverSql = (g: string) =>
               WHERE w.adcode = (SELECT min(d.adcode) FROM conflict_district_parts d WHERE d.geom && ${g} AND ST_Intersects(d.geom, ${g}))
                 AND ST_CoveredBy(${g}, w.geom)))`;
 
-const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(ST_SnapToGrid(${t}.geom, 3.14159265e-9, 2.71828183e-9, 1e-8, 1e-8)))::uuid`;
+const contentKey = (t: string) => `md5(convert_to(${t}.code, 'UTF8') || ST_AsEWKB(ST_Normalize(ST_SnapToGrid(${t}.geom, 3.14159265e-9, 2.71828183e-9, 1e-8, 1e-8))))::uuid`;
 
 export class ConflictEngine {
   constructor(
@@ -165,7 +166,12 @@ export class ConflictEngine {
     const layers = Object.fromEntries(now.map((r) => [r.layer_id, { version: Number(r.version), revision: r.revision ?? 0 }]));
     const logged = new Set(now.filter((r) => r.logged).map((r) => r.layer_id));
     const state = new Map((await trx('conflict_state').select<{ layer_id: string; version: string }[]>('layer_id', 'version')).map((r) => [r.layer_id, Number(r.version)]));
-    const changed = tracked.filter((id) => state.get(id) !== layers[id].version);
+    // The write log as this run sees it; exactly these rows are consumed at the end. A layer with
+    // rows in it is changed whatever its version said a moment ago (a write may commit in between).
+    await trx.raw('CREATE TEMP TABLE cf_dirty ON COMMIT DROP AS SELECT id, layer_id, fid, op FROM conflict_dirty');
+    await trx.raw('CREATE INDEX ON cf_dirty (layer_id, fid)');
+    const dirtyLayers = new Set((await trx.raw<{ rows: { layer_id: string }[] }>('SELECT DISTINCT layer_id FROM cf_dirty')).rows.map((r) => r.layer_id));
+    const changed = tracked.filter((id) => state.get(id) !== layers[id].version || dirtyLayers.has(id));
 
     // The rules as applied last time: a new or changed definition is recomputed in full.
     const { rows: applied } = await trx.raw<{ rows: { id: string; definition_hash: string; applied_run: number | null }[] }>(
@@ -186,17 +192,15 @@ export class ConflictEngine {
 
     if (districtsChanged || !(await trx('conflict_district_parts').first('part'))) await this.buildDistricts(trx);
 
-    // The write log as this run sees it; exactly these rows are consumed at the end.
-    await trx.raw('CREATE TEMP TABLE cf_dirty ON COMMIT DROP AS SELECT id, layer_id, fid, op FROM conflict_dirty');
-    await trx.raw('CREATE INDEX ON cf_dirty (layer_id, fid)');
-    await trx.raw('CREATE TEMP TABLE cf_changed (layer_id text, fid bigint, change text) ON COMMIT DROP');
+    await trx.raw('CREATE TEMP TABLE cf_changed (layer_id text, fid bigint, change text, key uuid) ON COMMIT DROP');
     await trx.raw('CREATE TEMP TABLE cf_partner (layer_id text, fid bigint) ON COMMIT DROP');
     const { rows: truncated } = await trx.raw<{ rows: { layer_id: string }[] }>(`SELECT DISTINCT layer_id FROM cf_dirty WHERE op = 'T'`);
     for (const l of sourceLayers) {
-      if (!noBase && !changed.includes(l.id)) continue;
-      // Compared whole (content keys) when the log cannot say what changed: the first run, a
-      // layer new to the rules, a truncated layer or a table without the logging triggers.
-      const compare = noBase || !state.has(l.id) || !logged.has(l.id) || truncated.some((t) => t.layer_id === l.id);
+      if (!full && !changed.includes(l.id)) continue;
+      // Compared whole (content keys) when the log cannot say what changed — a full run (it is the
+      // way back to a known state, whatever happened), the first run, a layer new to the rules, a
+      // truncated layer, a table without the logging triggers — otherwise from the log.
+      const compare = full || !state.has(l.id) || !logged.has(l.id) || truncated.some((t) => t.layer_id === l.id);
       await this.syncSources(trx, l, compare);
     }
     if (!noBase && districtsChanged) await this.recoverSources(trx);
@@ -217,7 +221,7 @@ export class ConflictEngine {
         continue;
       }
       // The layer whose new content resolved a vanished patch (a's if both changed).
-      const by = mode === 'full' ? null : changed.includes(rule.a.layer.id) ? rule.a.layer.id : rule.b.layer.id;
+      const by = changed.includes(rule.a.layer.id) ? rule.a.layer.id : changed.includes(rule.b.layer.id) ? rule.b.layer.id : null;
       work.push({ rule, whole, by: by ? { layer: by, revision: layers[by].revision } : null });
     }
     if (work.length) {
@@ -260,6 +264,8 @@ export class ConflictEngine {
       closed: sum('closed'),
       reopened: sum('reopened'),
     };
+    // The published layer changed (tile caches, ETags): announced last, see conflicts_bump.
+    if (full || (await trx.raw('SELECT EXISTS (SELECT 1 FROM cf_touched) AS t')).rows[0].t) await trx.raw('SELECT conflicts_bump()');
     await trx('conflict_runs')
       .where({ id: runId })
       .update({ status: 'succeeded', finished_at: trx.fn.now(), stats: JSON.stringify({ changedLayers: changed, totals, rules: stats }) });
@@ -326,7 +332,8 @@ export class ConflictEngine {
         [id, id],
       );
       await this.closeVanished(trx, runId, [id], [], 'the rule was removed from layers/conflict-rules.json');
-      await trx('conflict_rules').where({ id }).update({ active: false });
+      // Forgotten as applied: if the rule comes back, it is recomputed whole.
+      await trx('conflict_rules').where({ id }).update({ active: false, applied_run: null });
     }
   }
 
@@ -336,7 +343,7 @@ export class ConflictEngine {
     await trx.raw('TRUNCATE conflict_districts, conflict_district_parts RESTART IDENTITY');
     await trx.raw(`
       INSERT INTO conflict_districts (adcode, name, geom)
-      WITH d AS (SELECT adcode, name, geom, row_number() OVER (ORDER BY adcode, fid) AS n FROM ${t})
+      WITH d AS (SELECT adcode, min(name) AS name, ST_Multi(ST_Union(geom)) AS geom, row_number() OVER (ORDER BY adcode) AS n FROM ${t} GROUP BY adcode)
       SELECT adcode, name, g FROM (
         SELECT d.adcode, d.name,
                ST_Multi(conflict_subtract(d.geom, ARRAY(SELECT e.geom FROM d e WHERE e.n < d.n AND e.geom && d.geom ORDER BY e.n))) AS g
@@ -367,8 +374,8 @@ export class ConflictEngine {
         `WITH g AS (
            DELETE FROM conflict_sources s WHERE s.layer_id = ?
               AND NOT EXISTS (SELECT 1 FROM cf_cur c WHERE c.fid = s.fid AND c.key = s.key)
-           RETURNING s.fid)
-         INSERT INTO cf_changed SELECT ?, fid, 'gone' FROM g`,
+           RETURNING s.fid, s.key)
+         INSERT INTO cf_changed SELECT ?, fid, 'gone', key FROM g`,
         [layer.id, layer.id],
       );
       await trx.raw(
@@ -389,8 +396,8 @@ export class ConflictEngine {
         `WITH g AS (
            DELETE FROM conflict_sources s WHERE s.layer_id = ?
               AND s.fid IN (SELECT fid FROM cf_dirty WHERE layer_id = ? AND fid IS NOT NULL)
-           RETURNING s.fid)
-         INSERT INTO cf_changed SELECT ?, fid, 'gone' FROM g`,
+           RETURNING s.fid, s.key)
+         INSERT INTO cf_changed SELECT ?, fid, 'gone', key FROM g`,
         [layer.id, layer.id, layer.id],
       );
       await trx.raw(
@@ -403,6 +410,15 @@ export class ConflictEngine {
         [layer.id, layer.id, layer.id],
       );
     }
+    // A feature identical to one that left (same content key) made the same pieces, which were kept
+    // once, under the one that left: its pairs are computed again.
+    await trx.raw(
+      `INSERT INTO cf_changed
+       SELECT ?, s.fid, 'new', s.key FROM conflict_sources s
+        WHERE s.layer_id = ? AND s.key IN (SELECT key FROM cf_changed WHERE layer_id = ? AND change = 'gone')
+          AND s.fid NOT IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'new')`,
+      [layer.id, layer.id, layer.id, layer.id],
+    );
     // Overlap pairs: the partners of features that left are remembered (their pieces may have been
     // trimmed by the ones that left), then the pairs of new features are found.
     await trx.raw(
@@ -653,7 +669,7 @@ export class ConflictEngine {
            LEFT JOIN LATERAL (
              SELECT ST_Union(e.g) AS u FROM cf_cand c JOIN cf_valid e ON e.id = c.earlier
               WHERE c.later = q.id AND v.g IS NOT NULL AND e.g && v.g AND ST_Area(ST_Intersection(e.g, v.g)) > 0) c ON true
-          WHERE q.id IN (SELECT later FROM cf_cand UNION SELECT id FROM cf_seed WHERE trimmed)) t`,
+          WHERE q.id IN (SELECT later FROM cf_cand WHERE later IN (SELECT id FROM cf_seed) UNION SELECT id FROM cf_seed WHERE trimmed)) t`,
     );
     await trx.raw('CREATE UNIQUE INDEX ON cf_trim (id)');
 
@@ -744,7 +760,7 @@ export class ConflictEngine {
          SELECT c.id, c.rule_id FROM (${pieces}) p JOIN conflict_cases c ON c.id = p.id
           WHERE c.status = 'resolved_by_data' AND p.geom IS NOT NULL),
        u AS (
-         UPDATE conflict_cases c SET status = 'pending', decision = NULL, reason = NULL, version = c.version + 1,
+         UPDATE conflict_cases c SET status = 'pending', decision = NULL, reason = NULL, district_opinion = NULL, city_opinion = NULL, effective_date = NULL, version = c.version + 1,
                 resolved_run = NULL, resolved_layer = NULL, resolved_revision = NULL, last_run = :run, updated_at = now()
            FROM t WHERE c.id = t.id RETURNING c.id, c.rule_id),
        e AS (

@@ -88,7 +88,7 @@ export interface CaseFilter {
   kind?: string;
   /** The case's feature id in the conflicts layer (tiles and OGC API carry it). */
   fid?: number;
-  /** Open cases only (pending or coordinated): what still needs work. */
+  /** true: open cases only (pending, coordinated), what still needs work; false: closed ones (verified, resolved by data). */
   open?: boolean;
 }
 
@@ -129,7 +129,8 @@ export class Ledger {
     if (f.kind) q.where('r.kind', f.kind);
     if (f.fid !== undefined) q.where('c.fid', f.fid);
     if (f.status) q.where('c.status', f.status);
-    if (f.open) q.whereIn('c.status', ['pending', 'coordinated']);
+    if (f.open === true) q.whereIn('c.status', ['pending', 'coordinated']);
+    if (f.open === false) q.whereIn('c.status', ['verified', 'resolved_by_data']);
     return q;
   }
 
@@ -269,6 +270,8 @@ export class Ledger {
           ...(req.effective_date ? { effective_date: req.effective_date } : {}),
         }),
       });
+      // The conflicts layer shows the status: its version moves (last, see conflicts_bump).
+      await trx.raw('SELECT conflicts_bump()');
       return id;
     }).then((caseId) => this.get(caseId));
   }
@@ -347,5 +350,12 @@ function checkTransition(req: TransitionRequest) {
     if (!req.reason?.trim()) throw bad('reason', 'the reason for the decision (协调理由)');
   } else if (req.decision !== undefined) throw bad('decision', `no decision when the case becomes ${req.to}`);
   if (req.to === 'pending' && !req.reason?.trim()) throw bad('reason', 'why the case is reopened');
-  if (req.effective_date !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(req.effective_date) || Number.isNaN(Date.parse(req.effective_date)))) throw bad('effective_date', 'a date YYYY-MM-DD');
+  if (req.effective_date !== undefined && !isCalendarDate(req.effective_date)) throw bad('effective_date', 'a date YYYY-MM-DD that exists');
+}
+
+/** YYYY-MM-DD naming a day that exists (2024-02-30 does not). */
+function isCalendarDate(v: unknown): boolean {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
 }

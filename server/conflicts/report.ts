@@ -17,7 +17,7 @@ const MAP_W = 680;
 const MAP_H = 520;
 
 export async function districtReport(knex: Knex, ledger: Ledger, engine: ConflictEngine, adcode: string): Promise<string> {
-  const district = await knex('plan.districts').where({ adcode }).first<{ name: string } | undefined>('name');
+  const district = await knex('plan.districts').where({ adcode }).orderBy('fid').first<{ name: string } | undefined>('name');
   if (!district) throw notFound('unknown_district', `no district has the division code ${adcode}`, { adcode });
   const severities = new Map((engine.registry.byId.get('conflicts')?.classification.classes ?? []).map((c) => [c.code, c]));
   const cases = await ledger.all({ adcode });
@@ -31,7 +31,7 @@ export async function districtReport(knex: Knex, ledger: Ledger, engine: Conflic
   // The map: the district and its current patches in EPSG:4547 metres, y flipped by ST_AsSVG.
   const { rows: frame } = await knex.raw<{ rows: { minx: number; miny: number; maxx: number; maxy: number; outline: string }[] }>(
     `SELECT ST_XMin(e) AS minx, ST_YMin(e) AS miny, ST_XMax(e) AS maxx, ST_YMax(e) AS maxy, ST_AsSVG(g, 0, 0) AS outline
-       FROM (SELECT ST_Transform(geom, 4547) AS g, ST_Transform(geom, 4547)::box2d AS e FROM plan.districts WHERE adcode = ?) d`,
+       FROM (SELECT ST_Transform(ST_Union(geom), 4547) AS g, ST_Transform(ST_Union(geom), 4547)::box2d AS e FROM plan.districts WHERE adcode = ?) d`,
     [adcode],
   );
   const f = frame[0];

@@ -3,7 +3,7 @@
 // "conflicts" layer (OGC API collection, vector tiles, style) through the view plan.conflicts.
 import express, { Router, type Request } from 'express';
 import type { Knex } from 'knex';
-import { AppError, badRequest, messages } from '../platform/errors';
+import { AppError, badRequest, messages, notFound } from '../platform/errors';
 import { intParam, single } from '../platform/params';
 import type { ConflictEngine, RunMode } from './detect';
 import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
@@ -78,7 +78,7 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     const id = Number(req.params.id);
     if (!Number.isSafeInteger(id) || id < 1) throw badRequest('invalid_parameter', messages.badParam('id', 'a run number', req.params.id), { parameter: 'id' });
     const run = await knex('conflict_runs').where({ id }).first();
-    if (!run) throw badRequest('unknown_run', `run ${id} does not exist`, { runId: id });
+    if (!run) throw notFound('unknown_run', `run ${id} does not exist`, { runId: id });
     res.json(run);
   });
 
@@ -87,6 +87,10 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     const body = (req.body ?? {}) as { mode?: unknown };
     const mode = body.mode ?? 'full';
     if (mode !== 'full' && mode !== 'incremental') throw badRequest('invalid_body', `'mode': expected full or incremental, got ${JSON.stringify(mode)}`, { field: 'mode' });
+    // One run at a time: a request while one is going is told so at once, instead of holding a
+    // database connection while it waits (the running one includes every change made before it).
+    const running = await knex('conflict_runs').where('status', 'running').andWhere('started_at', '>', knex.raw("now() - interval '15 minutes'")).first('id');
+    if (running) throw new AppError(409, 'run_in_progress', `detection run ${running.id} is in progress; try again when it has finished`, { runId: running.id });
     const result = await engine.run({ mode: mode as RunMode, requestedBy: actor(req), trigger: { via: 'api' } });
     res.status(201).json(result);
   });
@@ -153,7 +157,8 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
       'a_layer', 'a_fid', 'a_code', 'a_class', 'b_layer', 'b_fid', 'b_code', 'b_class', 'resolved_layer', 'resolved_revision', 'version', 'updated_at'];
     const cell = (v: unknown) => {
       if (v === null || v === undefined) return '';
-      const s = v instanceof Date ? v.toISOString() : String(v);
+      // Text that a spreadsheet would take for a formula is kept as text.
+      const s = v instanceof Date ? v.toISOString() : typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
       return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
     };
     const lines = rows.map((c) => {

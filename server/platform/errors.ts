@@ -27,6 +27,7 @@ export const messages = {
   tileOutOfRange: (z: number, x: number, y: number) => `tile ${z}/${x}/${y} is outside the tile matrix (z 0–22, x and y 0–2^z−1)`,
   timeout: 'the database did not answer within the statement timeout; narrow the request (smaller bbox or limit)',
   internal: 'internal error; it has been logged',
+  busy: 'the database was busy with a conflicting change; try again',
 } as const;
 
 export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details);
@@ -42,6 +43,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   let e: AppError;
   if (err instanceof AppError) e = err;
   else if (err?.code === '57014') e = new AppError(503, 'query_timeout', messages.timeout);
+  else if (err?.code === '40P01' || err?.code === '40001') e = new AppError(503, 'busy', messages.busy);
   else if (err?.type === 'entity.too.large') e = new AppError(413, 'payload_too_large', String(err.message));
   else if (err?.type === 'entity.parse.failed') e = badRequest('malformed_json', `request body is not valid JSON: ${err.message}`);
   else e = new AppError(500, 'internal', messages.internal);
