@@ -128,12 +128,23 @@ export class ConflictEngine {
       .insert({ mode: req.mode, status: 'running', trigger: JSON.stringify(req.trigger ?? {}), requested_by: req.requestedBy, rules: this.rules.rules.map((r) => r.id) })
       .returning<{ id: number }[]>('id');
     try {
+      // The write-log triggers first, in a short transaction of their own: creating a trigger locks
+      // its table against writes, which must not last as long as a run.
+      const fresh = await this.knex.transaction(async (trx) => {
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [LOCK_KEY]);
+        return this.ensureLogging(trx, this.rules.layers.map((l) => l.id));
+      });
       const result = await this.knex.transaction(async (trx) => {
         await trx.raw('SET LOCAL statement_timeout = 0');
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [LOCK_KEY]);
-        // Runs that were running when their process died: nobody else holds the lock now.
-        await trx.raw(`UPDATE conflict_runs SET status = 'failed', error = 'interrupted', finished_at = now() WHERE status = 'running' AND id < ? AND finished_at IS NULL`, [id]);
-        return this.work(trx, id, req);
+        // Runs left 'running' by a process that died (a run lasts seconds; one still waiting for
+        // the lock after a quarter of an hour is taken as gone too).
+        await trx.raw(
+          `UPDATE conflict_runs SET status = 'failed', error = 'interrupted', finished_at = now()
+            WHERE status = 'running' AND id <> ? AND finished_at IS NULL AND started_at < now() - interval '15 minutes'`,
+          [id],
+        );
+        return this.work(trx, id, req, fresh);
       });
       result.duration_ms = Number(process.hrtime.bigint() - started) / 1e6;
       await this.knex('conflict_runs').where({ id }).update({ duration_ms: result.duration_ms });
@@ -150,7 +161,7 @@ export class ConflictEngine {
     }
   }
 
-  private async work(trx: Knex.Transaction, runId: number, req: RunRequest): Promise<RunResult> {
+  private async work(trx: Knex.Transaction, runId: number, req: RunRequest, freshlyLogged: Set<string>): Promise<RunResult> {
     const rules = this.rules.rules;
     const sourceLayers = this.rules.layers;
     const tracked = [...sourceLayers.map((l) => l.id), this.districts.id];
@@ -164,7 +175,8 @@ export class ConflictEngine {
       [tracked],
     );
     const layers = Object.fromEntries(now.map((r) => [r.layer_id, { version: Number(r.version), revision: r.revision ?? 0 }]));
-    const logged = new Set(now.filter((r) => r.logged).map((r) => r.layer_id));
+    // Layers whose writes were logged since the last run (not those whose triggers were only just put on).
+    const logged = new Set(now.filter((r) => r.logged && !freshlyLogged.has(r.layer_id)).map((r) => r.layer_id));
     const state = new Map((await trx('conflict_state').select<{ layer_id: string; version: string }[]>('layer_id', 'version')).map((r) => [r.layer_id, Number(r.version)]));
     // The write log as this run sees it; exactly these rows are consumed at the end. A layer with
     // rows in it is changed whatever its version said a moment ago (a write may commit in between).
@@ -179,10 +191,6 @@ export class ConflictEngine {
     );
     const appliedHash = new Map(applied.filter((r) => r.applied_run !== null).map((r) => [r.id, r.definition_hash]));
     await this.syncRules(trx);
-
-    // Writes to the layers the rules read are logged from now on (whatever was not logged before
-    // this run is compared whole, see \`logged\` above).
-    await this.ensureLogging(trx, sourceLayers.map((l) => l.id));
 
     const noBase = state.size === 0;
     const districtsChanged = noBase || changed.includes(this.districts.id);
@@ -295,9 +303,11 @@ export class ConflictEngine {
 
   /**
    * The write-log triggers (see conflict_dirty in the migration) on exactly the plan tables the
-   * rules read: put on where missing, taken off where no rule reads the layer any more.
+   * rules read: put on where missing, taken off where no rule reads the layer any more. Returns
+   * the layers whose triggers were just put on (their earlier writes were not logged).
    */
-  private async ensureLogging(trx: Knex.Transaction, layerIds: string[]) {
+  private async ensureLogging(trx: Knex.Transaction, layerIds: string[]): Promise<Set<string>> {
+    const fresh = new Set<string>();
     const { rows } = await trx.raw<{ rows: { table_name: string; logged: boolean }[] }>(
       `SELECT c.relname AS table_name, EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = c.relname || '_dirty_ins') AS logged
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -317,7 +327,9 @@ export class ConflictEngine {
         if (wanted) await trx.raw(`CREATE TRIGGER ${name} AFTER ${event} ON ${layerTable(t)} ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION conflict_dirty_log()`);
         else await trx.raw(`DROP TRIGGER IF EXISTS ${name} ON ${layerTable(t)}`);
       }
+      if (wanted) fresh.add(t);
     }
+    return fresh;
   }
 
   /** Rules no longer in the file: their patches go, their open cases close. */
