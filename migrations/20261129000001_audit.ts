@@ -81,7 +81,7 @@ CREATE FUNCTION audit_case_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM audit_append(NEW.actor, 'conflict.case.' || NEW.action, NEW.case_id::text,
     jsonb_strip_nulls(jsonb_build_object('event', NEW.id, 'from', NEW.from_status, 'to', NEW.to_status, 'decision', NEW.decision,
-      'reason', NEW.reason, 'comment', NEW.comment)));
+      'reason', NEW.reason, 'comment', NEW.comment, 'opinions', NULLIF(NEW.details, '{}'::jsonb))));
   RETURN NULL;
 END $$`);
   await knex.raw(`CREATE CONSTRAINT TRIGGER conflict_case_events_audit AFTER INSERT ON conflict_case_events DEFERRABLE INITIALLY DEFERRED
