@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import compression from 'compression';
 import express from 'express';
+import { authRouter, identify } from './accounts/routes';
 import { auditRouter } from './audit/routes';
 import { ConflictEngine } from './conflicts/detect';
 import { conflictsRouter } from './conflicts/routes';
@@ -52,6 +53,8 @@ export async function createApp(config: Config, db: Database, registry: Registry
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
   app.use('/tiles', tilesRouter(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl }), apiNotFound);
   app.use(compression());
+  // Who a request is from (a session cookie with its CSRF token, or a bearer token), for every route below.
+  app.use(identify(db.knex));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -75,6 +78,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use('/api/layers/:layerId/revisions', revisionsRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/layers/:layerId/export', exportsRouter(catalog, db.knex, { connection: db.connection, statementTimeoutMs: config.ONEMAP_STATEMENT_TIMEOUT_MS }), apiNotFound);
   app.use('/api/layers/:layerId/imports', importsRouter(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
+  app.use('/api/auth', authRouter(db.knex), apiNotFound);
   app.use('/api/audit', auditRouter(db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);

@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
 import type { Knex } from 'knex';
+import { refuseDemoAccounts } from './accounts/demo';
 import { loadDemo } from './demo/load';
 import { registryMismatches } from './layers/schema-check';
 import { loadRegistry } from './layers/registry';
@@ -36,6 +37,7 @@ async function main() {
     const problems = await registryMismatches(db.knex, registry);
     if (problems.length) throw new Error(`the layer registry does not match the database:\n  ${problems.join('\n  ')}`);
     if (config.ONEMAP_DEMO) await loadDemoIfEmpty(db.knex);
+    else await refuseDemoAccounts(db.knex);
     const { app, close } = await createApp(config, db, registry);
     closeApp = close;
     server = app.listen(config.PORT, config.HOST, () => {

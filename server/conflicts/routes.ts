@@ -7,6 +7,7 @@ import { AppError, badRequest, messages, notFound } from '../platform/errors';
 import { intParam, single } from '../platform/params';
 import type { ConflictEngine, RunMode } from './detect';
 import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
+import { accountOf } from '../accounts/routes';
 import { districtReport } from './report';
 import type { ConflictWatcher } from './watcher';
 
@@ -16,8 +17,11 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   const r = Router();
   r.use(express.json({ limit: '64kb' }));
   const ledger = new Ledger(knex, engine.registry, engine.rules);
-  // TODO(accounts): the authenticated user; until accounts exist, the name the client gives.
+  // The logged-in account; for anonymous requests (until writes require an account, issue 5's
+  // next step) the name the client gives.
   const actor = (req: Request) => {
+    const account = accountOf(req.res!);
+    if (account) return account.name;
     const by = (req.body as { by?: unknown } | undefined)?.by;
     if (by === undefined) return 'anonymous';
     if (typeof by !== 'string' || !by.trim() || by.length > 100) throw badRequest('invalid_body', "'by': expected a name of 1–100 characters", { field: 'by' });

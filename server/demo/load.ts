@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import { geoJsonProblems } from '../platform/geojson';
 import { PROJECT_ROOT } from '../platform/config';
 import { layerTable, quoteIdent } from '../platform/sql';
+import { ensureDemoAccounts } from '../accounts/demo';
 import { ConflictEngine } from '../conflicts/detect';
 import { loadRules } from '../conflicts/rules';
 import { loadRegistry, sqlType, type Layer, type Registry } from '../layers/registry';
@@ -128,6 +129,7 @@ export async function loadDemo(knex: Knex, opts: DemoOptions): Promise<Record<st
     }
     return counts;
   });
+  await ensureDemoAccounts(knex, registry);
   // The demo's conflicts, detected once (a full run is an explicit action; this load is one).
   // A database that already had runs gets an incremental run: the ledger's cases carry over.
   const engine = new ConflictEngine(knex, registry, rules);

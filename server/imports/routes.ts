@@ -17,6 +17,7 @@ import { badRequest, messages, notFound, derivedLayer } from '../platform/errors
 import { normaliseEncoding } from './encoding';
 import { badUpload, importForbidden, importMessages, importRejected, uploadTooLarge } from './messages';
 import { importFile } from './pipeline';
+import { accountOf } from '../accounts/routes';
 
 export interface ImportsOptions {
   /** Largest upload (MiB, ONEMAP_UPLOAD_MAX_MB). */
@@ -50,7 +51,7 @@ export function importsRouter(catalog: Catalog, knex: Knex, opts: ImportsOptions
     if (layer.derived) throw derivedLayer(layer.id);
     const extra = Object.keys(req.query)[0]; // the options are form fields
     if (extra !== undefined) throw badRequest('unknown_parameter', messages.unknownParam(extra, []), { parameter: extra });
-    const user: User = { name: 'anonymous' };
+    const user: User = { name: accountOf(res)?.name ?? 'anonymous' };
     if (!mayImport(user, layer)) throw importForbidden(layer.id);
 
     const upload = await receiveUpload(req, maxMb * 1024 * 1024);

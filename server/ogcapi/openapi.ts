@@ -21,7 +21,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
       license: { name: 'MIT' },
     },
     servers: [{ url: serviceBase }],
-    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Conflicts' }, { name: 'Audit' }, { name: 'Operations' }],
+    tags: [{ name: 'OGC API – Features' }, { name: 'Tiles' }, { name: 'Viewer API' }, { name: 'Revisions' }, { name: 'Conflicts' }, { name: 'Audit' }, { name: 'Accounts' }, { name: 'Operations' }],
     paths: {
       '/ogcapi': { get: { tags: ['OGC API – Features'], summary: 'Landing page', responses: { 200: json() } } },
       '/ogcapi/conformance': { get: { tags: ['OGC API – Features'], summary: 'Conformance classes', responses: { 200: json() } } },
@@ -94,6 +94,7 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
       ...revisionPaths(collectionId, opts),
       ...conflictPaths(opts),
       ...auditPaths(opts),
+      ...authPaths(),
       '/api/layers/{layerId}/export': {
         get: {
           tags: ['Revisions'],
@@ -160,6 +161,10 @@ export function openApiDocument(registry: Registry, ogcBase: string, opts: { def
         },
       },
       responses: { Error: { description: 'error', ...json({ $ref: '#/components/schemas/Error' }) } },
+      securitySchemes: {
+        session: { type: 'apiKey', in: 'cookie', name: 'onemap_session', description: 'browser session from POST /api/auth/login; writes also send its CSRF token as X-CSRF-Token' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'API token from POST /api/auth/tokens' },
+      },
     },
   };
 }
@@ -313,6 +318,36 @@ function auditPaths(opts: { defaultLimit: number; maxLimit: number }) {
     },
     '/api/audit/verify': {
       get: { tags: ['Audit'], summary: 'Recomputes the whole chain: ok, the head (id and hash), or the first entry that does not hold', responses: { 200: json() } },
+    },
+  };
+}
+
+/** /api/auth: sessions (cookie + CSRF token) and API tokens (server/accounts). */
+function authPaths() {
+  const text = (max: number) => ({ type: 'string', maxLength: max });
+  return {
+    '/api/auth/login': {
+      post: {
+        tags: ['Accounts'],
+        summary: 'Logs in: sets the httpOnly, SameSite=Strict session cookie and returns the CSRF token that writes made with the cookie must send as X-CSRF-Token',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name', 'password'], properties: { name: text(40), password: text(200) } } } } },
+        responses: { 200: json(), 400: error, 401: error, 429: error },
+      },
+    },
+    '/api/auth/logout': { post: { tags: ['Accounts'], summary: 'Ends the browser session', security: [{ session: [] }], responses: { 204: { description: 'logged out' }, 401: error } } },
+    '/api/auth/me': { get: { tags: ['Accounts'], summary: 'The account behind the request (null: anonymous), how it was recognised, the session’s CSRF token', responses: { 200: json() } } },
+    '/api/auth/tokens': {
+      get: { tags: ['Accounts'], summary: 'The caller’s API tokens (never their secrets)', security: [{ session: [] }, { bearer: [] }], responses: { 200: json(), 401: error } },
+      post: {
+        tags: ['Accounts'],
+        summary: 'Issues an API token for scripts (shown once; Authorization: Bearer <token>)',
+        security: [{ session: [] }, { bearer: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['label'], properties: { label: text(100), days: { type: 'integer', minimum: 1, maximum: 365, default: 90 } } } } } },
+        responses: { 201: json(), 400: error, 401: error },
+      },
+    },
+    '/api/auth/tokens/{id}': {
+      delete: { tags: ['Accounts'], summary: 'Revokes a token (one’s own; an admin any)', security: [{ session: [] }, { bearer: [] }], parameters: [param('id', 'path', { type: 'string', format: 'uuid' }, 'token id')], responses: { 204: { description: 'revoked' }, 401: error, 404: error } },
     },
   };
 }

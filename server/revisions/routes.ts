@@ -3,6 +3,7 @@
 import express, { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
+import { accountOf } from '../accounts/routes';
 import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
 import { intParam } from '../platform/params';
 import { restoreRevision } from './commit';
@@ -85,7 +86,7 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 2000)) {
       throw badRequest('invalid_parameter', messages.badParam('reason', 'a text of up to 2000 characters', reason), { parameter: 'reason' });
     }
-    const result = await restoreRevision(knex, layer, revision, { createdBy: 'anonymous', reason });
+    const result = await restoreRevision(knex, layer, revision, { createdBy: accountOf(res)?.name ?? 'anonymous', reason });
     await catalog.versions.reload(); // the new data version at once, not when the NOTIFY arrives
     await catalog.versions.reload(); // this instance serves the new revision at once (others follow the NOTIFY)
     res.status(201).json({ ...result, ...(await getRevision(knex, layer, result.revision)) });
