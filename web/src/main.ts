@@ -1,4 +1,5 @@
-// The viewer's entry: header with the import and conflicts buttons and the language switch, layer
+// The viewer's entry: header with the import and conflicts buttons, the language switch and the
+// account (登录 / 退出), layer
 // tree (left), map with the measure tool, identify panel (right) and coordinate status bar
 // (bottom), all driven by the server's registry and style.
 import type { Map as MlMap } from 'maplibre-gl';
@@ -11,6 +12,7 @@ import { mountStatusBar } from './coords/statusbar';
 import { MeasureControl } from './measure/measure';
 import { mountImport } from './imports/panel';
 import { mountConflicts } from './conflicts/panel';
+import { mountAuth, type AuthHeader } from './auth/header';
 import { h, replaceChildren } from './ui/dom';
 import './styles.css';
 
@@ -27,7 +29,7 @@ function byTestId(id: string): HTMLElement {
   return el;
 }
 
-function mountHeader(): void {
+function mountHeader(): AuthHeader {
   const title = byTestId('app-title');
   const sw = byTestId('lang-switch');
   const render = (): void => {
@@ -39,11 +41,13 @@ function mountHeader(): void {
   sw.addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
   render();
   onLangChange(render);
+  // 登录 / the logged-in account and 退出; restores the session of the browser's cookie.
+  return mountAuth(byTestId('app-header'));
 }
 
 async function main(): Promise<void> {
   initDocumentLang();
-  mountHeader();
+  const auth = mountHeader();
   const tree = byTestId('layer-tree');
   const right = document.querySelector<HTMLElement>('.panel-right')!;
   try {
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
     const map = createMap(byTestId('map'));
     window.__onemap = { map };
     const [registry] = await Promise.all([fetchRegistry(), whenLoaded(map)]);
+    auth.setDepartments(registry.departments);
     mountLayerTree(tree, map, registry);
     mountIdentify(right, map, registry.layers);
     // After the style has loaded (its sketch layers go on top); while it measures, clicks skip identify.

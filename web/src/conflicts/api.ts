@@ -2,7 +2,7 @@
 // with its history, status changes (optimistic concurrency: If-Match with the case's version),
 // comments, the rule × district summary and detection runs.
 import type { MultiPolygon } from 'geojson';
-import { ApiError, getJson } from '../platform/http';
+import { ApiError, csrfHeader, getJson } from '../platform/http';
 
 /** A code with its names in both languages (severity, status, decision). */
 export interface Term {
@@ -262,7 +262,7 @@ async function postJson<T>(url: string, body: unknown, headers: Record<string, s
   try {
     res = await fetch(url, {
       method: 'POST',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...headers },
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...csrfHeader(), ...headers },
       body: JSON.stringify(body),
     });
   } catch (err) {

@@ -40,6 +40,8 @@ export interface DetailModel {
   comment: string;
   /** Who acts (sent as `by`, remembered in the browser). */
   actor: string;
+  /** The logged-in account's display name: shown in place of the actor and not editable (the server records the account). */
+  account?: string;
   busy?: 'transition' | 'comment';
   notice?: Notice;
   /** Scroll the notice into view at the next rendering (it is new). */
@@ -228,7 +230,12 @@ export function renderDetail(v: Vocab, m: DetailModel, handlers: DetailHandlers)
   // Status change: who acts, one button per allowed transition, the open form.
   const actorInput = h('input', { type: 'text', id: 'cf-actor', 'data-testid': 'cf-actor', maxlength: 100, placeholder: t('cfActorPlaceholder') });
   actorInput.value = m.actor;
-  actorInput.addEventListener('change', () => handlers.actorChanged(actorInput.value));
+  if (m.account !== undefined) {
+    actorInput.value = m.account;
+    actorInput.readOnly = true;
+    actorInput.title = t('cfActorAccount');
+    actorInput.dataset.account = 'true';
+  } else actorInput.addEventListener('change', () => handlers.actorChanged(actorInput.value));
   const buttons = c.allowed.map((to) => {
     const b = h('button', { type: 'button', class: `cf-action${m.action === to ? ' active' : ''}`, 'data-testid': `cf-action-${to}`, 'aria-pressed': String(m.action === to), disabled: !m.detail || !!m.busy }, t(ACTION_KEYS[to]));
     b.addEventListener('click', () => handlers.chooseAction(m.action === to ? undefined : to));

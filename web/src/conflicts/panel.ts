@@ -12,6 +12,7 @@ import type { Map as MlMap, MapMouseEvent } from 'maplibre-gl';
 import { onLangChange, pick, t } from '../i18n/i18n';
 import { refreshLayerTiles } from '../imports/panel';
 import type { Registry } from '../layers/registry';
+import { currentAccount, onAccountChange } from '../auth/session';
 import { ApiError } from '../platform/http';
 import { h, replaceChildren } from '../ui/dom';
 import {
@@ -100,6 +101,8 @@ export class ConflictsPanel {
     this.root.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !(e.target instanceof HTMLTextAreaElement)) this.close(); });
     this.map.on('click', (e) => this.mapClicked(e));
     onLangChange(() => this.render());
+    // Logged in: the 经办人 field shows the account; logged out: the name typed before.
+    onAccountChange(() => this.renderDetailView());
     this.render();
   }
 
@@ -560,6 +563,7 @@ export class ConflictsPanel {
 
   private renderDetailContent(m: DetailModel): void {
     if (!this.vocab) return;
+    m.account = currentAccount()?.display_name;
     replaceChildren(this.detailView, renderDetail(this.vocab, m, {
       back: () => this.back(),
       reload: () => void this.loadDetail(),

@@ -224,6 +224,17 @@ export const STRINGS = {
   unitPieces: { zh: '个', en: '' },
   yes: { zh: '是', en: 'yes' },
   no: { zh: '否', en: 'no' },
+  login: { zh: '登录', en: 'Log in' },
+  logout: { zh: '退出', en: 'Log out' },
+  loginTitle: { zh: '账号登录', en: 'Log in' },
+  loginName: { zh: '账号', en: 'Account' },
+  loginPassword: { zh: '密码', en: 'Password' },
+  loginSubmit: { zh: '登录', en: 'Log in' },
+  loginCancel: { zh: '取消', en: 'Cancel' },
+  loginFailed: { zh: '登录失败', en: 'Login failed' },
+  loginNameMissing: { zh: '请输入账号', en: 'Enter the account name' },
+  loginPasswordMissing: { zh: '请输入密码', en: 'Enter the password' },
+  cfActorAccount: { zh: '已登录账号，按账号记录', en: 'logged in: recorded under the account' },
 } as const satisfies Record<string, { zh: string; en: string }>;
 
 /** Name of one interface string. */

@@ -1,7 +1,7 @@
 // POST /api/layers/{layerId}/imports: uploads a delivered file (multipart) for a dry run or a real
 // import and returns the server's validation report, whether the import was accepted or refused.
 import type { FeatureCollection } from 'geojson';
-import { ApiError } from '../platform/http';
+import { ApiError, csrfHeader } from '../platform/http';
 
 /** One problem (or warning) of a report: `code` is stable, `message` is for people. */
 export interface ReportProblem {
@@ -124,7 +124,7 @@ export async function uploadImport(req: ImportRequest, signal?: AbortSignal): Pr
     res = await fetch(`/api/layers/${encodeURIComponent(req.layerId)}/imports`, {
       method: 'POST',
       body: form,
-      headers: { Accept: 'application/json' },
+      headers: { Accept: 'application/json', ...csrfHeader() },
       signal,
     });
   } catch (err) {

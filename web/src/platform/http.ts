@@ -1,4 +1,18 @@
-// One way to call the server's JSON API, turning its error body { code, message, details? } into ApiError.
+// One way to call the server's JSON API, turning its error body { code, message, details? } into ApiError,
+// and the session's CSRF token that every write (POST/PUT/PATCH/DELETE) carries when someone is
+// logged in (web/src/auth/session.ts sets it), so that the write counts as the account's.
+
+let csrfToken: string | undefined;
+
+/** Sets the logged-in session's CSRF token (undefined: anonymous, writes carry no token). */
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token || undefined;
+}
+
+/** The header a write sends: X-CSRF-Token when logged in, nothing when anonymous. */
+export function csrfHeader(): Record<string, string> {
+  return csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
+}
 
 /** An error answer of the API (4xx/5xx with a JSON body), or a network failure (status 0). */
 export class ApiError extends Error {

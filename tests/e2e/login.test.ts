@@ -1,0 +1,163 @@
+// End-to-end: logging in from the viewer's header (web/dist, so `npm run build` first) on the real
+// server, in Debian's headless Chromium, on a database of its own (it writes to the ledger). A wrong
+// password shows the server's message; land.reviewer logged in shows its name and 国土局 in the
+// header, survives a reload (GET /api/auth/me), and a comment written in the conflicts panel is
+// recorded under the account (the write carries the session's X-CSRF-Token); 退出 returns to
+// anonymous, where the panel's 经办人 field is editable again and a comment is anonymous as before.
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { loadDemo } from '../../server/demo/load';
+import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
+import { useTestDatabase } from '../helpers/db';
+import { getJson } from '../helpers/http';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/** Screenshots go here (outside the tree): look at them. */
+const SHOTS = '/tmp/onemap-login-e2e';
+const PASSWORD = 'datong-demo-2015';
+
+type CaseEvent = { action: string; actor: string; comment: string | null };
+type CaseDetail = { id: string; events: CaseEvent[] };
+
+let db: Awaited<ReturnType<typeof useTestDatabase>>;
+let server: TestServer;
+let viewer: Viewer;
+let page: Page;
+/** The case commented on. */
+let caseId: string;
+
+const api = (path: string) => `${server.baseUrl}${path}`;
+
+async function events(id: string): Promise<CaseEvent[]> {
+  const r = await getJson<CaseDetail>(api(`/api/conflicts/cases/${id}`));
+  expect(r.status).toBe(200);
+  return r.body.events;
+}
+
+/** /api/auth/me as the page's browser (its cookie) sees it. */
+function me(p: Page): Promise<{ account: { name: string } | null; via?: string }> {
+  return p.evaluate(async () => (await fetch('/api/auth/me', { cache: 'no-store' })).json());
+}
+
+async function logIn(p: Page, name: string, password: string): Promise<void> {
+  await p.getByTestId('login-open').click();
+  await p.getByTestId('login-dialog').waitFor({ state: 'visible' });
+  await p.getByTestId('login-name').fill(name);
+  await p.getByTestId('login-password').fill(password);
+  await p.getByTestId('login-submit').click();
+}
+
+/** Opens the conflicts panel (if closed) and the first listed case, and waits for its detail. */
+async function openFirstCase(p: Page): Promise<string> {
+  if (await p.getByTestId('conflicts-panel').isHidden()) await p.getByTestId('conflicts-open').click();
+  const first = p.getByTestId('cf-case').first();
+  await first.waitFor({ timeout: 30_000 });
+  const id = (await first.getAttribute('data-id'))!;
+  await first.click();
+  await p.locator(`[data-testid="cf-detail"][data-loaded="true"]`).waitFor({ timeout: 30_000 });
+  return id;
+}
+
+async function addComment(p: Page, text: string): Promise<void> {
+  const before = await p.locator('[data-testid="cf-event"][data-action="comment"]').count();
+  await p.getByTestId('cf-comment').fill(text);
+  await p.getByTestId('cf-comment-add').click();
+  await p.waitForFunction((n) => document.querySelectorAll('[data-testid="cf-event"][data-action="comment"]').length > n, before, { timeout: 30_000 });
+}
+
+beforeAll(async () => {
+  db = await useTestDatabase();
+  await loadDemo(db.knex, { scale: 'demo' }); // the plans, their conflicts and the demo accounts
+  server = await startTestServer(db.name);
+  viewer = await openViewer(server.baseUrl);
+  page = viewer.page;
+  mkdirSync(SHOTS, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+  await viewer?.close();
+  await server?.close();
+  await db?.close();
+});
+
+describe('login', () => {
+  test('anonymous at first: a 登录 button, no account', async () => {
+    await page.getByTestId('login-open').waitFor({ state: 'visible' });
+    await expect(page.getByTestId('login-open').textContent()).resolves.toBe('登录');
+    expect(await page.getByTestId('auth-account').isHidden()).toBe(true);
+    expect(await page.getByTestId('logout').isHidden()).toBe(true);
+    expect(await page.getByTestId('login-dialog').isHidden()).toBe(true);
+    expect((await me(page)).account).toBeNull();
+  });
+
+  test('a wrong password: the server\'s message in the dialog, still anonymous', async () => {
+    await logIn(page, 'land.reviewer', 'not-the-password');
+    await page.getByTestId('login-error').waitFor({ state: 'visible', timeout: 30_000 });
+    const text = await page.getByTestId('login-error').textContent();
+    expect(text).toContain('the account name or the password is wrong');
+    expect(await page.getByTestId('login-dialog').isVisible()).toBe(true);
+    expect(await page.getByTestId('login-open').isVisible()).toBe(true);
+    expect((await me(page)).account).toBeNull();
+    await page.screenshot({ path: `${SHOTS}/login-wrong-password.png` });
+  });
+
+  test('land.reviewer logs in: its name and 国土局 in the header, the dialog closes', async () => {
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('auth-account').waitFor({ state: 'visible', timeout: 30_000 });
+    await expect(page.getByTestId('auth-display-name').textContent()).resolves.toBe('市国土局审查员');
+    await expect(page.getByTestId('auth-department').textContent()).resolves.toContain('国土局');
+    await expect(page.getByTestId('logout').textContent()).resolves.toBe('退出');
+    expect(await page.getByTestId('login-open').isHidden()).toBe(true);
+    expect(await page.getByTestId('login-dialog').isHidden()).toBe(true);
+    expect(await me(page)).toMatchObject({ account: { name: 'land.reviewer' }, via: 'session' });
+    await page.getByTestId('app-header').screenshot({ path: `${SHOTS}/header-logged-in.png` });
+  });
+
+  test('a reload restores the session from the cookie (GET /api/auth/me)', async () => {
+    await page.reload();
+    await waitForIdleMap(page);
+    await page.getByTestId('auth-account').waitFor({ state: 'visible', timeout: 30_000 });
+    await expect(page.getByTestId('auth-display-name').textContent()).resolves.toBe('市国土局审查员');
+    await expect(page.getByTestId('auth-department').textContent()).resolves.toContain('国土局');
+  });
+
+  test('logged in: the 经办人 field shows the account, and a comment is recorded under land.reviewer', async () => {
+    caseId = await openFirstCase(page);
+    const actor = page.getByTestId('cf-actor');
+    await expect(actor.inputValue()).resolves.toBe('市国土局审查员');
+    expect(await actor.evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(true);
+    await addComment(page, '国土局已核实该图斑');
+    const last = (await events(caseId)).at(-1)!;
+    expect(last).toMatchObject({ action: 'comment', actor: 'land.reviewer', comment: '国土局已核实该图斑' });
+    // The audit trail names the account too.
+    const audit = await getJson<unknown>(api('/api/audit?actor=land.reviewer'));
+    expect(audit.status).toBe(200);
+    expect(JSON.stringify(audit.body)).toContain('国土局已核实该图斑');
+    await page.screenshot({ path: `${SHOTS}/conflicts-logged-in.png` });
+  });
+
+  test('退出: back to anonymous; the 经办人 field is editable again and a comment is anonymous as before', async () => {
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-open').waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await page.getByTestId('auth-account').isHidden()).toBe(true);
+    expect(await page.getByTestId('logout').isHidden()).toBe(true);
+    expect((await me(page)).account).toBeNull();
+
+    const actor = page.getByTestId('cf-actor');
+    expect(await actor.evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(false);
+    await expect(actor.inputValue()).resolves.toBe('');
+    await addComment(page, '匿名意见');
+    expect((await events(caseId)).at(-1)).toMatchObject({ action: 'comment', actor: 'anonymous', comment: '匿名意见' });
+    await page.getByTestId('app-header').screenshot({ path: `${SHOTS}/header-logged-out.png` });
+  });
+
+  test('no console error, failed request or HTTP error but the refused wrong password', () => {
+    // The 401 is logged by Chromium as an HTTP error and a "Failed to load resource" console error.
+    const expected401 = (p: string) => p === `HTTP 401: ${api('/api/auth/login')}`;
+    const console401 = (p: string) => p === 'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)';
+    expect(viewer.problems.filter(expected401)).toHaveLength(1);
+    expect(viewer.problems.filter((p) => !expected401(p) && !console401(p))).toEqual([]);
+  });
+});

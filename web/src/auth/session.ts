@@ -1,0 +1,89 @@
+// The viewer's session: who is logged in (GET /api/auth/me on load, POST /api/auth/login and
+// logout), kept here with its CSRF token, which the shared HTTP helper puts on every write so that
+// the write counts as the account's. Anonymous: no account, no token, requests as before.
+import { ApiError, csrfHeader, getJson, setCsrfToken } from '../platform/http';
+
+/** An account as /api/auth answers it. */
+export interface Account {
+  name: string;
+  display_name: string;
+  /** Department id (layers/departments.json). */
+  department: string;
+  roles: string[];
+}
+
+let current: Account | null = null;
+const listeners = new Set<(account: Account | null) => void>();
+
+/** The logged-in account, or null. */
+export function currentAccount(): Account | null {
+  return current;
+}
+
+/** Calls fn whenever the account changes (log in, log out, restored); returns the unsubscribe. */
+export function onAccountChange(fn: (account: Account | null) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function set(account: Account | null, csrf: string | undefined): void {
+  current = account;
+  setCsrfToken(account ? csrf : undefined);
+  for (const fn of listeners) fn(account);
+}
+
+/** Restores the session of the browser's cookie, if any (anonymous on any failure). */
+export async function restoreSession(): Promise<Account | null> {
+  try {
+    const me = await getJson<{ account: Account | null; via?: string; csrf?: string }>('/api/auth/me');
+    // Only a browser session carries a CSRF token; without one a write would not count as the account's.
+    if (me.account && me.via === 'session' && me.csrf) set(me.account, me.csrf);
+    else set(null, undefined);
+  } catch {
+    set(null, undefined);
+  }
+  return current;
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  try {
+    return await fetch(url, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch (err) {
+    throw new ApiError(0, 'network', (err as Error).message);
+  }
+}
+
+/** Logs in; throws ApiError with the server's code and message (401 invalid_credentials, 429 too_many_attempts …). */
+export async function login(name: string, password: string): Promise<Account> {
+  const res = await post('/api/auth/login', { name, password });
+  const parsed: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = (parsed ?? {}) as { code?: string; message?: string; details?: unknown };
+    throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
+  }
+  const r = parsed as { account: Account; csrf: string };
+  set(r.account, r.csrf);
+  return r.account;
+}
+
+/**
+ * Logs out. The browser is anonymous afterwards whatever the answer: a session that already
+ * expired or was revoked (401) has ended anyway.
+ */
+export async function logout(): Promise<void> {
+  const headers = csrfHeader();
+  try {
+    const res = await post('/api/auth/logout', undefined, headers);
+    if (!res.ok && res.status !== 401) {
+      const e = ((await res.json().catch(() => null)) ?? {}) as { code?: string; message?: string };
+      throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`);
+    }
+  } finally {
+    set(null, undefined);
+  }
+}
