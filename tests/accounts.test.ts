@@ -81,6 +81,11 @@ describe('accounts', () => {
     // Bearer token: who, and named as the actor of a ledger action (and in the audit trail).
     const me = (await getJson(`${auth}/me`, { headers: { Authorization: `Bearer ${token}` } })).body;
     expect(me).toMatchObject({ account: { name: 'land.reviewer' }, via: 'token' });
+    const listed = (await getJson(`${auth}/tokens`, { headers: { Authorization: `Bearer ${token}` } })).body.tokens;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ id, label: '月度统计脚本' });
+    expect(listed[0].last_used_at).not.toBeNull();
+    expect(JSON.stringify(listed)).not.toContain(token);
     const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?limit=1`)).body.cases[0];
     const t = await post(`${srv.baseUrl}/api/conflicts/cases/${c.id}/comments`, { text: '国土局已复核', by: 'someone else' }, { Authorization: `Bearer ${token}` });
     expect(t.status).toBe(201);

@@ -78,6 +78,11 @@ export async function recognise(knex: Knex, token: string): Promise<{ account: A
     .where('a.active', true)
     .first('a.id', 'a.name', 'a.display_name', 'a.department', 'a.roles', 'c.id as credential_id', 'c.kind', 'c.csrf', 'c.expires_at');
   if (!row) return null;
+  // When it was last used (at most once a minute, so reading does not turn every request into a write).
+  await knex('credentials')
+    .where('id', row.credential_id)
+    .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', knex.raw("now() - interval '1 minute'")))
+    .update({ last_used_at: knex.fn.now() });
   return {
     account: { id: row.id, name: row.name, display_name: row.display_name, department: row.department, roles: row.roles },
     credential: { id: row.credential_id, kind: row.kind, csrf: row.csrf, expires_at: row.expires_at },
