@@ -113,11 +113,10 @@ export function authRouter(knex: Knex): Router {
   });
 
   r.post('/logout', async (_req, res) => {
-    const a = needAccount(res);
+    needAccount(res);
     const c = res.locals.credential as Credential;
     if (c.kind !== 'session') throw badRequest('not_a_session', 'logout ends a browser session; revoke a token with DELETE /api/auth/tokens/{id}');
     await revokeCredential(knex, c.id);
-    void a;
     res.clearCookie(SESSION_COOKIE, { path: '/' }).status(204).end();
   });
 
