@@ -1,7 +1,7 @@
 // The viewer's session: who is logged in (GET /api/auth/me on load, POST /api/auth/login and
 // logout), kept here with its CSRF token, which the shared HTTP helper puts on every write so that
 // the write counts as the account's. Anonymous: no account, no token, requests as before.
-import { ApiError, csrfHeader, getJson, setCsrfToken } from '../platform/http';
+import { ApiError, getJson, postJson, setCsrfToken } from '../platform/http';
 
 /** An account as /api/auth answers it. */
 export interface Account {
@@ -45,28 +45,9 @@ export async function restoreSession(): Promise<Account | null> {
   return current;
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  try {
-    return await fetch(url, {
-      method: 'POST',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    });
-  } catch (err) {
-    throw new ApiError(0, 'network', (err as Error).message);
-  }
-}
-
 /** Logs in; throws ApiError with the server's code and message (401 invalid_credentials, 429 too_many_attempts …). */
 export async function login(name: string, password: string): Promise<Account> {
-  const res = await post('/api/auth/login', { name, password });
-  const parsed: unknown = await res.json().catch(() => null);
-  if (!res.ok) {
-    const e = (parsed ?? {}) as { code?: string; message?: string; details?: unknown };
-    throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
-  }
-  const r = parsed as { account: Account; csrf: string };
+  const r = await postJson<{ account: Account; csrf: string }>('/api/auth/login', { name, password });
   set(r.account, r.csrf);
   return r.account;
 }
@@ -76,13 +57,10 @@ export async function login(name: string, password: string): Promise<Account> {
  * expired or was revoked (401) has ended anyway.
  */
 export async function logout(): Promise<void> {
-  const headers = csrfHeader();
   try {
-    const res = await post('/api/auth/logout', undefined, headers);
-    if (!res.ok && res.status !== 401) {
-      const e = ((await res.json().catch(() => null)) ?? {}) as { code?: string; message?: string };
-      throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`);
-    }
+    await postJson('/api/auth/logout');
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) throw err;
   } finally {
     set(null, undefined);
   }

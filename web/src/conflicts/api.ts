@@ -2,7 +2,7 @@
 // with its history, status changes (optimistic concurrency: If-Match with the case's version),
 // comments, the rule × district summary and detection runs.
 import type { MultiPolygon } from 'geojson';
-import { ApiError, csrfHeader, getJson } from '../platform/http';
+import { getJson, postJson } from '../platform/http';
 
 /** A code with its names in both languages (severity, status, decision). */
 export interface Term {
@@ -195,21 +195,7 @@ const BASE = '/api/conflicts';
  * GETs live ledger data past the browser's HTTP cache. A case's ETag is its version, which a
  * comment does not change: a revalidated (304) answer would bring back the old history.
  */
-async function getLive<T>(url: string, signal?: AbortSignal): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new ApiError(0, 'network', (err as Error).message);
-  }
-  const body: unknown = await res.json().catch(() => null);
-  if (!res.ok) {
-    const e = (body ?? {}) as { code?: string; message?: string; details?: unknown };
-    throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
-  }
-  return body as T;
-}
+const getLive = <T>(url: string, signal?: AbortSignal) => getJson<T>(url, signal, 'no-store');
 
 export function fetchRules(signal?: AbortSignal): Promise<RulesInfo> {
   return getJson<RulesInfo>(`${BASE}/rules`, signal);
@@ -254,26 +240,6 @@ export async function fetchDistricts(signal?: AbortSignal): Promise<District[]> 
     out.push({ adcode: p.adcode, zh: p.name ?? p.adcode, en: p.name_en || p.name || p.adcode });
   }
   return out;
-}
-
-/** POSTs JSON and parses the JSON answer; throws ApiError (with the server's code, message and details). */
-async function postJson<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...csrfHeader(), ...headers },
-      body: JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new ApiError(0, 'network', (err as Error).message);
-  }
-  const parsed: unknown = await res.json().catch(() => null);
-  if (!res.ok) {
-    const e = (parsed ?? {}) as { code?: string; message?: string; details?: unknown };
-    throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
-  }
-  return parsed as T;
 }
 
 /** What a status change sends (empty optional texts are left out). */

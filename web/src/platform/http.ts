@@ -22,11 +22,11 @@ export class ApiError extends Error {
   }
 }
 
-/** GETs url and parses its JSON body; throws ApiError on any failure. */
-export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+/** Fetches url and parses its JSON body; a network failure or an error answer becomes ApiError. */
+async function requestJson<T>(url: string, init: RequestInit): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { Accept: 'application/json' }, signal });
+    res = await fetch(url, init);
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', (err as Error).message);
@@ -37,4 +37,21 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
     throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
   }
   return body as T;
+}
+
+/**
+ * GETs url and parses its JSON body; throws ApiError on any failure. `cache: 'no-store'` for live
+ * data whose ETag does not follow every change (a conflict case's history).
+ */
+export function getJson<T>(url: string, signal?: AbortSignal, cache?: RequestCache): Promise<T> {
+  return requestJson<T>(url, { headers: { Accept: 'application/json' }, signal, ...(cache ? { cache } : {}) });
+}
+
+/** POSTs JSON (with the session's CSRF token when logged in) and parses the JSON answer; throws ApiError. */
+export function postJson<T>(url: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  return requestJson<T>(url, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...csrfHeader(), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 }
