@@ -2,8 +2,7 @@
 // the verification of the whole chain (every row's hash recomputed and linked to the one before).
 import { Router } from 'express';
 import type { Knex } from 'knex';
-import { badRequest, messages } from '../platform/errors';
-import { intParam, single } from '../platform/params';
+import { intParam, onlyParams, single } from '../platform/params';
 
 export interface ChainCheck {
   ok: boolean;
@@ -44,9 +43,7 @@ export function auditRouter(knex: Knex, opts: { defaultLimit: number; maxLimit: 
   const r = Router();
 
   r.get('/', async (req, res) => {
-    for (const k of Object.keys(req.query)) {
-      if (!['limit', 'offset', 'action', 'actor'].includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, ['limit', 'offset', 'action', 'actor']), { parameter: k });
-    }
+    onlyParams(req.query, ['limit', 'offset', 'action', 'actor']);
     const limit = intParam(req.query, 'limit', 1, opts.maxLimit, opts.defaultLimit)!;
     const offset = intParam(req.query, 'offset', 0, 1_000_000_000, 0)!;
     const q = knex('audit_log').orderBy('id', 'desc').limit(limit).offset(offset);
@@ -59,7 +56,7 @@ export function auditRouter(knex: Knex, opts: { defaultLimit: number; maxLimit: 
   });
 
   r.get('/verify', async (req, res) => {
-    if (Object.keys(req.query).length) throw badRequest('unknown_parameter', messages.unknownParam(Object.keys(req.query)[0], []), { parameter: Object.keys(req.query)[0] });
+    onlyParams(req.query, []);
     res.set('Cache-Control', 'no-store').json(await verifyChain(knex));
   });
 

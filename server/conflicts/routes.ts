@@ -4,7 +4,7 @@
 import express, { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { AppError, badRequest, messages, notFound } from '../platform/errors';
-import { intParam, single } from '../platform/params';
+import { intParam, onlyParams, single } from '../platform/params';
 import type { ConflictEngine, RunMode } from './detect';
 import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
 import { accountOf } from '../accounts/routes';
@@ -26,9 +26,6 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     if (by === undefined) return 'anonymous';
     if (typeof by !== 'string' || !by.trim() || by.length > 100) throw badRequest('invalid_body', "'by': expected a name of 1–100 characters", { field: 'by' });
     return by.trim();
-  };
-  const onlyParams = (req: Request, allowed: string[]) => {
-    for (const k of Object.keys(req.query)) if (!allowed.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, allowed), { parameter: k });
   };
   const filterOf = (req: Request): CaseFilter => {
     const f: CaseFilter = {};
@@ -67,12 +64,12 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   };
 
   r.get('/rules', (req, res) => {
-    onlyParams(req, []);
+    onlyParams(req.query, []);
     res.json(ledger.describeRules());
   });
 
   r.get('/runs', async (req, res) => {
-    onlyParams(req, ['limit']);
+    onlyParams(req.query, ['limit']);
     const limit = intParam(req.query, 'limit', 1, 500, 20)!;
     const runs = await knex('conflict_runs').orderBy('id', 'desc').limit(limit);
     res.json({ runs, busy: watcher.busy });
@@ -100,19 +97,19 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   });
 
   r.get('/summary', async (req, res) => {
-    onlyParams(req, FILTERS);
+    onlyParams(req.query, FILTERS);
     res.json(await ledger.summary(filterOf(req)));
   });
 
   r.get('/cases', async (req, res) => {
-    onlyParams(req, [...FILTERS, 'limit', 'offset']);
+    onlyParams(req.query, [...FILTERS, 'limit', 'offset']);
     const limit = intParam(req.query, 'limit', 1, opts.maxLimit, opts.defaultLimit)!;
     const offset = intParam(req.query, 'offset', 0, 1_000_000_000, 0)!;
     res.json(await ledger.list(filterOf(req), limit, offset));
   });
 
   r.get('/cases/:id', async (req, res) => {
-    onlyParams(req, []);
+    onlyParams(req.query, []);
     const c = await ledger.get(caseId(req));
     // The ETag names the version changes are made against (If-Match); comments do not change it,
     // so the response is not to be reused from a cache.
@@ -155,7 +152,7 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
 
   // The ledger as a file: every case (open and closed) matching the filters.
   r.get('/ledger.csv', async (req, res) => {
-    onlyParams(req, FILTERS);
+    onlyParams(req.query, FILTERS);
     const rows = await ledger.all(filterOf(req));
     const head = ['id', 'rule_id', 'rule_zh', 'severity', 'kind', 'district', 'adcode', 'status', 'decision', 'reason', 'district_opinion', 'city_opinion', 'effective_date', 'area_m2', 'area_ha', 'area_mu',
       'a_layer', 'a_fid', 'a_code', 'a_class', 'b_layer', 'b_fid', 'b_code', 'b_class', 'resolved_layer', 'resolved_revision', 'version', 'updated_at'];
@@ -175,7 +172,7 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   });
 
   r.get('/ledger.geojson', async (req, res) => {
-    onlyParams(req, FILTERS);
+    onlyParams(req.query, FILTERS);
     const rows = await ledger.all(filterOf(req));
     const features = rows.map((c) => {
       const { geometry, ...props } = c as unknown as Record<string, unknown> & { geometry: unknown };
@@ -185,7 +182,7 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   });
 
   r.get('/report', async (req, res) => {
-    onlyParams(req, ['adcode']);
+    onlyParams(req.query, ['adcode']);
     const adcode = single(req.query, 'adcode');
     if (!adcode || !/^\d{6}$/.test(adcode)) throw badRequest('invalid_parameter', messages.badParam('adcode', 'a 6-digit division code of a district', adcode ?? null), { parameter: 'adcode' });
     res.type('text/html; charset=utf-8').send(await districtReport(knex, ledger, engine, adcode));

@@ -18,6 +18,7 @@ import { normaliseEncoding } from './encoding';
 import { badUpload, importForbidden, importMessages, importRejected, uploadTooLarge } from './messages';
 import { importFile } from './pipeline';
 import { accountOf } from '../accounts/routes';
+import { onlyParams } from '../platform/params';
 
 export interface ImportsOptions {
   /** Largest upload (MiB, ONEMAP_UPLOAD_MAX_MB). */
@@ -49,8 +50,7 @@ export function importsRouter(catalog: Catalog, knex: Knex, opts: ImportsOptions
     const layer = catalog.layer(id);
     if (!layer) throw notFound('unknown_layer', messages.unknownLayer(id), { layerId: id });
     if (layer.derived) throw derivedLayer(layer.id);
-    const extra = Object.keys(req.query)[0]; // the options are form fields
-    if (extra !== undefined) throw badRequest('unknown_parameter', messages.unknownParam(extra, []), { parameter: extra });
+    onlyParams(req.query, []); // the options are form fields
     const user: User = { name: accountOf(res)?.name ?? 'anonymous' };
     if (!mayImport(user, layer)) throw importForbidden(layer.id);
 

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
 import type { Layer } from '../layers/registry';
 import { badRequest, messages, notFound } from '../platform/errors';
-import { bboxParam, intParam, single } from '../platform/params';
+import { bboxParam, intParam, onlyParams, single } from '../platform/params';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
 import { filterableNames, parseFilterValue, queryFeature, queryFeatures } from './features';
 import { openApiDocument } from './openapi';
@@ -132,9 +132,7 @@ export function ogcRouter(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
 
   r.get('/collections/:collectionId/items/:featureId', async (req, res) => {
     const layer = layerOf(req.params.collectionId);
-    for (const k of Object.keys(req.query)) {
-      if (!['crs', 'f'].includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, ['crs', 'f']), { parameter: k });
-    }
+    onlyParams(req.query, ['crs', 'f']);
     checkFormat(req.query);
     const crs = crsParam(req.query, 'crs');
     const id = req.params.featureId;

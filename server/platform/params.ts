@@ -4,6 +4,13 @@ import { badRequest, messages } from './errors';
 
 type Query = Record<string, unknown>;
 
+/** Refuses a query parameter that is not one of `allowed` (400 unknown_parameter, naming it and the allowed ones). */
+export function onlyParams(query: Query, allowed: readonly string[]): void {
+  for (const k of Object.keys(query)) {
+    if (!allowed.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...allowed]), { parameter: k });
+  }
+}
+
 /** The single string value of a parameter (a repeated parameter is refused). */
 export function single(query: Query, name: string): string | undefined {
   const v = query[name];

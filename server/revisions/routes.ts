@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
 import { accountOf } from '../accounts/routes';
 import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
-import { intParam } from '../platform/params';
+import { intParam, onlyParams } from '../platform/params';
 import { restoreRevision } from './commit';
 import { diffRevisions } from './diff';
 import { getRevision, listRevisions, revisionFeatures } from './history';
@@ -29,9 +29,6 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
     if (layer.derived) throw derivedLayer(layer.id);
     return layer;
   };
-  const onlyParams = (req: Request, allowed: string[]) => {
-    for (const k of Object.keys(req.query)) if (!allowed.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, allowed), { parameter: k });
-  };
   const revisionOf = (raw: string, name = 'revision') => {
     const n = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
     if (!(n >= 1 && n <= MAX_REVISION)) throw badRequest('invalid_parameter', messages.badParam(name, `a revision number from 1 to ${MAX_REVISION}`, raw), { parameter: name });
@@ -45,20 +42,20 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
 
   r.get('/', async (req, res) => {
     const layer = layerOf(req);
-    onlyParams(req, []);
+    onlyParams(req.query, []);
     const revisions = await listRevisions(knex, layer);
     res.json({ layerId: layer.id, current: revisions.at(-1)?.revision ?? 0, revisions });
   });
 
   r.get('/:revision', async (req, res) => {
     const layer = layerOf(req);
-    onlyParams(req, []);
+    onlyParams(req.query, []);
     res.json({ layerId: layer.id, ...(await getRevision(knex, layer, revisionOf(req.params.revision))) });
   });
 
   r.get('/:revision/features', async (req, res) => {
     const layer = layerOf(req);
-    onlyParams(req, ['limit', 'offset']);
+    onlyParams(req.query, ['limit', 'offset']);
     const revision = revisionOf(req.params.revision);
     const page = pageOf(req);
     const { features, matched } = await revisionFeatures(knex, layer, revision, page);
@@ -68,7 +65,7 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
   // ?from=N (default: the revision before); limit=0 answers the summary alone.
   r.get('/:revision/diff', async (req, res) => {
     const layer = layerOf(req);
-    onlyParams(req, ['from', 'limit', 'offset']);
+    onlyParams(req.query, ['from', 'limit', 'offset']);
     const to = revisionOf(req.params.revision);
     const from = intParam(req.query, 'from', 0, MAX_REVISION, to - 1)!;
     const diff = await diffRevisions(knex, layer, from, to, pageOf(req, 0));
@@ -79,7 +76,7 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
   // may restore; until accounts exist anyone can, and the revision records 'anonymous'.
   r.post('/:revision/restore', express.json({ limit: '16kb' }), async (req, res) => {
     const layer = layerOf(req);
-    onlyParams(req, []);
+    onlyParams(req.query, []);
     const revision = revisionOf(req.params.revision);
     const body: unknown = req.body ?? {};
     const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
