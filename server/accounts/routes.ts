@@ -3,10 +3,11 @@
 // `identify` recognises either on every request; a session cookie on a write without the matching
 // X-CSRF-Token header is not taken (the request is anonymous), so another site cannot act as the user.
 // Failed logins are limited per address and account name (429 with Retry-After).
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { AppError, badRequest, notFound } from '../platform/errors';
 import { type Account, type Credential, issueCredential, recognise, revokeCredential, SESSION_TTL_MS, TOKEN_TTL_DAYS } from './accounts';
+import { accountOf, requireAccount } from './authorize';
 import { DUMMY_HASH, verifyPassword } from './passwords';
 
 export const SESSION_COOKIE = 'onemap_session';
@@ -17,14 +18,19 @@ export function identify(knex: Knex): RequestHandler {
   return async (req, res, next) => {
     try {
       const auth = req.get('Authorization');
+      // res.locals.authProblem says why a request that carried a credential is anonymous, for the
+      // 401's message (server/accounts/authorize.ts): 'credential' (expired, revoked, unknown) or 'csrf'.
       if (auth?.startsWith('Bearer ')) {
         const r = await recognise(knex, auth.slice(7).trim());
         if (r && r.credential.kind === 'token') Object.assign(res.locals, r);
+        else res.locals.authProblem = 'credential';
       } else {
         const token = cookie(req, SESSION_COOKIE);
         if (token) {
           const r = await recognise(knex, token);
-          if (r && r.credential.kind === 'session' && (SAFE.has(req.method) || req.get('X-CSRF-Token') === r.credential.csrf)) Object.assign(res.locals, r);
+          if (!r || r.credential.kind !== 'session') res.locals.authProblem = 'credential';
+          else if (SAFE.has(req.method) || req.get('X-CSRF-Token') === r.credential.csrf) Object.assign(res.locals, r);
+          else res.locals.authProblem = 'csrf';
         }
       }
       next();
@@ -34,8 +40,8 @@ export function identify(knex: Knex): RequestHandler {
   };
 }
 
-/** The account behind a request (undefined: anonymous). */
-export const accountOf = (res: Response): Account | undefined => res.locals.account as Account | undefined;
+/** The account behind a request (undefined: anonymous); defined with the permission checks. */
+export { accountOf };
 
 function cookie(req: Request, name: string): string | undefined {
   for (const part of (req.get('Cookie') ?? '').split(';')) {
@@ -82,11 +88,7 @@ export function authRouter(knex: Knex): Router {
   const r = Router();
   r.use(express.json({ limit: '16kb' }));
   const limiter = new LoginLimiter();
-  const needAccount = (res: Response) => {
-    const a = accountOf(res);
-    if (!a) throw new AppError(401, 'unauthenticated', 'log in first (a session with its X-CSRF-Token header on writes, or Authorization: Bearer <token>)');
-    return a;
-  };
+  const needAccount = requireAccount;
   const show = (a: Account) => ({ name: a.name, display_name: a.display_name, department: a.department, roles: a.roles });
 
   r.post('/login', async (req, res) => {

@@ -1,7 +1,9 @@
 // /api/audit: the hash-chained audit trail (migrations/…_audit.ts) — the entries, newest first, and
 // the verification of the whole chain (every row's hash recomputed and linked to the one before).
+// Admins only: the entries name people.
 import { Router } from 'express';
 import type { Knex } from 'knex';
+import { requireAdmin } from '../accounts/authorize';
 import { intParam, onlyParams, single } from '../platform/params';
 
 export interface ChainCheck {
@@ -41,6 +43,12 @@ export async function verifyChain(knex: Knex): Promise<ChainCheck> {
 
 export function auditRouter(knex: Knex, opts: { defaultLimit: number; maxLimit: number }): Router {
   const r = Router();
+
+  // The entries name people: admins only (401 / 403 otherwise).
+  r.use((_req, res, next) => {
+    requireAdmin(res, 'reading the audit trail');
+    next();
+  });
 
   r.get('/', async (req, res) => {
     onlyParams(req.query, ['limit', 'offset', 'action', 'actor']);

@@ -7,7 +7,7 @@ import { AppError, badRequest, messages, notFound } from '../platform/errors';
 import { intParam, onlyParams, single } from '../platform/params';
 import type { ConflictEngine, RunMode } from './detect';
 import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
-import { accountOf } from '../accounts/routes';
+import { conflictRun, ledgerComment, ledgerTransition, requireAccount, requireAllowed } from '../accounts/authorize';
 import { districtReport } from './report';
 import type { ConflictWatcher } from './watcher';
 
@@ -17,15 +17,14 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   const r = Router();
   r.use(express.json({ limit: '64kb' }));
   const ledger = new Ledger(knex, engine.registry, engine.rules);
-  // The logged-in account; for anonymous requests (until writes require an account, issue 5's
-  // next step) the name the client gives.
-  const actor = (req: Request) => {
-    const account = accountOf(req.res!);
-    if (account) return account.name;
-    const by = (req.body as { by?: unknown } | undefined)?.by;
-    if (by === undefined) return 'anonymous';
-    if (typeof by !== 'string' || !by.trim() || by.length > 100) throw badRequest('invalid_body', "'by': expected a name of 1–100 characters", { field: 'by' });
-    return by.trim();
+  // Writes need an account (server/accounts/authorize.ts); the actor recorded is the account's name.
+  // A ledger action's permission depends on the case's rule: its departments act on it.
+  const ruleOfCase = async (id: string) => {
+    const row = await knex('conflict_cases').where({ id }).first<{ rule_id: string } | undefined>('rule_id');
+    if (!row) throw notFound('unknown_case', `conflict case '${id}' does not exist`, { caseId: id });
+    const rule = engine.rules.byId.get(row.rule_id);
+    // A case of a rule that was removed from conflict-rules.json: only an admin acts on it.
+    return rule ?? { id: row.rule_id, departments: [] as string[] };
   };
   const filterOf = (req: Request): CaseFilter => {
     const f: CaseFilter = {};
@@ -85,6 +84,7 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
 
   // An explicit run: 'full' recomputes every rule; 'incremental' catches up with what changed.
   r.post('/runs', async (req, res) => {
+    const account = requireAllowed(res, conflictRun);
     const body = (req.body ?? {}) as { mode?: unknown };
     const mode = body.mode ?? 'full';
     if (mode !== 'full' && mode !== 'incremental') throw badRequest('invalid_body', `'mode': expected full or incremental, got ${JSON.stringify(mode)}`, { field: 'mode' });
@@ -92,7 +92,7 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     // database connection while it waits (the running one includes every change made before it).
     const running = await knex('conflict_runs').where('status', 'running').andWhere('started_at', '>', knex.raw("now() - interval '15 minutes'")).first('id');
     if (running) throw new AppError(409, 'run_in_progress', `detection run ${running.id} is in progress; try again when it has finished`, { runId: running.id });
-    const result = await engine.run({ mode: mode as RunMode, requestedBy: actor(req), trigger: { via: 'api' } });
+    const result = await engine.run({ mode: mode as RunMode, requestedBy: account.name, trigger: { via: 'api' } });
     res.status(201).json(result);
   });
 
@@ -118,7 +118,9 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
 
   r.post('/cases/:id/transitions', async (req, res) => {
     const id = caseId(req);
+    requireAccount(res);
     const b = (req.body ?? {}) as Record<string, unknown>;
+    const account = requireAllowed(res, ledgerTransition(await ruleOfCase(id), String(b.to)));
     // The version the change is made against: If-Match ("3" or W/"3") or the body's version.
     const ifMatch = req.get('If-Match');
     let version = b.version as number;
@@ -139,15 +141,17 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
       district_opinion: b.district_opinion as string | undefined,
       city_opinion: b.city_opinion as string | undefined,
       effective_date: b.effective_date as string | undefined,
-      by: actor(req),
+      by: account.name,
     });
     res.set('ETag', `"${c.version}"`).json(c);
   });
 
   r.post('/cases/:id/comments', async (req, res) => {
     const id = caseId(req);
+    requireAccount(res);
+    const account = requireAllowed(res, ledgerComment(await ruleOfCase(id)));
     const text = ((req.body ?? {}) as { text?: unknown }).text;
-    res.status(201).json(await ledger.comment(id, text as string, actor(req)));
+    res.status(201).json(await ledger.comment(id, text as string, account.name));
   });
 
   // The ledger as a file: every case (open and closed) matching the filters.

@@ -32,11 +32,9 @@ export const importMessages = {
   notMultipart: 'expected a multipart/form-data body with the file in the field "file"',
   noFile: 'the form has no file in the field "file"',
   unknownField: (name: string, allowed: string[]) => `unknown form field '${name}'; allowed: ${allowed.join(', ')}`,
-  forbidden: (layerId: string) => `you may not import into layer '${layerId}': only its owning department or an admin may`,
 } as const;
 
 export const importRejected = (layerId: string, report: { layer: string; problemCount: number }) =>
   new AppError(422, 'import_rejected', importMessages.rejected(layerId, report.problemCount), report);
 export const uploadTooLarge = (maxMb: number) => new AppError(413, 'payload_too_large', importMessages.tooLarge(maxMb), { limitMb: maxMb });
 export const badUpload = (message: string, details?: unknown) => badRequest('invalid_upload', message, details);
-export const importForbidden = (layerId: string) => new AppError(403, 'forbidden', importMessages.forbidden(layerId), { layerId });

@@ -2,7 +2,9 @@
 // optional fields srid, encoding, dryRun, repair, reason) streamed to a temporary file under the
 // size limit, then the import pipeline. 201 with the report when a revision was written, 200 for a
 // dry run without problems, 422 import_rejected with the full report in `details`, 413 when the
-// upload is too large, 404 for an unknown layer, 400 for bad fields. The temporary file is always deleted.
+// upload is too large, 404 for an unknown layer, 400 for bad fields; 401 without an account and 403
+// unless a plan_editor of the layer's department or an admin (server/accounts/authorize.ts), before
+// anything of the upload is read. The temporary file is always deleted.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,30 +14,16 @@ import busboy from 'busboy'; // the multipart parser (also under multer): stream
 import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
-import type { Layer } from '../layers/registry';
 import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
 import { normaliseEncoding } from './encoding';
-import { badUpload, importForbidden, importMessages, importRejected, uploadTooLarge } from './messages';
+import { badUpload, importMessages, importRejected, uploadTooLarge } from './messages';
 import { importFile } from './pipeline';
-import { accountOf } from '../accounts/routes';
+import { layerWrite, requireAllowed } from '../accounts/authorize';
 import { onlyParams } from '../platform/params';
 
 export interface ImportsOptions {
   /** Largest upload (MiB, ONEMAP_UPLOAD_MAX_MB). */
   uploadMaxMb: number;
-}
-
-/** Who asks (accounts do not exist yet: always anonymous). */
-export interface User {
-  name: string;
-}
-
-/**
- * Whether the user may import into the layer.
- * TODO(accounts): only the layer's owning department (registry `department`) or an admin may import
- */
-export function mayImport(_user: User, _layer: Layer): boolean {
-  return true;
 }
 
 const FIELDS = ['srid', 'encoding', 'dryRun', 'repair', 'reason'];
@@ -51,8 +39,8 @@ export function importsRouter(catalog: Catalog, knex: Knex, opts: ImportsOptions
     if (!layer) throw notFound('unknown_layer', messages.unknownLayer(id), { layerId: id });
     if (layer.derived) throw derivedLayer(layer.id);
     onlyParams(req.query, []); // the options are form fields
-    const user: User = { name: accountOf(res)?.name ?? 'anonymous' };
-    if (!mayImport(user, layer)) throw importForbidden(layer.id);
+    // Before the upload is read: a dry run reads the delivery into a database session too.
+    const account = requireAllowed(res, layerWrite(layer, 'import into'));
 
     const upload = await receiveUpload(req, maxMb * 1024 * 1024);
     try {
@@ -71,7 +59,7 @@ export function importsRouter(catalog: Catalog, knex: Knex, opts: ImportsOptions
         dryRun: flag(f, 'dryRun'),
         repair: flag(f, 'repair'),
         reason: f.reason,
-        createdBy: user.name,
+        createdBy: account.name,
       });
       if (!report.ok) throw importRejected(layer.id, report);
       // Take the new data version in now rather than when the NOTIFY arrives: a client that asks for

@@ -3,7 +3,7 @@
 import express, { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
-import { accountOf } from '../accounts/routes';
+import { layerWrite, requireAllowed } from '../accounts/authorize';
 import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
 import { intParam, onlyParams } from '../platform/params';
 import { restoreRevision } from './commit';
@@ -72,10 +72,11 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
     res.type(GEOJSON).send(collection({ layerId: layer.id, from, to, summary: diff.summary, numberMatched: diff.matched, numberReturned: diff.features.length }, diff.features));
   });
 
-  // TODO(accounts): only a user of the layer's owning department (layer.department) or an admin
-  // may restore; until accounts exist anyone can, and the revision records 'anonymous'.
+  // A plan_editor of the layer's owning department (layer.department) or an admin may restore
+  // (401 / 403 otherwise, server/accounts/authorize.ts); the revision records the account's name.
   r.post('/:revision/restore', express.json({ limit: '16kb' }), async (req, res) => {
     const layer = layerOf(req);
+    const account = requireAllowed(res, layerWrite(layer, 'restore a revision of'));
     onlyParams(req.query, []);
     const revision = revisionOf(req.params.revision);
     const body: unknown = req.body ?? {};
@@ -83,8 +84,7 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 2000)) {
       throw badRequest('invalid_parameter', messages.badParam('reason', 'a text of up to 2000 characters', reason), { parameter: 'reason' });
     }
-    const result = await restoreRevision(knex, layer, revision, { createdBy: accountOf(res)?.name ?? 'anonymous', reason });
-    await catalog.versions.reload(); // the new data version at once, not when the NOTIFY arrives
+    const result = await restoreRevision(knex, layer, revision, { createdBy: account.name, reason });
     await catalog.versions.reload(); // this instance serves the new revision at once (others follow the NOTIFY)
     res.status(201).json({ ...result, ...(await getRevision(knex, layer, result.revision)) });
   });
