@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import compression from 'compression';
 import express from 'express';
+import { accountsAdminRouter } from './accounts/admin';
 import { authRouter, identify } from './accounts/routes';
 import { auditRouter } from './audit/routes';
 import { ConflictEngine } from './conflicts/detect';
@@ -79,6 +80,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use('/api/layers/:layerId/export', exportsRouter(catalog, db.knex, { connection: db.connection, statementTimeoutMs: config.ONEMAP_STATEMENT_TIMEOUT_MS }), apiNotFound);
   app.use('/api/layers/:layerId/imports', importsRouter(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
   app.use('/api/auth', authRouter(db.knex), apiNotFound);
+  app.use('/api/accounts', accountsAdminRouter(db.knex, registry), apiNotFound);
   app.use('/api/audit', auditRouter(db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
