@@ -1,0 +1,72 @@
+// Numbers, areas, dates and deadlines of the joint review as the panel shows them: areas in 公顷
+// (4 decimals, 1 m²) and 亩 (2 decimals), shares in per cent, the days left to a deadline.
+import { formatNumber, m2ToHa, m2ToMu } from '../identify/area';
+import type { Lang } from '../i18n/i18n';
+
+export function localeOf(l: Lang): string {
+  return l === 'zh' ? 'zh-CN' : 'en';
+}
+
+/** "2.3145 公顷" / "2.3145 ha" from square metres. */
+export function haText(m2: number, l: Lang, ha?: number): string {
+  return `${formatNumber(ha ?? m2ToHa(m2), 4, localeOf(l))} ${l === 'zh' ? '公顷' : 'ha'}`;
+}
+
+/** "34.72 亩" / "34.72 mu" from square metres. */
+export function muText(m2: number, l: Lang, mu?: number): string {
+  return `${formatNumber(mu ?? m2ToMu(m2), 2, localeOf(l))} ${l === 'zh' ? '亩' : 'mu'}`;
+}
+
+/** "2.3145 公顷（34.72 亩）": an area both ways. */
+export function areaText(m2: number, l: Lang, ha?: number, mu?: number): string {
+  return l === 'zh' ? `${haText(m2, l, ha)}（${muText(m2, l, mu)}）` : `${haText(m2, l, ha)} (${muText(m2, l, mu)})`;
+}
+
+/** A share (0–1) in per cent with one decimal: "23.4%"; below 0.05 % "<0.1%". */
+export function shareText(share: number | null | undefined): string {
+  if (share === null || share === undefined || !Number.isFinite(share)) return '—';
+  const pct = share * 100;
+  if (pct > 0 && pct < 0.05) return '<0.1%';
+  return `${pct.toFixed(1)}%`;
+}
+
+/** Whole days from today to a YYYY-MM-DD deadline (local calendar days; negative when past). */
+export function daysUntil(deadline: string, today: Date = new Date()): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(deadline);
+  if (!m) return NaN;
+  const due = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const now = Date.UTC(today.getFullYear(), today.getMonth(), today.getDate());
+  return Math.round((due - now) / 86_400_000);
+}
+
+/** "剩 3 天" / "今日到期" / "超期 2 天" (and the English). */
+export function daysLeftText(days: number, l: Lang): string {
+  if (!Number.isFinite(days)) return '—';
+  if (days === 0) return l === 'zh' ? '今日到期' : 'due today';
+  if (days > 0) return l === 'zh' ? `剩 ${days} 天` : `${days} day${days === 1 ? '' : 's'} left`;
+  return l === 'zh' ? `超期 ${-days} 天` : `${-days} day${days === -1 ? '' : 's'} overdue`;
+}
+
+/** A timestamp as local "YYYY-MM-DD HH:mm". */
+export function timeText(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** The first 8 and last 8 hex digits of a signature: "3f9a…c012". */
+export function shortSignature(sig: string | null | undefined): string {
+  if (!sig) return '—';
+  return sig.length > 20 ? `${sig.slice(0, 8)}…${sig.slice(-8)}` : sig;
+}
+
+/** A requested area typed in 公顷 (or 亩) as m²; undefined for empty, NaN for nonsense. */
+export function parseArea(text: string, unit: 'ha' | 'mu'): number | undefined {
+  const s = text.trim().replace(/[,，\s]/g, '');
+  if (s === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(s)) return NaN;
+  const v = Number(s);
+  return unit === 'ha' ? v * 10_000 : (v * 10_000) / 15;
+}
