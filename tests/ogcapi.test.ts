@@ -1,7 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Express } from 'express';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createApp } from '../server/app';
 import { loadRegistry } from '../server/layers/registry';
+import { openDatabase } from '../server/platform/db';
+import { testConfig } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
 import { startTestServer, type TestServer } from './helpers/server';
 
@@ -47,7 +51,55 @@ describe('OGC API – Features: landing, conformance, API definition', () => {
     }
     expect(doc.paths['/ogcapi/collections/{collectionId}/items'].get.parameters[0].schema.enum).toEqual(registry.layers.map((l) => l.id));
   });
+
+  it('describes every route the Express app has, and every write with its security scheme and 401/403', async () => {
+    // The routes as the app itself registers them (walking its router stack), so a new route that
+    // the document forgets fails here.
+    const config = testConfig();
+    const db = await openDatabase(config, { database: inject('demoDatabase') });
+    const built = await createApp(config, db, registry);
+    let routes: { method: string; path: string }[];
+    try {
+      routes = routesOf(built.app);
+    } finally {
+      await built.close();
+      await db.close();
+    }
+    expect(routes.length).toBeGreaterThan(40);
+    const doc = await (await fetch(`${ogc}/api`)).json();
+    const shape = (p: string) => p.replace(/\{[^}]+\}/g, '{}');
+    const documented = new Map<string, Record<string, any>>(Object.entries(doc.paths as Record<string, Record<string, any>>).map(([p, ops]) => [shape(p), ops]));
+    const missing = routes.filter((r) => !(r.method === 'static' ? [...documented.keys()].some((p) => p.startsWith(r.path)) : documented.get(r.path)?.[r.method]));
+    expect(missing, 'routes of the app that the OpenAPI document does not describe').toEqual([]);
+    for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Array.isArray(op.security), `${method} ${p}: security`).toBe(true);
+        // Every write needs an account, but the login that gives one.
+        if (method !== 'get' && p !== '/api/auth/login') expect(op.security.length, `${method} ${p}: a write needs an account`).toBeGreaterThan(0);
+        for (const s of op.security) for (const scheme of Object.keys(s)) expect(doc.components.securitySchemes[scheme], scheme).toBeDefined();
+        if (op.security.length) expect(Object.keys(op.responses), `${method} ${p}`).toEqual(expect.arrayContaining(['401', '403']));
+      }
+    }
+    // Public data stays public; the audit trail and account management need an account.
+    for (const p of ['/ogcapi/collections/{collectionId}/items', '/tiles/{layerId}/{z}/{x}/{y}.mvt', '/api/conflicts/cases', '/api/conflicts/report', '/api/layers']) expect(doc.paths[p].get.security, p).toEqual([]);
+    for (const p of ['/api/audit', '/api/audit/verify', '/api/accounts']) expect(doc.paths[p].get.security, p).toEqual([{ session: [] }, { bearer: [] }]);
+  });
 });
+
+/** Every route of an Express 5 app: method and path with its parameters as {} (static file mounts as 'static'). */
+function routesOf(app: Express): { method: string; path: string }[] {
+  const out: { method: string; path: string }[] = [];
+  const join = (a: string, b: string) => (`${a}${b === '/' ? '' : b}` || '/').replace(/:([A-Za-z_]\w*)/g, '{}');
+  const walk = (stack: any[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push({ method: m, path: join(prefix, layer.route.path) });
+      else if (Array.isArray(layer.handle?.stack)) walk(layer.handle.stack, join(prefix, String(layer.rawPath ?? '')));
+      else if (layer.name === 'serveStatic') out.push({ method: 'static', path: join(prefix, String(layer.rawPath ?? '/')) });
+    }
+  };
+  walk((app as any).router.stack, '');
+  return out;
+}
 
 describe('OGC API – Features: collections', () => {
   it('lists one collection per registry layer, each with items link, extent and CRS list', async () => {
