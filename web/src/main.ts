@@ -13,6 +13,7 @@ import { MeasureControl } from './measure/measure';
 import { mountImport } from './imports/panel';
 import { mountConflicts } from './conflicts/panel';
 import { mountAuth, type AuthHeader } from './auth/header';
+import { mountApplications } from './applications/panel';
 import { h, replaceChildren } from './ui/dom';
 import './styles.css';
 
@@ -64,7 +65,11 @@ async function main(): Promise<void> {
     // The 导入 button in the header; its panel floats over the map, its preview goes on top of every layer.
     mountImport(byTestId('app-header'), byTestId('map').parentElement!, map, registry);
     // The 差异图斑 button; its panel floats over the map's left side, its highlight goes on top.
-    mountConflicts(byTestId('app-header'), byTestId('map').parentElement!, map, registry);
+    const conflicts = mountConflicts(byTestId('app-header'), byTestId('map').parentElement!, map, registry);
+    // The 审批 (joint review) button; its panel takes the map's left side, so the two panels take turns.
+    const review = mountApplications(byTestId('app-header'), byTestId('map').parentElement!, map);
+    byTestId('ap-open').addEventListener('click', () => { if (review.isOpen && conflicts.isOpen) conflicts.close(); });
+    byTestId('conflicts-open').addEventListener('click', () => { if (conflicts.isOpen && review.isOpen) review.close(); });
   } catch (err) {
     replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
       `${t('loadError')}: ${(err as Error).message}`));

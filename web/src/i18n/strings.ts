@@ -235,6 +235,9 @@ export const STRINGS = {
   loginNameMissing: { zh: '请输入账号', en: 'Enter the account name' },
   loginPasswordMissing: { zh: '请输入密码', en: 'Enter the password' },
   cfActorAccount: { zh: '已登录账号，按账号记录', en: 'logged in: recorded under the account' },
+  // Joint review (联动审批): the header button; the panel's own texts are in applications/strings.ts
+  apOpen: { zh: '审批', en: 'Review' },
+  apOpenTitle: { zh: '项目选址联动审批：受理申请、部门待办、审查意见与办理过程', en: 'Joint review of project sites: applications, department inboxes, opinions and timelines' },
 } as const satisfies Record<string, { zh: string; en: string }>;
 
 /** Name of one interface string. */
