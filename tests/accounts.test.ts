@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD, refuseDemoAccounts } from '../server/accounts/demo';
 import { verifyPassword } from '../server/accounts/passwords';
 import { loadDemo } from '../server/demo/load';
+import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { getJson } from './helpers/http';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -86,11 +87,11 @@ describe('accounts', () => {
     expect(listed[0]).toMatchObject({ id, label: '月度统计脚本' });
     expect(listed[0].last_used_at).not.toBeNull();
     expect(JSON.stringify(listed)).not.toContain(token);
-    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?limit=1`)).body.cases[0];
+    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?rule=urban_construction_on_basic_farmland&limit=1`)).body.cases[0];
     const t = await post(`${srv.baseUrl}/api/conflicts/cases/${c.id}/comments`, { text: '国土局已复核', by: 'someone else' }, { Authorization: `Bearer ${token}` });
     expect(t.status).toBe(201);
     expect((await t.json()).actor).toBe('land.reviewer');
-    const audit = (await getJson(`${srv.baseUrl}/api/audit?actor=land.reviewer`)).body.entries.map((e: any) => e.action);
+    const audit = (await getJson(`${srv.baseUrl}/api/audit?actor=land.reviewer`, { headers: await as(knex, 'admin') })).body.entries.map((e: any) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['auth.login', 'auth.token.issued', 'conflict.case.comment']));
 
     // Revoked: the token no longer works.

@@ -8,6 +8,7 @@ import { verifyChain } from '../server/audit/routes';
 import { loadDemo } from '../server/demo/load';
 import { loadRegistry } from '../server/layers/registry';
 import { commitRevision } from '../server/revisions/commit';
+import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { getJson } from './helpers/http';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -70,23 +71,58 @@ describe('the audit trail', () => {
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
-    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?limit=1`)).body.cases[0];
+    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?rule=urban_construction_on_basic_farmland&limit=1`)).body.cases[0];
     const t = await getJson(`${srv.baseUrl}/api/conflicts/cases/${c.id}/transitions`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'If-Match': `"${c.version}"` },
-      body: JSON.stringify({ to: 'coordinated', decision: 'adjust_both', reason: '两规同步调整', by: '规划局 李四' }),
+      headers: await as(knex, 'planning.reviewer', { 'Content-Type': 'application/json', 'If-Match': `"${c.version}"` }),
+      body: JSON.stringify({ to: 'coordinated', decision: 'adjust_both', reason: '两规同步调整' }),
     });
     expect(t.status).toBe(200);
-    const { body } = await getJson(`${srv.baseUrl}/api/audit?limit=10`);
+    const { body } = await getJson(`${srv.baseUrl}/api/audit?limit=10`, { headers: await as(knex, 'admin') });
     const mine = body.entries.filter((e: any) => e.id > before);
     expect(mine.map((e: any) => e.action)).toEqual(expect.arrayContaining(['layer.revision', 'conflict.case.transition']));
     expect(mine.find((e: any) => e.action === 'layer.revision')).toMatchObject({ actor: '市政务服务中心 王五', object: `approved_projects@${rev.revision}`, details: { kind: 'import', source_name: '已审批项目.geojson' } });
-    expect(mine.find((e: any) => e.action === 'conflict.case.transition')).toMatchObject({ actor: '规划局 李四', object: c.id, details: { from: 'pending', to: 'coordinated', decision: 'adjust_both' } });
+    expect(mine.find((e: any) => e.action === 'conflict.case.transition')).toMatchObject({ actor: 'planning.reviewer', object: c.id, details: { from: 'pending', to: 'coordinated', decision: 'adjust_both' } });
     expect(mine.some((e: any) => e.object === 'approved_projects@99')).toBe(false);
     const doc = (await getJson(`${srv.baseUrl}/ogcapi/api`)).body;
     expect(doc.paths['/api/audit']).toBeDefined();
     expect(doc.paths['/api/audit/verify']).toBeDefined();
-    expect((await getJson(`${srv.baseUrl}/api/audit/verify`)).body).toMatchObject({ ok: true });
+    expect((await getJson(`${srv.baseUrl}/api/audit/verify`, { headers: await as(knex, 'admin') })).body).toMatchObject({ ok: true });
+  });
+
+  it('is read by admins only: the entries name people', async () => {
+    for (const path of ['/api/audit', '/api/audit/verify']) {
+      const anonymous = await getJson(`${srv.baseUrl}${path}`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.code).toBe('unauthenticated');
+      expect(anonymous.body.message).toMatch(/POST \/api\/auth\/login/);
+      const reviewer = await getJson(`${srv.baseUrl}${path}`, { headers: await as(knex, 'planning.reviewer') });
+      expect(reviewer.status).toBe(403);
+      expect(reviewer.body.message).toMatch(/needs an admin; you are planning\.reviewer/);
+    }
+  });
+
+  it('records account management: created, changed, password set, credentials revoked by an admin (never a hash)', async () => {
+    const admin = await as(knex, 'admin', { 'Content-Type': 'application/json' });
+    const before = Number((await knex('audit_log').max('id as m').first())!.m);
+    const send = (method: string, path: string, body?: unknown) => getJson(`${srv.baseUrl}/api/accounts${path}`, { method, headers: admin, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect((await send('POST', '', { name: 'coal.chief', display_name: '煤管局 赵六', department: 'coal', roles: ['reviewer'], password: 'first-password-1' })).status).toBe(201);
+    expect((await send('PATCH', '/coal.chief', { roles: ['reviewer', 'plan_editor'] })).status).toBe(200);
+    const login = await fetch(`${srv.baseUrl}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'coal.chief', password: 'first-password-1' }) });
+    expect(login.status).toBe(200);
+    expect((await send('POST', '/coal.chief/password', { password: 'second-password-2' })).body.revoked).toBe(1);
+    const entries = await knex('audit_log').where('id', '>', before).orderBy('id');
+    expect(entries.map((e) => [e.actor, e.action, e.object])).toEqual([
+      ['admin', 'account.created', 'coal.chief'],
+      ['admin', 'account.updated', 'coal.chief'],
+      ['coal.chief', 'auth.login', expect.any(String)],
+      ['admin', 'account.password_changed', 'coal.chief'],
+      ['admin', 'auth.session.revoked', expect.any(String)],
+    ]);
+    expect(entries[1].details).toEqual({ changes: { roles: { from: ['reviewer'], to: ['reviewer', 'plan_editor'] } } });
+    expect(entries[4].details).toEqual({ account: 'coal.chief' });
+    expect(JSON.stringify(entries)).not.toMatch(/scrypt|password-/);
+    expect(await verifyChain(knex)).toMatchObject({ ok: true });
   });
 
   it('refuses to change or delete an entry', async () => {
@@ -99,13 +135,14 @@ describe('the audit trail', () => {
     const victim = ids[Math.floor(ids.length / 2)];
     // Changed: the row's own hash no longer matches its content.
     await behindItsBack((trx) => trx.raw(`UPDATE audit_log SET actor = 'someone else' WHERE id = ?`, [victim]));
-    let v = (await getJson(`${srv.baseUrl}/api/audit/verify`)).body;
+    const admin = await as(knex, 'admin');
+    let v = (await getJson(`${srv.baseUrl}/api/audit/verify`, { headers: admin })).body;
     expect(v).toMatchObject({ ok: false, brokenAt: { id: victim, problem: 'content_changed' } });
     // Changed and re-hashed to cover it up: the next row no longer links to it.
     await behindItsBack((trx) =>
       trx.raw(`UPDATE audit_log SET hash = audit_hash(prev_hash, audit_canonical(id, at, actor, action, object, details)) WHERE id = ?`, [victim]),
     );
-    v = (await getJson(`${srv.baseUrl}/api/audit/verify`)).body;
+    v = (await getJson(`${srv.baseUrl}/api/audit/verify`, { headers: admin })).body;
     expect(v).toMatchObject({ ok: false, brokenAt: { id: ids[ids.indexOf(victim) + 1], problem: 'chain_broken' } });
     // Removed: the row after the gap links to a hash that is not there.
     const row = await knex('audit_log').where({ id: ids[1] }).first();

@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemo } from '../server/demo/load';
 import { tileContaining } from '../server/tiles/mvt';
+import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -30,8 +31,9 @@ afterAll(async () => {
   await db?.close();
 });
 
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  getJson(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+/** POSTs JSON as the named account (default: a reviewer of 市规划局, which verifies and runs detection). */
+const post = async (url: string, body: unknown, headers: Record<string, string> = {}, who = 'planning.reviewer') =>
+  getJson(url, { method: 'POST', headers: await as(knex, who, { 'Content-Type': 'application/json', ...headers }), body: JSON.stringify(body) });
 
 /** The largest open case of the gravest rule in 南郊区 (basic farmland). */
 async function farmlandCase(offset = 0) {
@@ -123,7 +125,8 @@ describe('the status workflow', () => {
     expect(done.status).toBe(200);
     expect(done.headers.get('etag')).toBe('"2"');
     expect(done.body).toMatchObject({ status: 'coordinated', decision: 'follow_b', reason: '保护基本农田，城规调出该地块', district_opinion: '同意', effective_date: '2015-12-31', version: 2, allowed: ['verified', 'pending'] });
-    expect(done.body.events.at(-1)).toMatchObject({ action: 'transition', actor: '规划局 李四', from_status: 'pending', to_status: 'coordinated', decision: 'follow_b' });
+    // The actor is the account, whatever name the body gives.
+    expect(done.body.events.at(-1)).toMatchObject({ action: 'transition', actor: 'planning.reviewer', from_status: 'pending', to_status: 'coordinated', decision: 'follow_b' });
 
     // A change made against the old version is refused with the current state: nothing is lost.
     const stale = await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', reason: '重新讨论' }, { 'If-Match': '"1"' });
@@ -133,6 +136,10 @@ describe('the status workflow', () => {
 
     // Reopening needs a reason; verified is final.
     expect((await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', version: 2 })).body.details.field).toBe('reason');
+    // 已核验 is the planning bureau's: a reviewer of 市国土局 (a department of the rule) may not verify.
+    const notLand = await post(`${api}/cases/${c.id}/transitions`, { to: 'verified', version: 2 }, {}, 'land.reviewer');
+    expect(notLand.status).toBe(403);
+    expect(notLand.body.message).toMatch(/reviewer of the department planning.*land\.reviewer/);
     const verified = await post(`${api}/cases/${c.id}/transitions`, { to: 'verified', version: 2, comment: '现场核验无误' });
     expect(verified.body).toMatchObject({ status: 'verified', version: 3, decision: 'follow_b', allowed: [] });
     expect((await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', reason: 'x', version: 3 })).status).toBe(409);
@@ -141,16 +148,20 @@ describe('the status workflow', () => {
   it('lets two people act at once without losing anything', async () => {
     const c = await farmlandCase();
     const change = (who: string) =>
-      post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: who === 'a' ? 'follow_a' : 'follow_b', reason: `decided by ${who}`, by: who }, { 'If-Match': `"${c.version}"` });
-    const [a, b] = await Promise.all([change('a'), change('b')]);
+      post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: who === 'planning.reviewer' ? 'follow_a' : 'follow_b', reason: `decided by ${who}` }, { 'If-Match': `"${c.version}"` }, who);
+    const [a, b] = await Promise.all([change('planning.reviewer'), change('land.reviewer')]);
     expect([a.status, b.status].sort()).toEqual([200, 412]);
     const winner = a.status === 200 ? a.body : b.body;
     const now = (await getJson(`${api}/cases/${c.id}`)).body;
     expect(now.reason).toBe(winner.reason);
-    expect(now.events.filter((e: any) => e.action === 'transition')).toHaveLength(1);
+    expect(now.events.filter((e: any) => e.action === 'transition').map((e: any) => e.actor)).toEqual([winner.reason.slice('decided by '.length)]);
     // Comments need no version: both land.
-    const [x, y] = await Promise.all([post(`${api}/cases/${c.id}/comments`, { text: '请国土局复核', by: '甲' }), post(`${api}/cases/${c.id}/comments`, { text: '已复核', by: '乙' })]);
+    const [x, y] = await Promise.all([post(`${api}/cases/${c.id}/comments`, { text: '请国土局复核', by: '甲' }, {}, 'planning.editor'), post(`${api}/cases/${c.id}/comments`, { text: '已复核' }, {}, 'land.reviewer')]);
     expect([x.status, y.status]).toEqual([201, 201]);
+    expect([x.body.actor, y.body.actor]).toEqual(['planning.editor', 'land.reviewer']);
+    // A department the rule does not concern may not comment; nor may anyone anonymous.
+    expect((await post(`${api}/cases/${c.id}/comments`, { text: '环保局意见' }, {}, 'env.reviewer')).status).toBe(403);
+    expect((await getJson(`${api}/cases/${c.id}/comments`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: '匿名' }) })).status).toBe(401);
     const comments = (await getJson(`${api}/cases/${c.id}`)).body.events.filter((e: any) => e.action === 'comment').map((e: any) => e.comment).sort();
     expect(comments).toEqual(['已复核', '请国土局复核']);
     expect((await post(`${api}/cases/${c.id}/comments`, { text: '' })).status).toBe(400);
@@ -184,7 +195,7 @@ describe('the conflicts layer', () => {
   it('is read-only: no imports, revisions or restores', async () => {
     const form = new FormData();
     form.append('file', new Blob(['{"type":"FeatureCollection","features":[]}']), 'x.geojson');
-    const imp = await getJson(`${srv.baseUrl}/api/layers/conflicts/imports`, { method: 'POST', body: form });
+    const imp = await getJson(`${srv.baseUrl}/api/layers/conflicts/imports`, { method: 'POST', body: form, headers: await as(knex, 'admin') });
     expect(imp.status).toBe(409);
     expect(imp.body.code).toBe('derived_layer');
     await expectError(`${srv.baseUrl}/api/layers/conflicts/revisions`, 409, 'derived_layer');
@@ -239,7 +250,7 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     const form = new FormData();
     form.append('reason', '城规修编：地块调整为农林用地');
     form.append('file', new Blob([JSON.stringify(rows[0].fc)]), '城规用地2016.geojson');
-    const imp = await getJson(`${srv.baseUrl}/api/layers/urban_plan/imports`, { method: 'POST', body: form });
+    const imp = await getJson(`${srv.baseUrl}/api/layers/urban_plan/imports`, { method: 'POST', body: form, headers: await as(knex, 'planning.editor') });
     expect(imp.status, JSON.stringify(imp.body).slice(0, 500)).toBeLessThan(300);
     const revision = (await knex('layer_revisions').where({ layer_id: 'urban_plan' }).max('revision as r').first())!.r;
 
@@ -258,6 +269,7 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     const { runs } = (await getJson(`${api}/runs?limit=1`)).body;
     expect(runs[0]).toMatchObject({ mode: 'incremental', status: 'succeeded', trigger: { via: 'layer change' } });
     expect(runs[0].stats.changedLayers).toEqual(['urban_plan']);
+    expect((await knex('layer_revisions').where({ layer_id: 'urban_plan', revision }).first('created_by')).created_by).toBe('planning.editor');
     // And the patch is gone from the map's layer.
     const items = (await getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?patch_id=${c.id}`)).body;
     expect(items.numberMatched).toBe(0);
@@ -267,6 +279,9 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     const r = await post(`${api}/runs`, { mode: 'incremental' });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ mode: 'incremental', status: 'succeeded', changedLayers: [], totals: { opened: 0, closed: 0 } });
+    expect((await knex('conflict_runs').where({ id: r.body.id }).first('requested_by')).requested_by).toBe('planning.reviewer');
+    // Runs are the planning bureau's (or an admin's): another department's reviewer is refused.
+    expect((await post(`${api}/runs`, { mode: 'incremental' }, {}, 'land.reviewer')).status).toBe(403);
     expect((await post(`${api}/runs`, { mode: 'sometimes' })).body.details.field).toBe('mode');
     await expectError(`${api}/runs/999999`, 404, 'unknown_run');
     // open=false: the closed cases (verified, or resolved by data).

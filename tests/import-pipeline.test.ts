@@ -16,6 +16,7 @@ import { importFile, type ImportReport } from '../server/imports/pipeline';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { layerTable } from '../server/platform/sql';
 import { commitRevision } from '../server/revisions/commit';
+import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { getJson } from './helpers/http';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -127,12 +128,12 @@ async function cliJson(...args: string[]): Promise<{ code: number | null; report
   return { code: r.code, report, stderr: r.stderr };
 }
 
-/** Uploads a file to the import endpoint. */
-async function upload(layerId: string, file: string, fields: Record<string, string> = {}, name = path.basename(file)) {
+/** Uploads a file to the import endpoint, as the named account (default: 市国土局's plan editor, whose layer it is; null: anonymous). */
+async function upload(layerId: string, file: string, fields: Record<string, string> = {}, name = path.basename(file), who: string | null = 'land.editor') {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append('file', new Blob([fs.readFileSync(file)]), name);
-  return getJson(`${srv.baseUrl}/api/layers/${layerId}/imports`, { method: 'POST', body: form });
+  return getJson(`${srv.baseUrl}/api/layers/${layerId}/imports`, { method: 'POST', body: form, headers: who ? await as(knex, who) : {} });
 }
 
 /** What a layer holds: count, latest revision, data version and the sorted content hashes. */
@@ -219,6 +220,25 @@ describe('a GBK Shapefile in EPSG:4547 through the HTTP upload', () => {
     expect(r.body.preview.features[0].properties).toEqual({ code: '030', zone_no: '新荣-甲01' });
     await expectZonesServed(zones);
     expect(uploadDirs()).toEqual([]);
+    // The revision names the account that imported it.
+    expect((await knex('layer_revisions').where({ layer_id: LAYER, revision: before.revision + 1 }).first('created_by')).created_by).toBe('land.editor');
+  });
+
+  it('needs an account (401) of the layer’s department or an admin (403), for a dry run too, and writes nothing', async () => {
+    const zip = shapefileZip('refused', delivery('拒', 470_000));
+    const before = await layerState(LAYER);
+    const anonymous = await upload(LAYER, zip, { dryRun: 'true' }, 'x.zip', null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('unauthenticated');
+    for (const who of ['land.reviewer', 'planning.editor', 'window']) {
+      const r = await upload(LAYER, zip, {}, 'x.zip', who);
+      expect(r.status, who).toBe(403);
+      expect(r.body.message).toContain(who);
+    }
+    expect(await layerState(LAYER)).toEqual(before);
+    expect(uploadDirs()).toEqual([]);
+    const dry = await upload(LAYER, zip, { dryRun: 'true' }, 'x.zip', 'admin');
+    expect(dry.status, JSON.stringify(dry.body).slice(0, 300)).toBe(200);
   });
 });
 

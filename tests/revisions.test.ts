@@ -15,6 +15,7 @@ import { AppError } from '../server/platform/errors';
 import { layerTable } from '../server/platform/sql';
 import { commitRevision, restoreRevision, type CommitMeta, type RevisionFeature } from '../server/revisions/commit';
 import { diffRevisions } from '../server/revisions/diff';
+import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -381,10 +382,20 @@ describe('restore', () => {
     await commitRevision(knex, layer, after, meta());
     expect(await liveContent(layer.id)).not.toEqual(content1);
 
-    const res = await fetch(`${srv.baseUrl}/api/layers/${layer.id}/revisions/1/restore`, { method: 'POST' });
+    // Only the owning department's plan editor (市环保局) or an admin may: anonymous 401, another department's editor 403.
+    const url = `${srv.baseUrl}/api/layers/${layer.id}/revisions/1/restore`;
+    expect((await fetch(url, { method: 'POST' })).status).toBe(401);
+    const refused = await fetch(url, { method: 'POST', headers: await as(knex, 'land.editor') });
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).message).toMatch(/plan_editor of the department env.*land\.editor/);
+    expect((await revisionRows(layer.id)).length).toBe(2);
+
+    const res = await fetch(url, { method: 'POST', headers: await as(knex, 'env.editor') });
     expect(res.status).toBe(201);
     const body = await res.json();
-    expect(body).toMatchObject({ revision: 3, kind: 'restore', restoredFrom: 1, reason: 'restore of revision 1', createdBy: 'anonymous', current: true });
+    expect(body).toMatchObject({ revision: 3, kind: 'restore', restoredFrom: 1, reason: 'restore of revision 1', createdBy: 'env.editor', current: true });
+    expect((await revisionRows(layer.id))[2].created_by).toBe('env.editor');
+    expect(await knex('audit_log').where({ action: 'layer.revision', object: `${layer.id}@3` }).first('actor')).toEqual({ actor: 'env.editor' });
     expect(await liveContent(layer.id)).toEqual(content1);
     expect(await revisionContent(layer.id, 3)).toEqual(content1);
     expect((await revisionRows(layer.id))[2].feature_count).toBe(content1.length);
@@ -476,8 +487,8 @@ describe('HTTP errors', () => {
   });
 
   it('refuses to restore an unknown revision (404) or a reason that is not text (400), writing nothing', async () => {
-    const post = (path: string, body?: unknown) =>
-      fetch(`${srv.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const headers = await as(knex, 'planning.editor', { 'content-type': 'application/json' });
+    const post = (path: string, body?: unknown) => fetch(`${srv.baseUrl}${path}`, { method: 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const unknown = await post('/api/layers/rivers/revisions/7/restore');
     expect(unknown.status).toBe(404);
     expect((await unknown.json()).code).toBe('unknown_revision');
