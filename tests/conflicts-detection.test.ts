@@ -16,24 +16,12 @@ import { loadRegistry, type Layer } from '../server/layers/registry';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { layerTable, quoteIdent } from '../server/platform/sql';
 import { commitRevision, restoreRevision, type RevisionFeature } from '../server/revisions/commit';
+import { geodesicAreas } from './helpers/geodesic';
 import { useTestDatabase } from './helpers/db';
 
 const run = promisify(execFile);
 const registry = loadRegistry();
 const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures', 'conflicts');
-
-/** Ellipsoidal areas by GeographicLib (pyproj), the independent reference. */
-async function geodesicAreas(geometries: unknown[]): Promise<number[]> {
-  const child = execFile('/usr/bin/python3', [path.join(PROJECT_ROOT, 'tests', 'helpers', 'geodesic-area.py')], { maxBuffer: 64 * 1024 * 1024 });
-  const out = new Promise<string>((resolve, reject) => {
-    let s = '';
-    child.stdout!.on('data', (d) => (s += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`geodesic-area.py exited with ${code}`))));
-  });
-  child.stdin!.end(JSON.stringify(geometries));
-  return JSON.parse(await out);
-}
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 

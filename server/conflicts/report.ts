@@ -3,15 +3,10 @@
 // the case table, with lines for the district's and the city's opinions. Self-contained HTML: it
 // prints (A4) or saves as one file to attach to a coordination meeting's minutes.
 import type { Knex } from 'knex';
-import { M2_PER_HA, M2_PER_MU } from '../layers/area';
 import { notFound } from '../platform/errors';
+import { esc, ha, mu, PRINT_CSS, svgMap } from '../platform/print';
 import type { ConflictEngine } from './detect';
 import { DECISIONS, type Ledger, STATUSES } from './ledger';
-
-const esc = (v: unknown) =>
-  String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const ha = (m2: number) => (m2 / M2_PER_HA).toLocaleString('zh-CN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const mu = (m2: number) => (m2 / M2_PER_MU).toLocaleString('zh-CN', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 const MAP_W = 680;
 const MAP_H = 520;
@@ -44,25 +39,9 @@ export async function districtReport(knex: Knex, ledger: Ledger, engine: Conflic
     [adcode],
   );
   const number = new Map<string, number>(open.map((c, i) => [c.id, i + 1]));
-  const w = f.maxx - f.minx;
-  const h = f.maxy - f.miny;
-  const pad = Math.max(w, h) * 0.03;
-  const stroke = Math.max(w, h) / 700;
-  const barKm = niceKm(w / 4 / 1000);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${f.minx - pad} ${-f.maxy - pad} ${w + 2 * pad} ${h + 2 * pad}" width="${MAP_W}" height="${MAP_H}" role="img" aria-label="${esc(district.name)}差异图斑分布图">
-  <rect x="${f.minx - pad}" y="${-f.maxy - pad}" width="${w + 2 * pad}" height="${h + 2 * pad}" fill="#fbfbf8"/>
-  <path d="${f.outline}" fill="#eef0e6" stroke="#555" stroke-width="${stroke * 1.5}" fill-rule="evenodd"/>
+  const svg = svgMap(f, { width: MAP_W, height: MAP_H, label: `${district.name}差异图斑分布图` }, (stroke) => `<path d="${f.outline}" fill="#eef0e6" stroke="#555" stroke-width="${stroke * 1.5}" fill-rule="evenodd"/>
   ${shapes.map((s) => `<path d="${s.path}" fill="${severities.get(s.severity)?.color ?? '#d7191c'}" fill-opacity="0.85" stroke="#7f0000" stroke-width="${stroke * 0.6}" fill-rule="evenodd"><title>${esc(number.get(s.id) ?? '')}</title></path>`).join('\n  ')}
-  ${shapes.filter((s) => number.has(s.id) && number.get(s.id)! <= 60).map((s) => `<text x="${s.cx}" y="${-s.cy}" font-size="${stroke * 11}" text-anchor="middle" fill="#000" stroke="#fff" stroke-width="${stroke * 2}" paint-order="stroke">${number.get(s.id)}</text>`).join('\n  ')}
-  <g transform="translate(${f.minx + pad * 0.3} ${-f.miny - pad * 0.2})">
-    <rect x="0" y="${-stroke * 4}" width="${barKm * 1000}" height="${stroke * 4}" fill="#000"/>
-    <text x="0" y="${-stroke * 7}" font-size="${stroke * 11}">0</text>
-    <text x="${barKm * 1000}" y="${-stroke * 7}" font-size="${stroke * 11}" text-anchor="end">${barKm} km</text>
-  </g>
-  <g transform="translate(${f.maxx - pad * 0.2} ${-f.maxy + pad * 1.2})" font-size="${stroke * 13}" text-anchor="middle">
-    <path d="M0 ${-stroke * 30} L${stroke * 8} 0 L0 ${-stroke * 8} L${-stroke * 8} 0 Z" fill="#000"/><text y="${stroke * 14}">北</text>
-  </g>
-</svg>`;
+  ${shapes.filter((s) => number.has(s.id) && number.get(s.id)! <= 60).map((s) => `<text x="${s.cx}" y="${-s.cy}" font-size="${stroke * 11}" text-anchor="middle" fill="#000" stroke="#fff" stroke-width="${stroke * 2}" paint-order="stroke">${number.get(s.id)}</text>`).join('\n  ')}`);
 
   // Summary by rule (open cases: pending, coordinated, verified).
   const byRule = new Map<string, { zh: string; severity: string; n: number; area: number; pending: number; coordinated: number; verified: number }>();
@@ -84,24 +63,10 @@ export async function districtReport(knex: Knex, ledger: Ledger, engine: Conflic
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>${esc(district.name)}差异图斑协调报告</title>
-<style>
-  @page { size: A4; margin: 16mm 14mm; }
-  body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif; color: #111; margin: 0 auto; max-width: 190mm; font-size: 10.5pt; }
-  h1 { font-size: 17pt; text-align: center; margin: 4mm 0 1mm; }
-  .sub { text-align: center; color: #444; margin-bottom: 4mm; font-size: 9.5pt; }
-  figure { margin: 0 0 4mm; text-align: center; }
-  figcaption { font-size: 9pt; color: #444; }
-  .legend span { display: inline-block; margin: 0 3mm; }
-  .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
-  table { border-collapse: collapse; width: 100%; margin: 2mm 0 5mm; font-size: 9pt; }
-  th, td { border: 1px solid #888; padding: 1.2mm 1.6mm; vertical-align: top; }
+<style>${PRINT_CSS}
   td:nth-child(6), td:nth-child(7) { white-space: nowrap; }
-  th { background: #eee; }
-  td.n { text-align: right; white-space: nowrap; }
-  h2 { font-size: 12pt; margin: 5mm 0 1mm; }
   .sign { display: grid; grid-template-columns: 1fr 1fr; gap: 8mm; margin-top: 8mm; }
   .sign div { border: 1px solid #888; min-height: 34mm; padding: 2mm; }
-  tr { break-inside: avoid; }
 </style></head>
 <body>
 <h1>大同市“五规合一”差异图斑协调报告</h1>
@@ -127,11 +92,4 @@ ${open.map((c, i) => {
 <p style="font-size:9pt;color:#444">面积为CGCS2000椭球面积；细碎图斑（小于规则的最小上图面积或细长度不足者）已剔除并计数。所用规划版本：${revisions}。</p>
 <div class="sign"><div>区县意见：</div><div>市级意见：</div></div>
 </body></html>`;
-}
-
-/** A round scale-bar length in km near x. */
-function niceKm(x: number): number {
-  const p = 10 ** Math.floor(Math.log10(Math.max(x, 0.001)));
-  const m = x / p;
-  return (m >= 5 ? 5 : m >= 2 ? 2 : 1) * p;
 }
