@@ -81,7 +81,7 @@ function flag(fields: Record<string, string>, name: string): boolean {
   throw badRequest('invalid_parameter', messages.badParam(name, 'true or false', v), { parameter: name });
 }
 
-interface Upload {
+export interface Upload {
   file?: { path: string; name: string; bytes: number };
   fields: Record<string, string>;
   tooLarge: boolean;
@@ -92,7 +92,7 @@ interface Upload {
  * rest of the body read and dropped so the client gets its answer), text fields into `fields`.
  * On any failure the temporary file is deleted before the error propagates.
  */
-async function receiveUpload(req: Request, maxBytes: number): Promise<Upload> {
+export async function receiveUpload(req: Request, maxBytes: number): Promise<Upload> {
   if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) throw badUpload(importMessages.notMultipart);
   const out: Upload = { fields: {}, tooLarge: false };
   let bb: busboy.Busboy;
