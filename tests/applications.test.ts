@@ -5,6 +5,9 @@
 // application, once per version, immutable, corrections linked); the derived outcome; amend and
 // resubmit; overdue deadlines; the audit trail.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../server/accounts/accounts';
@@ -85,6 +88,42 @@ describe('sites', () => {
       expect(p[1]).toBeCloseTo(ring[i][1], 10);
     });
     expect(Math.abs(plain.body.area_m2 - 90_000) / 90_000).toBeLessThan(0.001); // GK scale near 114°E
+  });
+
+  it('uploaded: a zipped Shapefile in EPSG:4526 written by ogr2ogr, and a GeoJSON in EPSG:4547, read through the import path', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onemap-site-'));
+    try {
+      const pts = squarePoints(sites.clean, true);
+      const ring = [...pts, pts[0]].map((p) => [p.y, p.x]);
+      const gj = { type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4526' } }, features: [{ type: 'Feature', properties: { 名称: '光伏场址' }, geometry: { type: 'Polygon', coordinates: [ring] } }] };
+      fs.writeFileSync(path.join(dir, 'site.geojson'), JSON.stringify(gj));
+      execFileSync('ogr2ogr', ['-f', 'ESRI Shapefile', path.join(dir, '场址.shp'), path.join(dir, 'site.geojson'), '-lco', 'ENCODING=GBK']);
+      execFileSync('zip', ['-q', '-j', path.join(dir, 'site.zip'), ...['shp', 'shx', 'dbf', 'prj', 'cpg'].map((e) => path.join(dir, `场址.${e}`))]);
+      const upload = async (file: string, name: string) => {
+        const form = new FormData();
+        form.append('file', new Blob([fs.readFileSync(file)]), name);
+        return getJson(`${api}/sites`, { method: 'POST', headers: await as(knex, 'window'), body: form });
+      };
+      const shp = await upload(path.join(dir, 'site.zip'), '场址.zip');
+      expect(shp.status, JSON.stringify(shp.body)).toBe(200);
+      expect(shp.body.crs).toMatch(/EPSG:4526/);
+      expect(shp.body.file.sha256).toMatch(/^[0-9a-f]{64}$/);
+      const typed = await post(`${api}/sites`, 'window', { source: 'points', srid: 4526, points: pts });
+      expect(Math.abs(shp.body.area_m2 - typed.body.area_m2) / typed.body.area_m2).toBeLessThan(1e-6); // PROJ (PostGIS) and proj4js agree
+      // The same ring in EPSG:4547 as GeoJSON with its crs member.
+      const plain = { ...gj, crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4547' } }, features: [{ ...gj.features[0], geometry: { type: 'Polygon', coordinates: [ring.map(([e, n]) => [e - 38_000_000, n])] } }] };
+      fs.writeFileSync(path.join(dir, 'plain.geojson'), JSON.stringify(plain));
+      const geo = await upload(path.join(dir, 'plain.geojson'), 'plain.geojson');
+      expect(geo.status, JSON.stringify(geo.body)).toBe(200);
+      expect(Math.abs(geo.body.area_m2 - typed.body.area_m2) / typed.body.area_m2).toBeLessThan(1e-6);
+      // A file of lines is not a site.
+      fs.writeFileSync(path.join(dir, 'line.geojson'), JSON.stringify({ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: [[113.3, 40.0], [113.31, 40.0]] } }));
+      const line = await upload(path.join(dir, 'line.geojson'), 'line.geojson');
+      expect(line.status).toBe(422);
+      expect(line.body.code).toBe('invalid_site_file');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad sites with a 4xx that names the problem, and writes nothing', async () => {
