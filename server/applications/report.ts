@@ -57,6 +57,7 @@ export async function applicationReport(apps: Applications, id: number, version?
   const legendClasses = [...new Map(shapes.map((s) => [`${s.layer}/${s.code}`, s])).values()].slice(0, 12);
 
   const decisionZh = new Map<string, string>(DECISIONS.map((d) => [d.code, d.zh]));
+  const severityZh = (s: string) => registry.byId.get('conflicts')?.classification.classes.find((c) => c.code === s)?.zh ?? s;
   const site = areaFigures(v.site_area_m2 as number);
   const requested = v.requested_area_m2 as number | null;
   return `<!doctype html>
@@ -83,7 +84,7 @@ export async function applicationReport(apps: Applications, id: number, version?
 
 <h2>表1 违反的规则</h2>
 ${check.rules.length ? `<table><thead><tr><th>规则</th><th>严重程度</th><th>说明</th><th>面积（公顷）</th><th>面积（亩）</th><th>占用地比例</th><th>责任部门</th></tr></thead><tbody>
-${check.rules.map((r) => `<tr><td>${esc(r.zh)}</td><td>${esc(r.severity)}</td><td>${esc(r.summary_zh)}</td><td class="n">${ha(r.area_m2 ?? 0)}</td><td class="n">${mu(r.area_m2 ?? 0)}</td><td class="n">${pct(r.share)}</td><td>${r.departments.map((d) => esc(apps.deptZh(d))).join('、')}</td></tr>`).join('\n')}
+${check.rules.map((r) => `<tr><td>${esc(r.zh)}</td><td>${esc(severityZh(r.severity))}</td><td>${esc(r.summary_zh)}</td><td class="n">${ha(r.area_m2 ?? 0)}</td><td class="n">${mu(r.area_m2 ?? 0)}</td><td class="n">${pct(r.share)}</td><td>${r.departments.map((d) => esc(apps.deptZh(d))).join('、')}</td></tr>`).join('\n')}
 </tbody></table>` : '<p>未违反任何冲突规则。</p>'}
 
 <h2>表2 涉及的敏感区域</h2>
