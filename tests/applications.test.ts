@@ -353,6 +353,22 @@ describe('rules of the game', () => {
     expect(sign.body.message).toMatch(/you submitted/);
   });
 
+  it('an amendment and an opinion at the same moment both resolve (no lost write, no 5xx)', async () => {
+    const r = await post(api, 'window', { ...pv({ source: 'drawn', geometry: sites.clean.geometry }), name: '并发修改测试' });
+    const id = r.body.id;
+    const [amend, sign] = await Promise.all([
+      post(`${api}/${id}/versions`, 'window', { note: '补充建设单位', investor: '大同新能源投资有限公司' }),
+      post(`${api}/${id}/opinions`, 'ndrc.reviewer', { version: 1, decision: 'approve' }),
+    ]);
+    expect(amend.status, JSON.stringify(amend.body)).toBe(201);
+    expect([201, 409]).toContain(sign.status); // signed before the amendment, or told the version is stale
+    if (sign.status === 409) expect(sign.body.code).toBe('stale_version');
+    const a = (await get(`${api}/${id}`, 'window')).body;
+    expect(a.version).toBe(2);
+    expect(a.current.investor).toBe('大同新能源投资有限公司');
+    expect(a.opinions.length).toBe(sign.status === 201 ? 1 : 0);
+  });
+
   it('flags overdue opinions, withdraws on request', async () => {
     const r = await post(api, 'window', { ...pv({ source: 'drawn', geometry: sites.clean.geometry }), name: '超期测试项目' });
     const id = r.body.id;

@@ -96,7 +96,7 @@ export class Applications {
     if (!account.roles.includes('window_clerk')) throw forbidden(`submitting an application needs a window clerk (市政务服务中心窗口); you are ${account.name} (${account.roles.join(', ')})`);
     const f = this.fields(body);
     const site = await this.site(body.site);
-    return this.knex.transaction(async (trx) => {
+    return this.checked(async (trx) => {
       const [{ id }] = await trx('applications')
         .insert({ number: trx.raw("'pending-' || gen_random_uuid()"), status: 'under_review', current_version: 1, submitted_by: account.name })
         .returning('id');
@@ -104,7 +104,7 @@ export class Applications {
       await this.writeVersion(trx, id, 1, account, f, site, null);
       await this.event(trx, id, 1, 'submitted', account.name, null, { name: f.name, project_type: f.project_type, site_area_m2: Math.round(site.area_m2 * 100) / 100 });
       return id;
-    }, { isolationLevel: 'repeatable read' });
+    });
   }
 
   /** Amends and resubmits (a window clerk): a new version, checked again; opinions start anew. */
@@ -114,7 +114,7 @@ export class Applications {
     const current = await this.currentVersion(this.knex, id);
     const f = this.fields(body, current);
     const site = body.site === undefined ? null : await this.site(body.site);
-    await this.knex.transaction(async (trx) => {
+    await this.checked(async (trx) => {
       const app = await this.lock(trx, id);
       if (app.status === 'approved') throw conflict('already_approved', `application ${app.number} is approved; a change is a new application`);
       if (body.expected_version !== undefined && body.expected_version !== app.current_version) {
@@ -127,7 +127,23 @@ export class Applications {
       await this.writeVersion(trx, id, version, account, f, useSite, note);
       await trx('applications').where({ id }).update({ current_version: version, status: 'under_review', updated_at: trx.fn.now(), row_version: trx.raw('row_version + 1') });
       await this.event(trx, id, version, 'resubmitted', account.name, null, { note, site_changed: site !== null, previous_outcome: app.status });
-    }, { isolationLevel: 'repeatable read' });
+    });
+  }
+
+  /**
+   * A transaction that runs a check: repeatable read, so every plan layer is read in one snapshot
+   * (the revisions recorded are the ones read). When the application's row changed after the
+   * snapshot began (an opinion landed meanwhile), PostgreSQL refuses the lock with a serialization
+   * failure; the whole transaction is then run again, on a new snapshot.
+   */
+  private async checked<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.knex.transaction(fn, { isolationLevel: 'repeatable read' });
+      } catch (err) {
+        if ((err as { code?: string }).code !== '40001' || attempt >= 5) throw err;
+      }
+    }
   }
 
   /** Withdraws (the window, or an admin). */
