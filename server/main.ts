@@ -4,6 +4,8 @@ import type { Server } from 'node:http';
 import { createApp } from './app';
 import type { Knex } from 'knex';
 import { refuseDemoAccounts } from './accounts/demo';
+import { loadRules } from './conflicts/rules';
+import { loadDemoApplications } from './demo/applications';
 import { loadDemo } from './demo/load';
 import { registryMismatches } from './layers/schema-check';
 import { loadRegistry } from './layers/registry';
@@ -62,6 +64,8 @@ async function loadDemoIfEmpty(knex: Knex) {
   if (any) return;
   const started = Date.now();
   const counts = await loadDemo(knex, { scale: 'demo' });
+  const registry = loadRegistry();
+  counts.applications = await loadDemoApplications(knex, registry, loadRules(registry));
   log.info({ counts, ms: Date.now() - started }, 'demo data loaded into the empty database');
 }
 

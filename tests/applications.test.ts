@@ -12,7 +12,10 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../server/accounts/accounts';
 import { WorkCalendar } from '../server/applications/calendar';
+import { loadRules } from '../server/conflicts/rules';
+import { loadDemoApplications } from '../server/demo/applications';
 import { loadDemo } from '../server/demo/load';
+import { loadRegistry } from '../server/layers/registry';
 import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { geodesicAreas } from './helpers/geodesic';
@@ -25,6 +28,7 @@ let knex: Knex;
 let srv: TestServer;
 let api: string;
 let sites: { farmland: TestSite; clean: TestSite };
+const registry = loadRegistry();
 
 beforeAll(async () => {
   db = await useTestDatabase();
@@ -47,6 +51,21 @@ const counts = async () => {
   return [a, v, o, e].map((x) => Number(x!.n));
 };
 const pv = (site: unknown) => ({ name: '塔山光伏电站二期', project_type: 'energy', investor: '大同光伏新能源有限公司', requested_area_m2: 90_000, site });
+
+describe('demo applications (npm start)', () => {
+  it('show the workflow at work: one approved with a condition, one on basic farmland waiting for three departments', async () => {
+    expect(await loadDemoApplications(knex, registry, loadRules(registry))).toBe(2);
+    expect(await loadDemoApplications(knex, registry, loadRules(registry))).toBe(0); // only into a database without any
+    const list = (await get(api, 'window')).body;
+    expect(list.items.map((x: any) => [x.name, x.status, x.verdict])).toEqual([
+      ['塔山光伏电站二期', 'under_review', 'conflicting'],
+      ['南郊区农光互补分布式光伏电站', 'approved', 'compliant'],
+    ]);
+    expect(list.items[0].waiting_for.sort()).toEqual(['land', 'ndrc', 'planning']);
+    const inbox = (await get(`${api}/inbox`, 'land.reviewer')).body;
+    expect(inbox.items.map((x: any) => x.name)).toEqual(['塔山光伏电站二期']);
+  });
+});
 
 describe('sites', () => {
   it('need a window clerk (401 anonymous, 403 a reviewer)', async () => {
@@ -334,7 +353,7 @@ describe('the joint review of a PV site on basic farmland', () => {
   });
 
   it('goes to the audit trail, event by event, and the chain verifies', async () => {
-    const rows = await knex('audit_log').where('action', 'like', 'application.%').orderBy('id').select('actor', 'action');
+    const rows = await knex('audit_log').where('action', 'like', 'application.%').where('object', 'like', `${app.number}v%`).orderBy('id').select('actor', 'action');
     expect(rows.map((r) => r.action)).toEqual(['application.submitted', 'application.opinion', 'application.opinion', 'application.opinion', 'application.rejected', 'application.resubmitted', 'application.opinion', 'application.correction', 'application.opinion', 'application.opinion', 'application.approved']);
     expect(rows[0].actor).toBe('window');
     const v = await get(`${srv.baseUrl}/api/audit/verify`, 'admin');

@@ -4,6 +4,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../platform/config';
 import { migrate, openDatabase } from '../platform/db';
+import { loadRules } from '../conflicts/rules';
+import { loadRegistry } from '../layers/registry';
+import { loadDemoApplications } from './applications';
 import { loadDemo } from './load';
 
 const { values } = parseArgs({
@@ -25,6 +28,10 @@ try {
   await migrate(db.knex);
   const started = performance.now();
   const counts = await loadDemo(db.knex, { scale: values.large ? 'large' : 'demo', seed, replace: values.replace });
+  if (!values.large) {
+    const registry = loadRegistry();
+    counts.applications = await loadDemoApplications(db.knex, registry, loadRules(registry));
+  }
   const seconds = (performance.now() - started) / 1000;
   for (const [layer, n] of Object.entries(counts)) console.log(`${layer.padEnd(20)} ${String(n).padStart(8)}`);
   console.log(`loaded ${values.large ? 'large' : 'demo'} data in ${seconds.toFixed(1)} s`);
