@@ -1,8 +1,10 @@
 // The header's account area: 登录 opens a small login dialog (account name, password, the
 // server's message when it refuses); logged in, the account's display name and department with a
-// 退出 button. The state is restored from the session cookie on load (GET /api/auth/me).
+// 退出 button. The state is restored from the session cookie on load (GET /api/auth/me). A write
+// the server refuses for want of an account (401) opens the dialog, saying so.
 import { lang, onLangChange, t } from '../i18n/i18n';
 import type { Named } from '../layers/registry';
+import { onUnauthenticated } from '../platform/http';
 import { h, replaceChildren } from '../ui/dom';
 import { currentAccount, login, logout, onAccountChange, restoreSession } from './session';
 
@@ -47,6 +49,10 @@ export class AuthHeader {
     this.logoutButton.addEventListener('click', () => void this.logout());
     onAccountChange(() => this.render());
     onLangChange(() => this.render());
+    onUnauthenticated(() => {
+      this.openDialog();
+      this.showError(t('loginRequired'));
+    });
     this.render();
     void restoreSession();
   }

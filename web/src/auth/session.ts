@@ -1,7 +1,8 @@
 // The viewer's session: who is logged in (GET /api/auth/me on load, POST /api/auth/login and
 // logout), kept here with its CSRF token, which the shared HTTP helper puts on every write so that
-// the write counts as the account's. Anonymous: no account, no token, requests as before.
-import { ApiError, getJson, postJson, setCsrfToken } from '../platform/http';
+// the write counts as the account's. Anonymous: no account, no token, requests as before. When the
+// server answers a request 401 (the session expired or was revoked), the session is checked again.
+import { ApiError, getJson, onUnauthenticated, postJson, setCsrfToken } from '../platform/http';
 
 /** An account as /api/auth answers it. */
 export interface Account {
@@ -31,6 +32,11 @@ function set(account: Account | null, csrf: string | undefined): void {
   setCsrfToken(account ? csrf : undefined);
   for (const fn of listeners) fn(account);
 }
+
+// The server no longer takes the session the viewer holds (expired, revoked, logged out elsewhere): ask who we are.
+onUnauthenticated(() => {
+  if (current) void restoreSession();
+});
 
 /** Restores the session of the browser's cookie, if any (anonymous on any failure). */
 export async function restoreSession(): Promise<Account | null> {

@@ -251,7 +251,6 @@ export interface TransitionRequest {
   district_opinion?: string;
   city_opinion?: string;
   effective_date?: string;
-  by?: string;
 }
 
 /**
@@ -264,12 +263,13 @@ export function postTransition(id: string, version: number, req: TransitionReque
   return postJson<CaseDetail>(`${BASE}/cases/${encodeURIComponent(id)}/transitions`, body, { 'If-Match': `"${version}"` });
 }
 
-export function postComment(id: string, text: string, by?: string): Promise<CaseEvent> {
-  return postJson<CaseEvent>(`${BASE}/cases/${encodeURIComponent(id)}/comments`, { text, ...(by?.trim() ? { by: by.trim() } : {}) });
+/** Writes need an account (the server records it as the actor): 401 without one, 403 without the right. */
+export function postComment(id: string, text: string): Promise<CaseEvent> {
+  return postJson<CaseEvent>(`${BASE}/cases/${encodeURIComponent(id)}/comments`, { text });
 }
 
-export function postRun(mode: 'full' | 'incremental', by?: string): Promise<RunResult> {
-  return postJson<RunResult>(`${BASE}/runs`, { mode, ...(by?.trim() ? { by: by.trim() } : {}) });
+export function postRun(mode: 'full' | 'incremental'): Promise<RunResult> {
+  return postJson<RunResult>(`${BASE}/runs`, { mode });
 }
 
 /** The ledger export URLs (every case matching the filter, open and closed alike when no status is set). */

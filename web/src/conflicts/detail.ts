@@ -38,10 +38,10 @@ export interface DetailModel {
   draft: Draft;
   /** The comment box. */
   comment: string;
-  /** Who acts (sent as `by`, remembered in the browser). */
-  actor: string;
-  /** The logged-in account's display name: shown in place of the actor and not editable (the server records the account). */
+  /** The logged-in account's display name: the actor the server records (none: anonymous, whose writes are refused). */
   account?: string;
+  /** What the logged-in account may do with this case (web/src/auth/permissions.ts); absent when anonymous. */
+  may?: { transition(to: Status): boolean; comment: boolean };
   busy?: 'transition' | 'comment';
   notice?: Notice;
   /** Scroll the notice into view at the next rendering (it is new). */
@@ -57,7 +57,6 @@ export interface DetailHandlers {
   submit(): void;
   saveDraftAsComment(): void;
   addComment(): void;
-  actorChanged(name: string): void;
 }
 
 const ACTION_KEYS: Record<Status, StringKey> = {
@@ -227,17 +226,18 @@ export function renderDetail(v: Vocab, m: DetailModel, handlers: DetailHandlers)
     ...fact(t('cfFirstRun'), `${fmt('cfRunNo', { n: c.first_run })} · ${formatTime(c.created_at)}`),
     ...fact(t('cfVersion'), String(c.version), 'cf-detail-version'));
 
-  // Status change: who acts, one button per allowed transition, the open form.
-  const actorInput = h('input', { type: 'text', id: 'cf-actor', 'data-testid': 'cf-actor', maxlength: 100, placeholder: t('cfActorPlaceholder') });
-  actorInput.value = m.actor;
-  if (m.account !== undefined) {
-    actorInput.value = m.account;
-    actorInput.readOnly = true;
-    actorInput.title = t('cfActorAccount');
-    actorInput.dataset.account = 'true';
-  } else actorInput.addEventListener('change', () => handlers.actorChanged(actorInput.value));
+  // Status change: who acts (the account; anonymous writes are refused and open the login), one
+  // button per allowed transition (disabled for an account that may not make it), the open form.
+  const actorInput = h('input', { type: 'text', id: 'cf-actor', 'data-testid': 'cf-actor', readonly: true, placeholder: t('cfActorNone') });
+  actorInput.value = m.account ?? '';
+  actorInput.title = t(m.account !== undefined ? 'cfActorAccount' : 'cfActorNone');
+  if (m.account !== undefined) actorInput.dataset.account = 'true';
   const buttons = c.allowed.map((to) => {
-    const b = h('button', { type: 'button', class: `cf-action${m.action === to ? ' active' : ''}`, 'data-testid': `cf-action-${to}`, 'aria-pressed': String(m.action === to), disabled: !m.detail || !!m.busy }, t(ACTION_KEYS[to]));
+    const allowed = !m.may || m.may.transition(to);
+    const b = h('button', {
+      type: 'button', class: `cf-action${m.action === to ? ' active' : ''}`, 'data-testid': `cf-action-${to}`, 'aria-pressed': String(m.action === to),
+      disabled: !m.detail || !!m.busy || !allowed, title: allowed ? undefined : t('cfNotAllowed'),
+    }, t(ACTION_KEYS[to]));
     b.addEventListener('click', () => handlers.chooseAction(m.action === to ? undefined : to));
     return b;
   });
@@ -251,10 +251,11 @@ export function renderDetail(v: Vocab, m: DetailModel, handlers: DetailHandlers)
   // Comments (no version needed: two comments at once both land).
   const commentBox = h('textarea', { id: 'cf-comment', 'data-testid': 'cf-comment', rows: 2, placeholder: t('cfCommentPlaceholder'), maxlength: 4000 });
   commentBox.value = m.comment;
-  const commentButton = h('button', { type: 'button', class: 'cf-secondary', 'data-testid': 'cf-comment-add', disabled: !!m.busy || !m.comment.trim() }, t('cfAddComment'));
+  const mayComment = !m.may || m.may.comment;
+  const commentButton = h('button', { type: 'button', class: 'cf-secondary', 'data-testid': 'cf-comment-add', disabled: !!m.busy || !m.comment.trim() || !mayComment, title: mayComment ? undefined : t('cfNotAllowed') }, t('cfAddComment'));
   commentBox.addEventListener('input', () => {
     m.comment = commentBox.value;
-    commentButton.disabled = !!m.busy || !m.comment.trim();
+    commentButton.disabled = !!m.busy || !m.comment.trim() || !mayComment;
   });
   commentButton.addEventListener('click', () => handlers.addComment());
   const comments = h('section', { class: 'cf-section' }, h('h4', {}, t('cfComments')), notice('comment'), commentBox, h('div', { class: 'cf-buttons' }, commentButton));

@@ -12,6 +12,7 @@ import type { Map as MlMap, MapMouseEvent } from 'maplibre-gl';
 import { onLangChange, pick, t } from '../i18n/i18n';
 import { refreshLayerTiles } from '../imports/panel';
 import type { Registry } from '../layers/registry';
+import { mayComment, mayRunDetection, mayTransition, refusalText } from '../auth/permissions';
 import { currentAccount, onAccountChange } from '../auth/session';
 import { ApiError } from '../platform/http';
 import { h, replaceChildren } from '../ui/dom';
@@ -27,7 +28,6 @@ import { areaTexts, fmt, formatInt, Vocab } from './vocab';
 
 /** Cases fetched per page. */
 export const PAGE_SIZE = 50;
-const ACTOR_KEY = 'onemap.actor';
 /** The style layer of the patches (the server's style) that a map click picks cases from. */
 const PATCH_FILL = 'conflicts:fill';
 
@@ -40,17 +40,9 @@ interface ListState {
   error?: string;
 }
 
-function storedActor(): string {
-  try {
-    return localStorage.getItem(ACTOR_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-/** Message of an error for people: the server's own message when it sent one. */
+/** Message of an error for people: log in for a 401, else the server's own message when it sent one. */
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return refusalText(err);
 }
 
 export class ConflictsPanel {
@@ -68,7 +60,6 @@ export class ConflictsPanel {
   private summaryLoading = false;
   private summaryRequest = 0;
   private runs: RunsModel = { mode: 'incremental', running: false, busy: false };
-  private actor = storedActor();
 
   private readonly openButton = h('button', { type: 'button', class: 'cf-open', 'data-testid': 'conflicts-open', 'aria-expanded': 'false' });
   private readonly title = h('h2', { class: 'panel-title', id: 'cf-title' });
@@ -101,8 +92,11 @@ export class ConflictsPanel {
     this.root.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !(e.target instanceof HTMLTextAreaElement)) this.close(); });
     this.map.on('click', (e) => this.mapClicked(e));
     onLangChange(() => this.render());
-    // Logged in: the 经办人 field shows the account; logged out: the name typed before.
-    onAccountChange(() => this.renderDetailView());
+    // The 经办人 field shows the account; what it may do decides which buttons are enabled.
+    onAccountChange(() => {
+      this.renderDetailView();
+      this.renderRunsView();
+    });
     this.render();
   }
 
@@ -310,7 +304,7 @@ export class ConflictsPanel {
     const same = this.selected?.item.id === c.id;
     this.selected = same && this.selected
       ? { ...this.selected, item: c }
-      : { item: c, loading: true, draft: emptyDraft(), comment: '', actor: this.actor, invalid: new Set() };
+      : { item: c, loading: true, draft: emptyDraft(), comment: '', invalid: new Set() };
     this.tab = 'list';
     this.zoomTo(c);
     this.highlight(c);
@@ -440,7 +434,6 @@ export class ConflictsPanel {
           effective_date: draft.effective_date,
         } : {}),
         ...(to === 'pending' ? { reason: draft.reason } : {}),
-        by: this.actor,
       });
       if (this.selected?.item.id !== id) return;
       m.busy = undefined;
@@ -479,7 +472,7 @@ export class ConflictsPanel {
     }
     const field = (e?.details as { field?: string } | undefined)?.field;
     if (field && field in m.draft) m.invalid.add(field);
-    m.notice = { kind: 'error', text: `${t('cfActionFailed')}: ${e?.message ?? messageOf(err)}`, where: 'change' };
+    m.notice = { kind: 'error', text: `${t('cfActionFailed')}: ${messageOf(err)}`, where: 'change' };
     m.revealNotice = true;
     this.renderDetailView();
     // 409: the case is not in the state the panel shows; show the real one.
@@ -525,7 +518,7 @@ export class ConflictsPanel {
     m.notice = undefined;
     this.renderDetailView();
     try {
-      await postComment(id, text, this.actor);
+      await postComment(id, text);
       if (this.selected?.item.id !== id) return false;
       m.busy = undefined;
       m.notice = { kind: 'ok', text: t('cfCommentAdded'), where };
@@ -563,7 +556,10 @@ export class ConflictsPanel {
 
   private renderDetailContent(m: DetailModel): void {
     if (!this.vocab) return;
-    m.account = currentAccount()?.display_name;
+    const account = currentAccount();
+    m.account = account?.display_name;
+    const departments = this.vocab.ruleOf(m.item.rule_id)?.departments.map((d) => d.id) ?? [];
+    m.may = account ? { transition: (to) => mayTransition(account, departments, to), comment: mayComment(account, departments) } : undefined;
     replaceChildren(this.detailView, renderDetail(this.vocab, m, {
       back: () => this.back(),
       reload: () => void this.loadDetail(),
@@ -577,15 +573,6 @@ export class ConflictsPanel {
       submit: () => void this.submitTransition(),
       saveDraftAsComment: () => void this.saveDraftAsComment(),
       addComment: () => void this.addComment(),
-      actorChanged: (name) => {
-        this.actor = name.trim();
-        m.actor = this.actor;
-        try {
-          localStorage.setItem(ACTOR_KEY, this.actor);
-        } catch {
-          /* not remembered */
-        }
-      },
     }));
   }
 
@@ -648,7 +635,7 @@ export class ConflictsPanel {
     this.runs = { ...this.runs, running: true, error: undefined, result: undefined };
     this.renderRunsView();
     try {
-      const result = await postRun(this.runs.mode, this.actor);
+      const result = await postRun(this.runs.mode);
       this.runs = { ...this.runs, running: false, result };
       // Everything the run may have changed: the list, the summary, the open case, the map.
       void this.loadList(false);
@@ -667,6 +654,8 @@ export class ConflictsPanel {
       replaceChildren(this.runsView);
       return;
     }
+    const account = currentAccount();
+    this.runs.allowed = account ? mayRunDetection(account) : undefined;
     replaceChildren(this.runsView, renderRuns(this.vocab, this.runs, {
       modeChanged: (mode) => { this.runs.mode = mode; },
       run: () => void this.run(),

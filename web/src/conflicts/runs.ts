@@ -15,6 +15,8 @@ export interface RunsModel {
   records?: RunRecord[];
   /** An automatic run is in progress on the server. */
   busy: boolean;
+  /** false: the logged-in account may not start a run (planning's reviewers and editors and admins may). */
+  allowed?: boolean;
   recordsError?: string;
 }
 
@@ -44,7 +46,7 @@ export function renderRuns(v: Vocab, m: RunsModel, handlers: RunsHandlers): HTML
     input.addEventListener('change', () => { if (input.checked) handlers.modeChanged(mode); });
     return h('label', { class: 'cf-radio' }, input, h('span', {}, label));
   };
-  const button = h('button', { type: 'button', class: 'cf-primary', 'data-testid': 'cf-run', disabled: m.running }, m.running ? t('cfRunning') : t('cfRunButton'));
+  const button = h('button', { type: 'button', class: 'cf-primary', 'data-testid': 'cf-run', disabled: m.running || m.allowed === false, title: m.allowed === false ? t('cfNotAllowed') : undefined }, m.running ? t('cfRunning') : t('cfRunButton'));
   button.addEventListener('click', () => handlers.run());
 
   let result: HTMLElement | null = null;

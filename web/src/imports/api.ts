@@ -1,7 +1,7 @@
 // POST /api/layers/{layerId}/imports: uploads a delivered file (multipart) for a dry run or a real
 // import and returns the server's validation report, whether the import was accepted or refused.
 import type { FeatureCollection } from 'geojson';
-import { ApiError, csrfHeader } from '../platform/http';
+import { ApiError, apiError, csrfHeader } from '../platform/http';
 
 /** One problem (or warning) of a report: `code` is stable, `message` is for people. */
 export interface ReportProblem {
@@ -135,8 +135,7 @@ export async function uploadImport(req: ImportRequest, signal?: AbortSignal): Pr
   const report = reportIn(body);
   if (report && (res.ok || res.status === 422)) return { status: res.status, report };
   if (res.ok) throw new ApiError(res.status, 'bad_answer', 'the server answered without a validation report');
-  const e = (body ?? {}) as { code?: string; message?: string; details?: unknown };
-  throw new ApiError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details);
+  throw apiError(res.status, res.statusText, body, 'POST');
 }
 
 /** The current TileJSON of a layer (its tile URLs carry the layer's data version). */

@@ -3,10 +3,14 @@
 // text encoding and geometry repair; 校验 uploads a dry run and shows the report with a preview
 // on the map; 提交, enabled only after a dry run without problems on the same input, writes the
 // new revision, shows its number, removes the preview and makes the map fetch the layer's new
-// tiles. Any change of the input drops the report, the preview and the right to commit.
+// tiles. Any change of the input drops the report, the preview and the right to commit. Imports (dry
+// runs too) need a plan editor of the layer's department or an admin: for a logged-in account that
+// is not one, 校验 and 提交 are disabled with the reason; anonymous, the server's 401 opens the login.
 import type { Map as MlMap, VectorTileSource } from 'maplibre-gl';
 import { lang, onLangChange, pick, t } from '../i18n/i18n';
 import { formatNumber, m2ToHa } from '../identify/area';
+import { mayWriteLayer, refusalText } from '../auth/permissions';
+import { currentAccount, onAccountChange } from '../auth/session';
 import { layersByGroup, type Layer, type Registry } from '../layers/registry';
 import { ApiError } from '../platform/http';
 import { h, replaceChildren } from '../ui/dom';
@@ -97,7 +101,15 @@ export class ImportPanel {
     this.validateButton.addEventListener('click', () => void this.run(true));
     this.commitButton.addEventListener('click', () => void this.run(false));
     onLangChange(() => this.render());
+    onAccountChange(() => this.render());
     this.render();
+  }
+
+  /** Whether the logged-in account may import into the chosen layer (anonymous: let the server answer). */
+  private allowed(): boolean {
+    const a = currentAccount();
+    const layer = this.layers.get(this.layerSelect.value);
+    return !a || !layer || mayWriteLayer(a, layer.department);
   }
 
   open(): void {
@@ -147,7 +159,7 @@ export class ImportPanel {
 
   private async run(dryRun: boolean): Promise<void> {
     const req = this.request(dryRun);
-    if (!req) return;
+    if (!req || !this.allowed()) return;
     if (!dryRun && !this.committable()) return;
     this.pending?.abort();
     const controller = this.pending = new AbortController();
@@ -177,7 +189,7 @@ export class ImportPanel {
     } catch (err) {
       if (controller.signal.aborted || (err as Error).name === 'AbortError') return;
       const e = err as ApiError;
-      const message = e.status === 413 ? `${t('importTooLarge')} (${e.message})` : e.message;
+      const message = e.status === 413 ? `${t('importTooLarge')} (${e.message})` : refusalText(e);
       this.phase = { kind: 'error', message };
       removePreview(this.map);
     } finally {
@@ -231,7 +243,8 @@ export class ImportPanel {
     replaceChildren(this.layerInfo, layer
       ? h('span', {}, `${t('department')}: ${this.departmentName(layer)} · ${t('importCurrentRevision')}: `,
         h('span', { 'data-testid': 'import-layer-revision' }, String(layer.revision)))
-      : null);
+      : null,
+    layer && !this.allowed() ? h('p', { class: 'error', 'data-testid': 'import-not-allowed' }, t('importNotAllowed')) : null);
     this.fileLabel.textContent = t('importFile');
     this.fileHint.textContent = t('importFileHint');
     this.fileButton.textContent = t('importChooseFile');
@@ -255,11 +268,14 @@ export class ImportPanel {
     this.root.dataset.state = p.kind;
     this.validateButton.textContent = t('importValidate');
     this.validateButton.title = t('importValidateTitle');
-    this.validateButton.disabled = busy || !this.request(true);
+    const allowed = this.allowed();
+    this.validateButton.disabled = busy || !this.request(true) || !allowed;
+    if (!allowed) this.validateButton.title = t('importNotAllowed');
     this.commitButton.textContent = t('importCommit');
     const committable = this.committable();
-    this.commitButton.disabled = busy || !committable;
-    this.commitButton.title = committable ? t('importCommitTitle') : t('importCommitDisabled');
+    this.commitButton.disabled = busy || !committable || !allowed;
+    this.commitButton.title = !allowed ? t('importNotAllowed') : committable ? t('importCommitTitle') : t('importCommitDisabled');
+    this.root.dataset.allowed = String(allowed);
     this.sridInput.classList.toggle('invalid', Number.isNaN(this.srid()));
 
     switch (p.kind) {
