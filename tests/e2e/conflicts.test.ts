@@ -5,11 +5,14 @@
 // features highlighted), a coordination decision recorded (已协调, in the history), a change
 // made against a stale version (someone else changed the case: a clear message, nothing lost),
 // the summary, a re-run, and a new revision of the source layer without the conflict: the case
-// closes as resolved by data.
+// closes as resolved by data. The planner logs in through the viewer's login form as 市规划局's
+// reviewer (the rule's department, and the one that runs detection); the colleagues act through the
+// API as 市国土局's reviewer and an admin; every action is recorded under its account.
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { loadDemo } from '../../server/demo/load';
+import { as } from '../helpers/auth';
 import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
 import { useTestDatabase } from '../helpers/db';
 import { getJson } from '../helpers/http';
@@ -58,11 +61,11 @@ async function getCase(id: string): Promise<CaseDetail> {
   return r.body;
 }
 
-/** A status change through the API, as another planner's browser would make it. */
-async function transition(id: string, version: number, body: Record<string, unknown>): Promise<CaseDetail> {
+/** A status change through the API, as another planner (the named account) would make it. */
+async function transition(id: string, version: number, body: Record<string, unknown>, who: string): Promise<CaseDetail> {
   const r = await getJson<CaseDetail>(api(`/api/conflicts/cases/${id}/transitions`), {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'If-Match': `"${version}"` },
+    headers: await as(db.knex, who, { 'Content-Type': 'application/json', 'If-Match': `"${version}"` }),
     body: JSON.stringify(body),
   });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -232,8 +235,13 @@ describe('conflicts panel', () => {
   test('recording a coordination decision: a decision and a reason are required; then 已协调, in the history and on the map', async () => {
     const tilesBefore = await tileUrl(page, 'conflicts');
     expect(tilesBefore).toMatch(/\?v=\d+$/);
-    await page.getByTestId('cf-actor').fill('张规划');
-    await page.getByTestId('cf-actor').dispatchEvent('change');
+    // The planner logs in through the viewer's login form: the 经办人 is the account.
+    await page.getByTestId('login-open').click();
+    await page.getByTestId('login-name').fill('planning.reviewer');
+    await page.getByTestId('login-password').fill('datong-demo-2015');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('auth-account').waitFor({ state: 'visible', timeout: 30_000 });
+    await expect(page.getByTestId('cf-actor').inputValue()).resolves.toBe('市规划局审查员');
     await page.getByTestId('cf-action-coordinated').click();
     await page.getByTestId('cf-action-form').waitFor();
     // Without a decision and a reason nothing is sent.
@@ -263,7 +271,7 @@ describe('conflicts panel', () => {
     await expect(newest.getAttribute('data-action')).resolves.toBe('transition');
     await expect(newest.getAttribute('data-to')).resolves.toBe('coordinated');
     const text = await newest.textContent();
-    expect(text).toContain('张规划');
+    expect(text).toContain('planning.reviewer');
     expect(text).toContain('以规划B为准');
     expect(text).toContain('基本农田不得占用');
     expect(text).toContain('南郊区同意调出');
@@ -274,7 +282,7 @@ describe('conflicts panel', () => {
     // The server has it, with the version moved on.
     const saved = await getCase(first.id);
     expect(saved).toMatchObject({ status: 'coordinated', decision: 'follow_b', version: first.version + 1, district_opinion: '南郊区同意调出', effective_date: '2026-12-01' });
-    expect(saved.events.at(-1)).toMatchObject({ action: 'transition', actor: '张规划', from_status: 'pending', to_status: 'coordinated', decision: 'follow_b' });
+    expect(saved.events.at(-1)).toMatchObject({ action: 'transition', actor: 'planning.reviewer', from_status: 'pending', to_status: 'coordinated', decision: 'follow_b' });
     // The list row follows; the map fetches the conflicts layer's new tiles (the status is in them).
     await expect(page.locator(`[data-testid="cf-case"][data-id="${first.id}"]`).getAttribute('data-status')).resolves.toBe('coordinated');
     await page.waitForFunction((before) => {
@@ -298,8 +306,8 @@ describe('conflicts panel', () => {
     await page.getByTestId('cf-draft-reason').fill('两规共同调整：城规缩减，土规补划');
     await page.getByTestId('cf-draft-comment').fill('已与南郊区电话确认');
     // …while a colleague coordinates and a city reviewer reopens the same case.
-    const v2 = await transition(other.id, shownVersion, { to: 'coordinated', decision: 'follow_a', reason: '区县先行意见', by: '李工' });
-    const v3 = await transition(other.id, v2.version, { to: 'pending', reason: '市级复核未通过，重新协调', by: '王审核' });
+    const v2 = await transition(other.id, shownVersion, { to: 'coordinated', decision: 'follow_a', reason: '区县先行意见' }, 'land.reviewer');
+    const v3 = await transition(other.id, v2.version, { to: 'pending', reason: '市级复核未通过，重新协调' }, 'admin');
     expect(v3.version).toBe(shownVersion + 2);
 
     await page.getByTestId('cf-submit').click();
@@ -317,8 +325,8 @@ describe('conflicts panel', () => {
     expect(inView).toBe(true);
     // The colleagues' changes are shown…
     const history = await page.getByTestId('cf-history').textContent();
-    expect(history).toContain('李工');
-    expect(history).toContain('王审核');
+    expect(history).toContain('land.reviewer');
+    expect(history).toContain('admin');
     expect(history).toContain('市级复核未通过，重新协调');
     // …and nothing the planner typed is lost.
     await expect(page.getByTestId('cf-draft-decision').inputValue()).resolves.toBe('adjust_both');
@@ -333,7 +341,7 @@ describe('conflicts panel', () => {
     const saved = await getCase(other.id);
     expect(saved).toMatchObject({ status: 'coordinated', decision: 'adjust_both', reason: '两规共同调整：城规缩减，土规补划', version: v3.version + 1 });
     expect(saved.events.filter((e) => e.action === 'transition').map((e) => `${e.actor}:${e.to_status}`))
-      .toEqual(['李工:coordinated', '王审核:pending', '张规划:coordinated']);
+      .toEqual(['land.reviewer:coordinated', 'admin:pending', 'planning.reviewer:coordinated']);
     expect(saved.events.at(-1)!.comment).toBe('已与南郊区电话确认');
   });
 
@@ -341,7 +349,7 @@ describe('conflicts panel', () => {
     const shown = await getCase(other.id);
     await page.getByTestId('cf-action-verified').click();
     await page.getByTestId('cf-draft-comment').fill('现场核验：城规已缩减');
-    const reopened = await transition(other.id, shown.version, { to: 'pending', reason: '数据复核发现仍有重叠', by: '王审核' });
+    const reopened = await transition(other.id, shown.version, { to: 'pending', reason: '数据复核发现仍有重叠' }, 'admin');
 
     await page.getByTestId('cf-submit').click();
     await page.locator('[data-testid="cf-notice"][data-kind="stale"]').waitFor({ timeout: 30_000 });
@@ -355,7 +363,7 @@ describe('conflicts panel', () => {
     await expect(page.getByTestId('cf-event').first().textContent()).resolves.toContain('现场核验：城规已缩减');
     const saved = await getCase(other.id);
     expect(saved).toMatchObject({ status: 'pending', version: reopened.version });
-    expect(saved.events.at(-1)).toMatchObject({ action: 'comment', actor: '张规划', comment: '现场核验：城规已缩减' });
+    expect(saved.events.at(-1)).toMatchObject({ action: 'comment', actor: 'planning.reviewer', comment: '现场核验：城规已缩减' });
   });
 
   test('a plain comment goes into the history', async () => {
@@ -364,7 +372,7 @@ describe('conflicts panel', () => {
     await page.getByTestId('cf-event').first().filter({ hasText: '请南郊区在月底前提交调整方案' }).waitFor({ timeout: 30_000 });
     await expect(page.getByTestId('cf-notice').textContent()).resolves.toBe('评论已添加');
     await expect(page.getByTestId('cf-comment').inputValue()).resolves.toBe('');
-    expect((await getCase(other.id)).events.at(-1)).toMatchObject({ action: 'comment', comment: '请南郊区在月底前提交调整方案' });
+    expect((await getCase(other.id)).events.at(-1)).toMatchObject({ action: 'comment', actor: 'planning.reviewer', comment: '请南郊区在月底前提交调整方案' });
   });
 
   test('the summary by rule × district; a row lists its cases', async () => {
@@ -407,7 +415,8 @@ describe('conflicts panel', () => {
     const form = new FormData();
     form.append('file', new Blob([JSON.stringify({ type: 'FeatureCollection', features })], { type: 'application/geo+json' }), 'landuse-without-one-zone.geojson');
     form.append('reason', '调出基本农田保护区（e2e）');
-    const imported = await fetch(api(`/api/layers/${first.b.layer}/imports`), { method: 'POST', body: form });
+    // Delivered by 市国土局's plan editor (its layer).
+    const imported = await fetch(api(`/api/layers/${first.b.layer}/imports`), { method: 'POST', body: form, headers: await as(db.knex, 'land.editor') });
     expect(imported.status, await imported.clone().text()).toBe(201);
     const revision = (await getJson<{ layers: { id: string; revision: number }[] }>(api('/api/layers'))).body.layers.find((l) => l.id === first.b.layer)!.revision;
 
@@ -419,9 +428,9 @@ describe('conflicts panel', () => {
     const result = page.getByTestId('cf-run-result');
     await result.waitFor({ timeout: 120_000 });
     // The run the panel made is recorded (the server's own catch-up run may come after it).
-    const runs = await getJson<{ runs: { id: number; status: string }[] }>(api('/api/conflicts/runs?limit=5'));
+    const runs = await getJson<{ runs: { id: number; status: string; requested_by: string }[] }>(api('/api/conflicts/runs?limit=5'));
     const shown = Number(await result.getAttribute('data-run'));
-    expect(runs.body.runs.find((r) => r.id === shown)).toMatchObject({ status: 'succeeded' });
+    expect(runs.body.runs.find((r) => r.id === shown)).toMatchObject({ status: 'succeeded', requested_by: 'planning.reviewer' });
     expect(await result.textContent()).toMatch(/第 \d+ 次检测（增量）完成，用时/);
 
     const closed = await getCase(first.id);
@@ -457,7 +466,7 @@ describe('conflicts panel', () => {
     // The ledger survives it: statuses and histories.
     expect((await getCase(first.id)).status).toBe('resolved_by_data');
     const history = (await getCase(other.id)).events.map((e) => e.actor);
-    expect(history).toEqual(expect.arrayContaining(['李工', '王审核', '张规划']));
+    expect(history).toEqual(expect.arrayContaining(['land.reviewer', 'admin', 'planning.reviewer']));
   });
 
   test('the panel follows the language switch', async () => {

@@ -1,7 +1,9 @@
 // End-to-end: the 导入 (import) panel of the built viewer (web/dist, so `npm run build` first) on the
 // real server, in Debian's headless Chromium, on a database of its own (the shared demo database
-// stays untouched): validate → report and preview, commit → new revision and fresh tiles, and a
-// refused file → every problem listed with its feature index, commit disabled.
+// stays untouched): anonymous → the server's 401 opens the login dialog; a reviewer → validate and
+// commit disabled with the reason; 市国土局's plan editor: validate → report and preview, commit → new
+// revision (recorded under land.editor) and fresh tiles, and a refused file → every problem listed
+// with its feature index, commit disabled.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { startTestServer, type TestServer } from '../helpers/server';
 
 const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
 const LAYER = 'landuse_plan';
+const PASSWORD = 'datong-demo-2015';
 
 type MapHandle = {
   getSource(id: string): { serialize(): { data?: { features: unknown[] }; tiles?: string[] }; tiles?: string[] } | undefined;
@@ -80,6 +83,16 @@ function tileUrl(p: Page, layerId: string): Promise<string | undefined> {
   }, layerId);
 }
 
+/** Logs in through the header's dialog (opening it unless it is open) and waits for the account to show. */
+async function logIn(p: Page, name: string): Promise<void> {
+  if (await p.getByTestId('login-dialog').isHidden()) await p.getByTestId('login-open').click();
+  await p.getByTestId('login-dialog').waitFor({ state: 'visible' });
+  await p.getByTestId('login-name').fill(name);
+  await p.getByTestId('login-password').fill(PASSWORD);
+  await p.getByTestId('login-submit').click();
+  await p.waitForFunction((n) => document.querySelector('[data-testid="auth-area"]')?.getAttribute('data-account') === n, name, { timeout: 30_000 });
+}
+
 async function layerInfo(layerId: string): Promise<{ revision: number; featureCount: number }> {
   const r = await getJson<{ layers: { id: string; revision: number; featureCount: number }[] }>(`${server.baseUrl}/api/layers`);
   expect(r.status).toBe(200);
@@ -124,7 +137,29 @@ describe('import panel', () => {
     expect(option).toBe('土地用途区 — 市国土局');
   });
 
+  test('anonymous: 校验 is refused by the server (401) and the login dialog opens, saying why', async () => {
+    await page.getByTestId('import-layer').selectOption(LAYER);
+    await page.getByTestId('import-file').setInputFiles(goodFile);
+    await page.getByTestId('import-validate').click();
+    await page.getByTestId('login-dialog').waitFor({ state: 'visible', timeout: 30_000 });
+    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('此操作需要登录');
+    await expect(page.getByTestId('import-error').textContent()).resolves.toContain('此操作需要登录');
+    expect((await layerInfo(LAYER)).revision).toBe(revisionBefore);
+  });
+
+  test('a reviewer of 市国土局 may not import: validate and commit disabled, with the reason', async () => {
+    await logIn(page, 'land.reviewer');
+    await page.getByTestId('import-not-allowed').waitFor({ state: 'visible' });
+    expect(await page.getByTestId('import-validate').isDisabled()).toBe(true);
+    expect(await page.getByTestId('import-commit').isDisabled()).toBe(true);
+    await expect(page.getByTestId('import-commit').getAttribute('title')).resolves.toContain('主管部门的规划编辑');
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-open').waitFor({ state: 'visible', timeout: 30_000 });
+  });
+
   test('validate: a dry run reports 2 features and no problem, and previews them on the map', async () => {
+    await logIn(page, 'land.editor'); // 市国土局's plan editor: its own layer
+    expect(await page.getByTestId('import-not-allowed').count()).toBe(0);
     await page.getByTestId('import-layer').selectOption(LAYER);
     await expect(page.getByTestId('import-layer-info').textContent()).resolves.toContain('市国土局');
     await expect(page.getByTestId('import-layer-revision').textContent()).resolves.toBe(String(revisionBefore));
@@ -173,6 +208,9 @@ describe('import panel', () => {
     await revision.waitFor({ timeout: 60_000 });
     committedRevision = Number(await revision.textContent());
     expect(committedRevision).toBe(revisionBefore + 1);
+    // Recorded under the account that committed it.
+    const revisions = (await getJson<{ revisions: { revision: number; createdBy: string }[] }>(`${server.baseUrl}/api/layers/${LAYER}/revisions`)).body.revisions;
+    expect(revisions.at(-1)).toMatchObject({ revision: committedRevision, createdBy: 'land.editor' });
 
     const info = await layerInfo(LAYER);
     expect(info.revision).toBe(committedRevision);
@@ -243,17 +281,20 @@ describe('import panel', () => {
     expect(await previewSize(page)).toBe(0);
   });
 
-  test('no console error, failed request or HTTP error happened on the way but the refused dry run', () => {
-    // The refused dry run answers 422 (the report is in its body): Chromium logs that response as
-    // an HTTP error and as a "Failed to load resource" console error. Exactly that, once, is expected.
+  test('no console error, failed request or HTTP error happened on the way but the refused dry runs', () => {
+    // The anonymous dry run answers 401 and the bad file's 422 (the report is in its body): Chromium
+    // logs each as an HTTP error and as a "Failed to load resource" console error. Exactly those, once, are expected.
     const refused = `${server.baseUrl}/api/layers/${LAYER}/imports`;
-    const expected = [`HTTP 422: ${refused}`, 'console: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)'];
+    const expected = [
+      `HTTP 401: ${refused}`, 'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)',
+      `HTTP 422: ${refused}`, 'console: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)',
+    ];
     const rest = [...viewer.problems];
     for (const e of expected) {
       const i = rest.indexOf(e);
       if (i >= 0) rest.splice(i, 1);
     }
-    expect(viewer.problems).toContain(expected[0]);
+    expect(viewer.problems).toEqual(expect.arrayContaining([expected[0], expected[2]]));
     expect(rest).toEqual([]);
   });
 });

@@ -1,13 +1,15 @@
 // End-to-end: logging in from the viewer's header (web/dist, so `npm run build` first) on the real
 // server, in Debian's headless Chromium, on a database of its own (it writes to the ledger). A wrong
 // password shows the server's message; land.reviewer logged in shows its name and 国土局 in the
-// header, survives a reload (GET /api/auth/me), and a comment written in the conflicts panel is
-// recorded under the account (the write carries the session's X-CSRF-Token); 退出 returns to
-// anonymous, where the panel's 经办人 field is editable again and a comment is anonymous as before.
+// header, survives a reload (GET /api/auth/me); in the conflicts panel it may not comment on a case
+// of another department's rule (the button is disabled), and a comment on one of its own is recorded
+// under the account (the write carries the session's X-CSRF-Token); 退出 returns to anonymous, where
+// a comment is refused by the server (401) and the login dialog opens, saying why.
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { loadDemo } from '../../server/demo/load';
+import { as } from '../helpers/auth';
 import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
 import { useTestDatabase } from '../helpers/db';
 import { getJson } from '../helpers/http';
@@ -123,7 +125,18 @@ describe('login', () => {
     await expect(page.getByTestId('auth-department').textContent()).resolves.toContain('国土局');
   });
 
-  test('logged in: the 经办人 field shows the account, and a comment is recorded under land.reviewer', async () => {
+  test('logged in: a case of other departments’ rule cannot be commented on; one of its own is, recorded under land.reviewer', async () => {
+    // The first case is the largest critical one: an industrial park in the red line (市经信委, 市环保局).
+    await openFirstCase(page);
+    await expect(page.getByTestId('cf-detail-rule').textContent()).resolves.toContain('产业园区');
+    await page.getByTestId('cf-comment').fill('国土局意见');
+    expect(await page.getByTestId('cf-comment-add').isDisabled()).toBe(true);
+    await expect(page.getByTestId('cf-comment-add').getAttribute('title')).resolves.toBe('当前账号无此权限');
+    await page.getByTestId('cf-comment').fill('');
+    await page.getByTestId('cf-back').click();
+    // A rule of 市国土局's: urban construction land on basic farmland.
+    await page.getByTestId('cf-filter-rule').selectOption('urban_construction_on_basic_farmland');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="cf-case"]')].every((el) => el.getAttribute('data-rule') === 'urban_construction_on_basic_farmland'), null, { timeout: 30_000 });
     caseId = await openFirstCase(page);
     const actor = page.getByTestId('cf-actor');
     await expect(actor.inputValue()).resolves.toBe('市国土局审查员');
@@ -132,13 +145,13 @@ describe('login', () => {
     const last = (await events(caseId)).at(-1)!;
     expect(last).toMatchObject({ action: 'comment', actor: 'land.reviewer', comment: '国土局已核实该图斑' });
     // The audit trail names the account too.
-    const audit = await getJson<unknown>(api('/api/audit?actor=land.reviewer'));
+    const audit = await getJson<unknown>(api('/api/audit?actor=land.reviewer'), { headers: await as(db.knex, 'admin') });
     expect(audit.status).toBe(200);
     expect(JSON.stringify(audit.body)).toContain('国土局已核实该图斑');
     await page.screenshot({ path: `${SHOTS}/conflicts-logged-in.png` });
   });
 
-  test('退出: back to anonymous; the 经办人 field is editable again and a comment is anonymous as before', async () => {
+  test('退出: back to anonymous; a comment is refused by the server (401) and the login dialog opens, saying why', async () => {
     await page.getByTestId('logout').click();
     await page.getByTestId('login-open').waitFor({ state: 'visible', timeout: 30_000 });
     expect(await page.getByTestId('auth-account').isHidden()).toBe(true);
@@ -146,18 +159,24 @@ describe('login', () => {
     expect((await me(page)).account).toBeNull();
 
     const actor = page.getByTestId('cf-actor');
-    expect(await actor.evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(false);
+    expect(await actor.evaluate((el) => (el as HTMLInputElement).readOnly)).toBe(true);
     await expect(actor.inputValue()).resolves.toBe('');
-    await addComment(page, '匿名意见');
-    expect((await events(caseId)).at(-1)).toMatchObject({ action: 'comment', actor: 'anonymous', comment: '匿名意见' });
+    await page.getByTestId('cf-comment').fill('匿名意见');
+    await page.getByTestId('cf-comment-add').click();
+    await page.getByTestId('login-dialog').waitFor({ state: 'visible', timeout: 30_000 });
+    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('此操作需要登录');
+    await expect(page.locator('[data-testid="cf-notice"][data-kind="error"]').textContent()).resolves.toContain('此操作需要登录');
+    expect((await events(caseId)).some((e) => e.comment === '匿名意见')).toBe(false);
+    await page.screenshot({ path: `${SHOTS}/comment-anonymous-refused.png` });
+    await page.getByTestId('login-cancel').click();
     await page.getByTestId('app-header').screenshot({ path: `${SHOTS}/header-logged-out.png` });
   });
 
-  test('no console error, failed request or HTTP error but the refused wrong password', () => {
-    // The 401 is logged by Chromium as an HTTP error and a "Failed to load resource" console error.
-    const expected401 = (p: string) => p === `HTTP 401: ${api('/api/auth/login')}`;
+  test('no console error, failed request or HTTP error but the refused wrong password and anonymous comment', () => {
+    // Each 401 is logged by Chromium as an HTTP error and a "Failed to load resource" console error.
+    const expected401 = (p: string) => p === `HTTP 401: ${api('/api/auth/login')}` || (p.startsWith(`HTTP 401: ${api('/api/conflicts/cases/')}`) && p.endsWith('/comments'));
     const console401 = (p: string) => p === 'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)';
-    expect(viewer.problems.filter(expected401)).toHaveLength(1);
+    expect(viewer.problems.filter(expected401)).toHaveLength(2);
     expect(viewer.problems.filter((p) => !expected401(p) && !console401(p))).toEqual([]);
   });
 });
