@@ -71,6 +71,12 @@ describe('OGC API – Features: landing, conformance, API definition', () => {
     const documented = new Map<string, Record<string, any>>(Object.entries(doc.paths as Record<string, Record<string, any>>).map(([p, ops]) => [shape(p), ops]));
     const missing = routes.filter((r) => !(r.method === 'static' ? [...documented.keys()].some((p) => p.startsWith(r.path)) : documented.get(r.path)?.[r.method]));
     expect(missing, 'routes of the app that the OpenAPI document does not describe').toEqual([]);
+    // …and it describes nothing the app does not have (static files: under a static mount).
+    const served = new Set(routes.map((r) => `${r.method} ${r.path}`));
+    const statics = routes.filter((r) => r.method === 'static').map((r) => r.path);
+    const stale = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${shape(p)}`))
+      .filter((op) => !served.has(op) && !(op.startsWith('get ') && statics.some((s) => op.slice(4).startsWith(s) && s !== '/')) && op !== 'get /');
+    expect(stale, 'operations of the OpenAPI document that the app does not have').toEqual([]);
     for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(ops)) {
         expect(Array.isArray(op.security), `${method} ${p}: security`).toBe(true);

@@ -489,6 +489,7 @@ function applicationPaths(registry: Registry) {
         security: ACCOUNT,
         parameters: [
           param('status', 'query', { type: 'string', enum: ['under_review', 'approved', 'rejected', 'withdrawn'] }, 'status'),
+          param('department', 'query', { type: 'string', enum: departments }, 'only applications that go to this department'),
           param('limit', 'query', { type: 'integer', minimum: 1 }, 'page size'),
           param('offset', 'query', { type: 'integer', minimum: 0, default: 0 }, 'applications to skip'),
         ],
@@ -595,7 +596,15 @@ function applicationPaths(registry: Registry) {
         parameters: [id],
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: { type: 'object', required: ['note'], properties: { note: text(4000), name: text(200), project_type: { type: 'string' }, investor: text(200), requested_area_m2: { type: 'number', minimum: 0 }, site: siteSchema } } } },
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['note'],
+                properties: { note: text(2000), name: text(200), project_type: { type: 'string' }, investor: text(200), requested_area_m2: { type: 'number', minimum: 0 }, site: siteSchema, expected_version: { type: 'integer', description: 'the version the amendment is made against (409 stale_version otherwise)' } },
+              },
+            },
+          },
         },
         responses: { 201: json(), 400: error, 404: error, 409: conflict('approved') },
       },
