@@ -369,7 +369,7 @@ describe('rules of the game', () => {
     expect(r.status).toBe(201);
     const sign = await post(`${api}/${r.body.id}/opinions`, both.name, { version: 1, decision: 'approve' });
     expect(sign.status).toBe(403);
-    expect(sign.body.message).toMatch(/you submitted/);
+    expect(sign.body.message).toMatch(/nobody reviews an application they submitted/);
   });
 
   it('an amendment and an opinion at the same moment both resolve (no lost write, no 5xx)', async () => {

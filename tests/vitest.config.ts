@@ -5,6 +5,8 @@ export default defineConfig({
     root: new URL('..', import.meta.url).pathname,
     include: ['tests/**/*.test.ts', 'web/**/*.test.ts'],
     globalSetup: ['tests/helpers/global-setup.ts'],
+    // The service's request log is for operators; tests keep warnings and errors.
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Two cores: files in parallel would fight over the one PostgreSQL cluster and Chromium.

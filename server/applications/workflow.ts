@@ -53,7 +53,12 @@ interface Fields {
 }
 
 const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
-const forbidden = (message: string, details?: unknown) => new AppError(403, 'forbidden', message, details);
+/** 403 naming what is needed and who the account is. */
+const forbidden = (a: Account, message: string, details: Record<string, unknown> = {}) =>
+  new AppError(403, 'forbidden', `${message}; you are ${a.name} (${a.roles.join(', ')}${a.department ? ` of ${a.department}` : ''})`, {
+    ...details,
+    account: { name: a.name, roles: a.roles, department: a.department },
+  });
 const text = (v: unknown, field: string, max: number, required: boolean): string | null => {
   if (v === undefined || v === null || (typeof v === 'string' && !v.trim())) {
     if (required) throw badRequest('invalid_body', `'${field}': required`, { field });
@@ -93,7 +98,7 @@ export class Applications {
 
   /** Submits a new application (a window clerk). */
   async submit(account: Account, body: Record<string, unknown>): Promise<number> {
-    if (!account.roles.includes('window_clerk')) throw forbidden(`submitting an application needs a window clerk (市政务服务中心窗口); you are ${account.name} (${account.roles.join(', ')})`);
+    if (!account.roles.includes('window_clerk')) throw forbidden(account, 'submitting an application needs a window clerk (市政务服务中心窗口)');
     const f = this.fields(body);
     const site = await this.site(body.site);
     return this.checked(async (trx) => {
@@ -109,7 +114,7 @@ export class Applications {
 
   /** Amends and resubmits (a window clerk): a new version, checked again; opinions start anew. */
   async amend(account: Account, id: number, body: Record<string, unknown>): Promise<void> {
-    if (!account.roles.includes('window_clerk')) throw forbidden(`amending an application needs a window clerk; you are ${account.name} (${account.roles.join(', ')})`);
+    if (!account.roles.includes('window_clerk')) throw forbidden(account, 'amending an application needs a window clerk');
     const note = text(body.note, 'note', 2000, true)!;
     const current = await this.currentVersion(this.knex, id);
     const f = this.fields(body, current);
@@ -149,7 +154,7 @@ export class Applications {
   /** Withdraws (the window, or an admin). */
   async withdraw(account: Account, id: number, body: Record<string, unknown>): Promise<void> {
     if (!account.roles.includes('window_clerk') && !account.roles.includes('admin')) {
-      throw forbidden(`withdrawing an application needs a window clerk or an admin; you are ${account.name} (${account.roles.join(', ')})`);
+      throw forbidden(account, 'withdrawing an application needs a window clerk or an admin');
     }
     const reason = text(body.reason, 'reason', 2000, true)!;
     await this.knex.transaction(async (trx) => {
@@ -215,16 +220,16 @@ export class Applications {
   /** Only a reviewer of a required department, never the submitter of any version, never the window. */
   private async mayReview(trx: Knex.Transaction, a: Account, app: { id: number; number: string }, required: { department: string }[], department?: string) {
     if (!a.roles.includes('reviewer') || !a.department) {
-      throw forbidden(`an opinion is signed by a department's reviewer; you are ${a.name} (${a.roles.join(', ')})`, { account: { name: a.name, roles: a.roles } });
+      throw forbidden(a, "an opinion is signed by a department's reviewer");
     }
     if (department && department !== a.department) {
-      throw forbidden(`this opinion is ${this.deptZh(department)}'s; only its reviewers correct it (you are of ${this.deptZh(a.department)})`);
+      throw forbidden(a, `this opinion is ${this.deptZh(department)}'s; only its reviewers correct it`);
     }
     if (!required.some((r) => r.department === a.department)) {
-      throw forbidden(`${app.number} does not go to ${this.deptZh(a.department)}; it goes to ${required.map((r) => this.deptZh(r.department)).join('、')}`, { required: required.map((r) => r.department) });
+      throw forbidden(a, `${app.number} does not go to ${this.deptZh(a.department)}; it goes to ${required.map((r) => this.deptZh(r.department)).join('、')}`, { required: required.map((r) => r.department) });
     }
     const own = await trx('application_versions').where({ application_id: app.id, submitted_by_id: a.id }).first('version');
-    if (own) throw forbidden(`you submitted ${app.number} (version ${own.version}); nobody reviews an application they submitted`);
+    if (own) throw forbidden(a, `nobody reviews an application they submitted, and ${a.name} submitted ${app.number} (version ${own.version})`);
   }
 
   private async insertOpinion(trx: Knex.Transaction, number: string, id: number, version: number, department: string, a: Account, o: ReturnType<Applications['opinionBody']>, corrects: number | null) {
