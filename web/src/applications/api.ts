@@ -15,6 +15,9 @@ export type SiteSource = 'drawn' | 'upload' | 'points';
 export type VersionOutcome = AppStatus | 'superseded';
 export type TimelineKind = 'submitted' | 'resubmitted' | 'opinion' | 'correction' | 'approved' | 'rejected' | 'withdrawn';
 
+/** Ids as the server gives them (numbers today; kept opaque). */
+export type Id = string | number;
+
 export interface Named {
   id: string;
   zh: string;
@@ -38,7 +41,7 @@ export interface ProjectTypes {
 
 /** An application as the list and the inbox give it. */
 export interface Summary {
-  id: string;
+  id: Id;
   number: string;
   status: AppStatus;
   version: number;
@@ -57,7 +60,7 @@ export interface Summary {
 }
 
 export interface Opinion {
-  id: string;
+  id: Id;
   version: number;
   department: string;
   decision: Decision;
@@ -66,8 +69,8 @@ export interface Opinion {
   author: string;
   author_name: string;
   signed_at: string;
-  corrects: string | null;
-  corrected_by: string | null;
+  corrects: Id | null;
+  corrected_by: Id | null;
   signature: string;
   /** A correction's note (when the server gives it). */
   note?: string | null;
@@ -93,6 +96,8 @@ export interface CheckLayer {
   revision: number;
   verdict: Verdict;
   classes: CheckClass[];
+  /** What the check found on this layer, in words (when the server gives them). */
+  notes?: string[];
 }
 
 export interface CheckPlan {
@@ -181,11 +186,12 @@ export interface TimelineEntry {
   kind: TimelineKind;
   version: number;
   department?: string;
-  detail?: string;
+  /** The event's facts: an object (decision, reason, note …) or words. */
+  detail?: string | Record<string, unknown>;
 }
 
 export interface Application {
-  id: string;
+  id: Id;
   number: string;
   status: AppStatus;
   version: number;
@@ -301,7 +307,7 @@ async function write<T>(url: string, body: unknown, signal?: AbortSignal): Promi
 
 const BASE = '/api/applications';
 const live = <T>(url: string, signal?: AbortSignal) => getJson<T>(url, signal, 'no-store');
-const enc = encodeURIComponent;
+const enc = (id: Id): string => encodeURIComponent(String(id));
 
 export function fetchProjectTypes(signal?: AbortSignal): Promise<ProjectTypes> {
   return getJson<ProjectTypes>(`${BASE}/project-types`, signal);
@@ -317,16 +323,16 @@ export function fetchInbox(signal?: AbortSignal): Promise<{ department: string; 
   return live(`${BASE}/inbox`, signal);
 }
 
-export function fetchApplication(id: string, signal?: AbortSignal): Promise<Application> {
+export function fetchApplication(id: Id, signal?: AbortSignal): Promise<Application> {
   return live(`${BASE}/${enc(id)}`, signal);
 }
 
-export function fetchReportMap(id: string, version: number, signal?: AbortSignal): Promise<FeatureCollection<Geometry>> {
+export function fetchReportMap(id: Id, version: number, signal?: AbortSignal): Promise<FeatureCollection<Geometry>> {
   return live(`${BASE}/${enc(id)}/map?version=${version}`, signal);
 }
 
 /** The printable report of one version. */
-export function reportUrl(id: string, version: number): string {
+export function reportUrl(id: Id, version: number): string {
   return `${BASE}/${enc(id)}/report?version=${version}`;
 }
 
@@ -348,18 +354,18 @@ export function submitApplication(body: NewApplication): Promise<Application> {
   return write(BASE, body);
 }
 
-export function postOpinion(id: string, body: { version: number; decision: Decision; conditions?: string; reason?: string }): Promise<{ opinion: Opinion; application: Application }> {
+export function postOpinion(id: Id, body: { version: number; decision: Decision; conditions?: string; reason?: string }): Promise<{ opinion: Opinion; application: Application }> {
   return write(`${BASE}/${enc(id)}/opinions`, body);
 }
 
-export function postCorrection(id: string, opinionId: string, body: { decision: Decision; conditions?: string; reason?: string; note: string }): Promise<{ opinion: Opinion; application: Application }> {
+export function postCorrection(id: Id, opinionId: Id, body: { decision: Decision; conditions?: string; reason?: string; note: string }): Promise<{ opinion: Opinion; application: Application }> {
   return write(`${BASE}/${enc(id)}/opinions/${enc(opinionId)}/corrections`, body);
 }
 
-export function withdraw(id: string, reason: string): Promise<Application> {
+export function withdraw(id: Id, reason: string): Promise<Application> {
   return write(`${BASE}/${enc(id)}/withdraw`, { reason });
 }
 
-export function amend(id: string, body: Amendment): Promise<Application> {
+export function amend(id: Id, body: Amendment): Promise<Application> {
   return write(`${BASE}/${enc(id)}/versions`, body);
 }

@@ -10,12 +10,13 @@ import { lang, pick } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import {
   amend, fetchApplication, fetchReportMap, postCorrection, postOpinion, reportUrl, SiteError, withdraw,
-  type Application, type Check, type Decision, type Opinion, type ProjectTypeCode, type ProjectTypes, type Required,
+  type Application, type Check, type Decision, type Id, type Opinion, type ProjectTypeCode, type ProjectTypes, type Required,
 } from './api';
 import { areaText, daysLeftText, daysUntil, haText, muText, parseArea, shareText, shortSignature, timeText } from './format';
 import { ALERT_COLOR, fitTo, removeReport, RULE_COLOR, showReport, switchLayersOn } from './mapview';
 import { SITE_RED } from './draw';
 import { SiteEditor } from './site';
+import { describeEvent } from './timeline';
 import { at, atf, term, type ApKey } from './strings';
 
 interface OpinionDraft {
@@ -50,7 +51,7 @@ export class ApplicationDetail {
   private mapVersion: number | undefined;
   private layersTurnedOn: string[] = [];
   private opinion = emptyDraft();
-  private correction: (OpinionDraft & { opinionId: string }) | undefined;
+  private correction: (OpinionDraft & { opinionId: Id }) | undefined;
   private withdrawOpen = false;
   private withdrawReason = '';
   private amendOpen = false;
@@ -61,7 +62,7 @@ export class ApplicationDetail {
   private notice: Notice | undefined;
   private disposed = false;
 
-  constructor(readonly id: string, private readonly map: MlMap, private readonly panel: () => HTMLElement,
+  constructor(readonly id: Id, private readonly map: MlMap, private readonly panel: () => HTMLElement,
     private readonly account: () => Account | null, private readonly types: () => ProjectTypes | undefined,
     private readonly onChanged: (app: Application) => void) {
     this.render();
@@ -401,7 +402,7 @@ export class ApplicationDetail {
       deadline, running ? h('span', { class: 'ap-days' }, ` · ${daysLeftText(days, lang())}`) : null);
   }
 
-  private reportView(app: Application, check: Check): HTMLElement {
+  private reportView(app: Application, check: Check): [HTMLElement, HTMLElement] {
     const l = lang();
     const version = app.current.version;
     const legend = h('div', { class: 'ap-legend' },
@@ -432,6 +433,7 @@ export class ApplicationDetail {
         h('summary', {}, h('span', { class: 'ap-plan-name' }, pick(p)), verdictBadge(p.verdict)),
         ...p.layers.map((ly) => h('div', { class: 'ap-plan-layer', 'data-layer': ly.layer },
           h('div', { class: 'ap-plan-layer-head' }, h('span', {}, pick(ly)), h('span', { class: 'ap-muted ap-small' }, atf('revisionN', { n: ly.revision })), verdictBadge(ly.verdict)),
+          ly.notes?.length ? h('ul', { class: 'ap-layer-notes' }, ...ly.notes.map((n) => h('li', {}, n))) : null,
           ly.classes.length ? h('table', { class: 'ap-table ap-table-compact' },
             h('thead', {}, h('tr', {}, h('th', {}, at('colClass')), h('th', { class: 'num' }, at('colHa')), h('th', { class: 'num' }, at('colMu')), h('th', { class: 'num' }, at('colShare')))),
             h('tbody', {}, ...ly.classes.map((c) => h('tr', { 'data-code': c.code },
@@ -441,17 +443,19 @@ export class ApplicationDetail {
               h('td', { class: 'num' }, shareText(c.share)))))) : h('p', { class: 'ap-muted ap-small' }, '—'))));
       return details;
     }));
-    const link = h('a', { class: 'ap-print', href: reportUrl(app.id, version), target: '_blank', rel: 'noopener', title: at('reportPrintTitle'), 'data-testid': 'ap-report-link' }, `🖶 ${at('reportPrint')}`);
+    const link = h('a', { class: 'ap-print', href: reportUrl(app.id, version), target: '_blank', rel: 'noopener', title: at('reportPrintTitle'), 'data-testid': 'ap-report-link' }, `${at('reportPrint')} ↗`);
     const turned = this.layersTurnedOn.length
       ? h('p', { class: 'ap-muted ap-small', 'data-testid': 'ap-layers-on' }, atf('layersOn', { l: this.layersTurnedOn.join('、') })) : null;
-    return this.section(at('report'), 'ap-report',
-      h('div', { class: 'ap-report-head' },
-        h('span', { class: 'ap-label' }, at('verdict')), verdictBadge(check.verdict),
-        h('span', { class: 'ap-muted ap-small' }, `${at('checkedAt')} ${timeText(check.checked_at)}`), link),
-      legend, turned,
-      h('h5', { class: 'ap-minor' }, at('rules')), rules,
-      alerts ? h('h5', { class: 'ap-minor' }, at('alerts')) : null, alerts,
-      h('h5', { class: 'ap-minor' }, at('plans')), plans);
+    return [
+      this.section(at('report'), 'ap-report',
+        h('div', { class: 'ap-report-head' },
+          h('span', { class: 'ap-label' }, at('verdict')), verdictBadge(check.verdict),
+          h('span', { class: 'ap-muted ap-small' }, `${at('checkedAt')} ${timeText(check.checked_at)}`), link),
+        legend, turned,
+        h('h5', { class: 'ap-minor' }, at('rules')), rules,
+        alerts ? h('h5', { class: 'ap-minor' }, at('alerts')) : null, alerts),
+      this.section(at('plans'), 'ap-plans-section', plans),
+    ];
   }
 
   private opinionCard(o: Opinion, effective: boolean): HTMLElement {
@@ -504,6 +508,19 @@ export class ApplicationDetail {
       h('p', { class: 'ap-hint' }, at('signNote')),
       this.noticeAt(withNote ? 'correction' : 'opinion'),
       h('div', { class: 'ap-row-buttons' }, submit, cancel));
+  }
+
+  /** For a reviewer whose department still has to decide: a banner at the top that leads to the form. */
+  private yourTurn(app: Application): HTMLElement | null {
+    const r = this.myRequired().req;
+    if (!r || r.opinion) return null;
+    const days = daysUntil(r.deadline);
+    const go = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-your-turn-go' }, at('opinionForm'));
+    go.addEventListener('click', () => this.root.querySelector('[data-testid="ap-opinion-form"]')?.scrollIntoView({ behavior: 'smooth', block: 'center' }));
+    return h('div', { class: `ap-your-turn${r.overdue || days < 0 ? ' ap-your-turn-late' : ''}`, 'data-testid': 'ap-your-turn' },
+      h('div', {}, h('strong', {}, atf('yourTurn', { d: pick(r) })),
+        h('div', { class: 'ap-small' }, `${at('deadline')} ${r.deadline} · ${daysLeftText(days, lang())} · ${atf('versionN', { n: app.version })}`)),
+      go);
   }
 
   private requiredView(app: Application): HTMLElement {
@@ -628,7 +645,8 @@ export class ApplicationDetail {
           e.department ? h('span', { class: 'ap-ev-dept' }, this.departmentName(e.department)) : null,
           h('span', { class: 'ap-muted ap-small' }, atf('versionN', { n: e.version })),
           h('span', { class: 'ap-ev-meta' }, `${timeText(e.at)} · ${e.actor}`)),
-        e.detail ? h('div', { class: 'ap-ev-detail' }, e.detail) : null))));
+        ...describeEvent(e, { department: (id) => this.departmentName(id), type: (code) => this.typeName(code) })
+          .map((line) => h('div', { class: 'ap-ev-detail' }, line))))));
   }
 
   render(): void {
@@ -640,12 +658,15 @@ export class ApplicationDetail {
     }
     this.root.dataset.status = app.status;
     this.root.dataset.version = String(app.version);
-    this.root.dataset.id = app.id;
+    this.root.dataset.id = String(app.id);
+    const [report, plans] = this.reportView(app, app.current.check);
     replaceChildren(this.root,
       this.headView(app),
       this.noticeAt('top'),
-      this.reportView(app, app.current.check),
+      this.yourTurn(app),
+      report,
       this.requiredView(app),
+      plans,
       this.windowView(app),
       this.versionsView(app),
       this.timelineView(app));

@@ -41,7 +41,7 @@ export class SiteDrawer {
 
   get state(): DrawState {
     const path = this.phase === 'drawing' && this.cursor ? [...this.vertices, this.cursor] : this.vertices;
-    return { phase: this.phase, vertices: this.vertices, area: measureArea(path) };
+    return { phase: this.phase, vertices: [...this.vertices], area: measureArea(path) };
   }
 
   /** Starts a new sketch (dropping any earlier one). */

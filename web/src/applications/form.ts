@@ -29,7 +29,6 @@ export class ApplicationForm {
   };
   private readonly intro = h('p', { class: 'ap-intro' });
   private readonly heading = h('h3', { class: 'ap-form-title' });
-  private readonly areaHint = h('span', { class: 'ap-hint' });
   private invalid = new Set<Field>();
   private busy = false;
 
@@ -43,7 +42,6 @@ export class ApplicationForm {
         h('label', { class: 'ap-field', for: 'ap-area' }, this.labels.area, h('span', { class: 'ap-with-unit' }, this.areaInput, this.areaUnit))),
       this.typeInfo,
       h('label', { class: 'ap-field', for: 'ap-investor' }, this.labels.investor, this.investorInput),
-      this.areaHint,
       h('section', { class: 'ap-site-section' }, this.labels.site, this.site.root),
       this.message,
       this.submitButton);
@@ -150,7 +148,8 @@ export class ApplicationForm {
     replaceChildren(this.labels.investor, ...req('investor'));
     this.labels.area.textContent = at('requestedArea');
     replaceChildren(this.labels.site, ...req('site'));
-    this.areaHint.textContent = at('requestedHint');
+    this.areaInput.placeholder = at('optional');
+    this.areaInput.title = at('requestedHint');
     const chosen = this.typeSelect.value;
     replaceChildren(this.typeSelect, h('option', { value: '' }, at('typeChoose')),
       ...(this.types?.types ?? []).map((t) => h('option', { value: t.code }, pick(t))));

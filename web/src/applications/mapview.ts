@@ -125,7 +125,8 @@ export function fitTo(map: MlMap, what: FeatureCollection | Geometry, panel: HTM
   let left = margin;
   if (panel && !panel.hidden) {
     const box = panel.getBoundingClientRect();
-    left = Math.min(Math.max(0, box.right - mapBox.left) + margin, Math.max(margin, mapBox.width * 2 / 3 - margin));
+    // Clear of the panel, leaving the site at least 220 px however narrow the window.
+    left = Math.min(Math.max(0, box.right - mapBox.left) + margin, Math.max(margin, mapBox.width - margin - 220));
   }
   const vertical = Math.min(margin, mapBox.height / 4);
   map.fitBounds(bounds, { padding: { top: vertical, bottom: vertical, left, right: margin }, maxZoom: 17, duration: 600 });

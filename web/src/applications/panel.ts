@@ -11,7 +11,7 @@ import type { Map as MlMap } from 'maplibre-gl';
 import { currentAccount, onAccountChange, type Account } from '../auth/session';
 import { lang, onLangChange, pick, t } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
-import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppStatus, type ProjectTypes, type Summary } from './api';
+import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppStatus, type Id, type ProjectTypes, type Summary } from './api';
 import { ApplicationDetail, statusBadge, verdictBadge } from './detail';
 import { daysLeftText, daysUntil, haText } from './format';
 import { ApplicationForm } from './form';
@@ -87,7 +87,7 @@ export class ApplicationsPanel {
   }
 
   /** Opens an application by id (from the lists, after a submission, or from outside). */
-  openApplication(id: string): void {
+  openApplication(id: Id): void {
     if (this.root.hidden) this.open();
     this.form?.hidden();
     this.detail?.dispose();
@@ -171,14 +171,15 @@ export class ApplicationsPanel {
 
   private async loadInbox(): Promise<void> {
     this.inbox = { ...this.inbox, loading: true, error: undefined };
-    this.renderBody();
+    if (!this.detail) this.renderBody();
     try {
       const r = await fetchInbox();
       this.inbox = { items: r.items, total: r.items.length, department: r.department, loading: false, loaded: true };
     } catch (err) {
       this.inbox = { ...this.inbox, loading: false, loaded: true, error: (err as Error).message };
     }
-    this.render(); // the tab's count too
+    this.renderTabs(); // the tab's count too
+    if (!this.detail) this.renderBody();
   }
 
   private submitted(app: Application): void {
@@ -191,6 +192,8 @@ export class ApplicationsPanel {
     const i = this.list.items.findIndex((x) => x.id === app.id);
     if (i >= 0) this.list.items[i] = { ...this.list.items[i]!, status: app.status, version: app.version, verdict: app.current.check.verdict };
     this.inbox.loaded = false;
+    // A reviewer's inbox count follows its opinions.
+    if (currentAccount()?.roles.includes('reviewer')) void this.loadInbox();
   }
 
   private showTab(tab: Tab): void {
@@ -320,6 +323,13 @@ export class ApplicationsPanel {
     this.openButton.title = t('apOpenTitle');
     this.title.textContent = at('title');
     this.closeButton.title = t('close');
+    this.renderTabs();
+    this.form?.render();
+    this.detail?.render();
+    this.renderBody();
+  }
+
+  private renderTabs(): void {
     const a = currentAccount();
     const tabs = this.tabsFor(a);
     const labels: Record<Tab, string> = { new: at('tabNew'), inbox: at('tabInbox'), list: at('tabList') };
@@ -330,9 +340,6 @@ export class ApplicationsPanel {
       return b;
     }));
     this.tabsEl.hidden = tabs.length === 0;
-    this.form?.render();
-    this.detail?.render();
-    this.renderBody();
   }
 }
 

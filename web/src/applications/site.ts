@@ -168,11 +168,12 @@ export class SiteEditor {
   // ---- drawing ---------------------------------------------------------------------------------
 
   private drawChanged(s: DrawState): void {
-    const was = this.drawState?.phase;
+    const was = this.drawState;
     this.drawState = s;
     if (s.phase === 'drawing' && this.result) this.dropResult();
     this.renderLive();
-    if (was !== s.phase) this.renderBody();
+    // The buttons follow the phase, and 完成 the third corner.
+    if (was?.phase !== s.phase || (was.vertices.length >= 3) !== (s.vertices.length >= 3)) this.renderBody();
   }
 
   private renderLive(): void {
@@ -319,6 +320,7 @@ export class SiteEditor {
     replaceChildren(this.tableBody, ...this.rows.map((r, i) => {
       const cell = (col: 'no' | 'x' | 'y' | 'ring', cls: string): HTMLElement => {
         const input = h('input', { type: 'text', value: r[col], 'data-col': col, 'data-row': i, class: cls, 'data-testid': `ap-point-${col}`,
+          placeholder: col === 'no' ? `J${i + 1}` : undefined,
           inputmode: col === 'no' ? undefined : 'decimal', 'aria-label': `${at(col === 'no' ? 'colNo' : col === 'x' ? 'colX' : col === 'y' ? 'colY' : 'colRing')} ${i + 1}` });
         input.addEventListener('input', () => {
           this.rows[i]![col] = input.value;
