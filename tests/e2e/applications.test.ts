@@ -221,6 +221,7 @@ describe('joint review of a PV site (联动审批)', () => {
     expect(code).toMatch(/outside|invalid_site/);
     await expect(p.getByTestId('ap-site-error-code').textContent()).resolves.toBe(code);
     expect((await p.getByTestId('ap-site-error-message').textContent())!.length).toBeGreaterThan(10);
+    await p.getByTestId('ap-site').screenshot({ path: `${SHOTS}/${P}site-refused.png` });
   });
 
   test('the window draws the PV site with clicks on the map: the area live in 公顷 and 亩, then the server\'s', async () => {
@@ -312,6 +313,29 @@ describe('joint review of a PV site (联动审批)', () => {
       expect(await item.getAttribute('data-overdue')).toBe('false');
       if (d === 'land') await a.page.screenshot({ path: `${SHOTS}/${P}inbox.png` });
     }
+  });
+
+  test('an overdue application is flagged red in the inbox', async () => {
+    const p = actor('land.reviewer').page;
+    // The deadline is ten working days away: the server's answer is moved past it for this look.
+    await p.route('**/api/applications/inbox', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json() as { items: Record<string, unknown>[] };
+      body.items = body.items.map((i) => ({ ...i, deadline: '2026-01-05', days_left: -3, overdue: true }));
+      await route.fulfill({ response, json: body });
+    });
+    await p.getByTestId('ap-tab-list').click();
+    await p.getByTestId('ap-tab-inbox').click();
+    const item = p.locator(`[data-testid="ap-inbox-item"][data-id="${appId}"][data-overdue="true"]`);
+    await item.waitFor({ timeout: 30_000 });
+    await expect(item.getByTestId('ap-item-deadline').textContent()).resolves.toContain('超期 3 天');
+    const color = await item.getByTestId('ap-item-deadline').evaluate((el) => getComputedStyle(el).color);
+    expect(color).toBe('rgb(220, 38, 38)');
+    await p.screenshot({ path: `${SHOTS}/${P}inbox-overdue.png` });
+    await p.unroute('**/api/applications/inbox');
+    await p.getByTestId('ap-tab-list').click();
+    await p.getByTestId('ap-tab-inbox').click();
+    await p.locator(`[data-testid="ap-inbox-item"][data-id="${appId}"][data-overdue="false"]`).waitFor({ timeout: 30_000 });
   });
 
   test('in parallel: 发改委 approves, 规划局 approves with conditions, 国土局 rejects (reason required): rejected', async () => {
@@ -443,6 +467,56 @@ describe('joint review of a PV site (联动审批)', () => {
     expect(timeline).not.toContain('[object');
     await p.getByTestId('ap-timeline').scrollIntoViewIfNeeded();
     await p.screenshot({ path: `${SHOTS}/${P}timeline.png` });
+  });
+
+  test('a second application, its site pasted as a 界址点 table, is withdrawn by the window', async () => {
+    const p = actor('window').page;
+    await p.getByTestId('ap-tab-new').click();
+    await p.getByTestId('ap-name').fill('云州区储能电站项目');
+    await p.getByTestId('ap-type').selectOption('energy');
+    await p.getByTestId('ap-investor').fill('大同储能科技有限公司');
+    const form = p.getByTestId('ap-form');
+    await form.getByTestId('ap-site-mode-points').click();
+    await form.getByTestId('ap-points-zone').selectOption('4526');
+    await form.getByTestId('ap-points-paste-open').click();
+    // As copied from a spreadsheet: a header, tab-separated, the first point repeated at the end.
+    const table = ['点号\tX\tY', ...cleanPoints.map((pt, i) => `J${i + 1}\t${pt.x.toFixed(3)}\t${pt.y.toFixed(3)}`),
+      `J1\t${cleanPoints[0]!.x.toFixed(3)}\t${cleanPoints[0]!.y.toFixed(3)}`].join('\n');
+    await form.getByTestId('ap-points-paste').fill(table);
+    await form.getByTestId('ap-points-paste-apply').click();
+    expect(await form.getByTestId('ap-point-x').count()).toBe(cleanPoints.length + 1);
+    await expect(form.getByTestId('ap-points-problems').textContent()).resolves.toBe('');
+    // The wrong zone: the easting carries the zone number 38, EPSG:4547 has none.
+    await form.getByTestId('ap-points-zone').selectOption('4547');
+    await expect(form.getByTestId('ap-points-problems').textContent()).resolves.toContain('Y 含带号');
+    await form.getByTestId('ap-points-zone').selectOption('4526');
+    await form.getByTestId('ap-points-send').click();
+    await form.getByTestId('ap-site-ok').waitFor({ timeout: 30_000 });
+    await p.getByTestId('ap-submit').click();
+    await waitForDetail(p, 'under_review', 1);
+    const id = (await p.getByTestId('ap-detail').getAttribute('data-id'))!;
+    expect(id).not.toBe(appId);
+    await p.getByTestId('ap-rules-none').waitFor();
+    await p.getByTestId('ap-withdraw-open').click();
+    await p.getByTestId('ap-withdraw-submit').click();
+    await expect(p.getByTestId('ap-notice-withdraw').textContent()).resolves.toContain('请写明撤回原因');
+    await p.getByTestId('ap-withdraw-reason').fill('建设单位申请撤回，另行选址。');
+    await p.getByTestId('ap-withdraw-submit').click();
+    await waitForDetail(p, 'withdrawn', 1);
+    const kinds = await p.getByTestId('ap-event').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind));
+    expect(kinds).toEqual(['submitted', 'withdrawn']);
+    expect((await apiApplication(p, id)).status).toBe('withdrawn');
+    // The list, filtered by status.
+    await p.getByTestId('ap-back').click();
+    await p.getByTestId('ap-tab-list').click();
+    await p.getByTestId('ap-filter-status').selectOption('withdrawn');
+    await p.locator(`[data-testid="ap-list-item"][data-id="${id}"]`).waitFor({ timeout: 30_000 });
+    expect(await p.locator(`[data-testid="ap-list-item"][data-id="${appId}"]`).count()).toBe(0);
+    await p.getByTestId('ap-filter-status').selectOption('');
+    await p.locator(`[data-testid="ap-list-item"][data-id="${appId}"]`).waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: `${SHOTS}/${P}list.png` });
+    await p.locator(`[data-testid="ap-list-item"][data-id="${appId}"]`).locator('button').click();
+    await waitForDetail(p, 'approved', 2);
   });
 
   test('English second: the panel follows the language switch', async () => {

@@ -17,7 +17,7 @@ import { ALERT_COLOR, fitTo, removeReport, RULE_COLOR, showReport, switchLayersO
 import { SITE_RED } from './draw';
 import { SiteEditor } from './site';
 import { describeEvent } from './timeline';
-import { at, atf, term, type ApKey } from './strings';
+import { at, atf, term, type ApKey, colon, paren } from './strings';
 
 interface OpinionDraft {
   decision: Decision | '';
@@ -186,12 +186,12 @@ export class ApplicationDetail {
       try {
         const app = await fetchApplication(this.id);
         this.setApp(app);
-        this.notice = { kind: 'error', text: `${atf('stale', { v: app.version })}（${e.code}: ${e.message}）`, where };
+        this.notice = { kind: 'error', text: `${atf('stale', { v: app.version })}${paren(`${e.code}: ${e.message}`)}`, where };
       } catch {
-        this.notice = { kind: 'error', text: `${at('actionFailed')}：${e.message} (${e.code})`, where };
+        this.notice = { kind: 'error', text: `${at('actionFailed')}${colon()}${e.message} (${e.code})`, where };
       }
     } else {
-      this.notice = { kind: 'error', text: `${at('actionFailed')}：${e.message}${e.code ? ` (${e.code})` : ''}`, where };
+      this.notice = { kind: 'error', text: `${at('actionFailed')}${colon()}${e.message}${e.code ? ` (${e.code})` : ''}`, where };
     }
   }
 
@@ -235,7 +235,7 @@ export class ApplicationDetail {
       const r = await postOpinion(app.id, { version: app.version, ...this.opinionBody(this.opinion) });
       this.opinion = emptyDraft();
       this.setApp(r.application);
-      this.notice = { kind: 'ok', text: `${at('done')}：${term('d', r.opinion.decision)} · ${term('st', r.application.status)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${term('d', r.opinion.decision)} · ${term('st', r.application.status)}`, where: 'top' };
     } catch (err) {
       await this.afterWriteError(err, 'opinion');
     } finally {
@@ -260,7 +260,7 @@ export class ApplicationDetail {
       const r = await postCorrection(app.id, c.opinionId, { ...this.opinionBody(c), note: c.note.trim() });
       this.correction = undefined;
       this.setApp(r.application);
-      this.notice = { kind: 'ok', text: `${at('done')}：${at('correctionOf')} · ${term('d', r.opinion.decision)} · ${term('st', r.application.status)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${at('correctionOf')} · ${term('d', r.opinion.decision)} · ${term('st', r.application.status)}`, where: 'top' };
     } catch (err) {
       await this.afterWriteError(err, 'correction');
     } finally {
@@ -285,7 +285,7 @@ export class ApplicationDetail {
       this.withdrawOpen = false;
       this.withdrawReason = '';
       this.setApp(next);
-      this.notice = { kind: 'ok', text: `${at('done')}：${term('st', next.status)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${term('st', next.status)}`, where: 'top' };
     } catch (err) {
       await this.afterWriteError(err, 'withdraw');
     } finally {
@@ -353,7 +353,7 @@ export class ApplicationDetail {
       this.amendOpen = false;
       this.setApp(next);
       this.layersTurnedOn = [];
-      this.notice = { kind: 'ok', text: `${at('done')}：${atf('versionN', { n: next.version })} · ${term('v', next.current.check.verdict)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${atf('versionN', { n: next.version })} · ${term('v', next.current.check.verdict)}`, where: 'top' };
       void this.showMap(next.version, true);
     } catch (err) {
       await this.afterWriteError(err, 'amend');
@@ -470,13 +470,13 @@ export class ApplicationDetail {
       h('div', { class: 'ap-opinion-head' }, decisionBadge(o.decision),
         o.corrects ? h('span', { class: 'ap-tag' }, at('correctionOf')) : null,
         o.corrected_by ? h('span', { class: 'ap-tag ap-tag-grey' }, at('corrected')) : null, correct),
-      o.conditions ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('conditions')}：`), o.conditions) : null,
-      o.reason ? h('p', { class: 'ap-opinion-text', 'data-testid': 'ap-opinion-reason' }, h('span', { class: 'ap-label' }, `${at('reason')}：`), o.reason) : null,
-      o.note ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('note')}：`), o.note) : null,
+      o.conditions ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('conditions')}${colon()}`), o.conditions) : null,
+      o.reason ? h('p', { class: 'ap-opinion-text', 'data-testid': 'ap-opinion-reason' }, h('span', { class: 'ap-label' }, `${at('reason')}${colon()}`), o.reason) : null,
+      o.note ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('note')}${colon()}`), o.note) : null,
       h('div', { class: 'ap-sig' },
-        h('span', {}, `${at('signedBy')}：${o.author_name || o.author}（${o.author}）`),
-        h('span', {}, `${at('signedAt')}：${timeText(o.signed_at)}`),
-        h('span', { title: o.signature, 'data-testid': 'ap-signature' }, `${at('signature')}：`, h('code', {}, shortSignature(o.signature)))));
+        h('span', {}, `${at('signedBy')}${colon()}${o.author_name || o.author}${paren(o.author)}`),
+        h('span', {}, `${at('signedAt')}${colon()}${timeText(o.signed_at)}`),
+        h('span', { title: o.signature, 'data-testid': 'ap-signature' }, `${at('signature')}${colon()}`, h('code', {}, shortSignature(o.signature)))));
   }
 
   private decisionForm(d: OpinionDraft, prefix: string, withNote: boolean, onSubmit: () => void, onCancel?: () => void): HTMLElement {
@@ -589,7 +589,7 @@ export class ApplicationDetail {
       el.value = d[key];
       el.classList.toggle('invalid', d.invalid.has(key));
       el.addEventListener('input', () => { d[key] = el.value; });
-      return h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, at(label), key === 'area' ? `（${lang() === 'zh' ? '公顷' : 'ha'}）` : '', required ? h('span', { class: 'ap-req' }, ' *') : null), el);
+      return h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, at(label), key === 'area' ? paren(lang() === 'zh' ? '公顷' : 'ha') : '', required ? h('span', { class: 'ap-req' }, ' *') : null), el);
     };
     const type = h('select', { 'data-testid': 'ap-amend-type' }, ...(this.types()?.types ?? []).map((t) => h('option', { value: t.code }, pick(t))));
     type.value = d.type;
@@ -632,7 +632,7 @@ export class ApplicationDetail {
               h('td', {}, verdictBadge(v.verdict)),
               h('td', {}, statusBadge(v.outcome)),
               h('td', { class: 'ap-nowrap' }, show, ' ', h('a', { class: 'ap-link', href: reportUrl(app.id, v.version), target: '_blank', rel: 'noopener' }, at('reportPrint')))),
-            v.note ? h('tr', { class: 'ap-note-row' }, h('td', { colspan: 5 }, h('span', { class: 'ap-label' }, `${at('amendNote')}：`), v.note)) : null,
+            v.note ? h('tr', { class: 'ap-note-row' }, h('td', { colspan: 5 }, h('span', { class: 'ap-label' }, `${at('amendNote')}${colon()}`), v.note)) : null,
           ];
         }).flat().filter((x): x is HTMLTableRowElement => !!x))));
   }

@@ -8,7 +8,7 @@ import { h, replaceChildren } from '../ui/dom';
 import { submitApplication, type Application, type ProjectTypeCode, type ProjectTypes } from './api';
 import { parseArea } from './format';
 import { SiteEditor } from './site';
-import { at, atf } from './strings';
+import { at, atf, colon } from './strings';
 
 type Field = 'name' | 'type' | 'investor' | 'area' | 'site';
 
@@ -117,7 +117,7 @@ export class ApplicationForm {
     } catch (err) {
       this.busy = false;
       const e = err as Error & { code?: string };
-      this.showMessage('error', `${at('submitFailed')}：${e.message}${e.code ? ` (${e.code})` : ''}`);
+      this.showMessage('error', `${at('submitFailed')}${colon()}${e.message}${e.code ? ` (${e.code})` : ''}`);
       this.renderState();
     }
   }

@@ -15,7 +15,7 @@ import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppSta
 import { ApplicationDetail, statusBadge, verdictBadge } from './detail';
 import { daysLeftText, daysUntil, haText } from './format';
 import { ApplicationForm } from './form';
-import { at, atf, term } from './strings';
+import { at, atf, term, colon } from './strings';
 import './applications.css';
 
 type Tab = 'new' | 'inbox' | 'list';
@@ -242,7 +242,7 @@ export class ApplicationsPanel {
         h('span', { class: `ap-deadline${overdue ? ' ap-overdue' : ''}`, 'data-testid': 'ap-item-deadline', 'data-overdue': String(overdue) },
           `${at('deadline')} ${s.deadline}`, running ? ` · ${daysLeftText(days, l)}` : ''),
         !inbox && running && s.waiting_for.length
-          ? h('span', { class: 'ap-muted' }, `${at('waitingFor')}：${s.waiting_for.map((d) => this.departmentName(d)).join('、')}`) : null));
+          ? h('span', { class: 'ap-muted' }, `${at('waitingFor')}${colon()}${s.waiting_for.map((d) => this.departmentName(d)).join('、')}`) : null));
     button.addEventListener('click', () => this.openApplication(s.id));
     return h('li', { class: `ap-item${overdue ? ' ap-item-overdue' : ''}`, 'data-testid': inbox ? 'ap-inbox-item' : 'ap-list-item', 'data-id': s.id, 'data-number': s.number,
       'data-status': s.status, 'data-overdue': String(overdue) }, button);

@@ -17,7 +17,7 @@ import { SiteDrawer, type DrawState } from './draw';
 import { areaText, haText, muText } from './format';
 import { fitTo, removeSite, showSite } from './mapview';
 import { checkPoints, DEFAULT_SRID, emptyRow, gkZone, parsePointsText, pointsToPolygon, toSitePoints, ZONE_CHOICES, type PointProblem, type PointRow } from './points';
-import { at, atf, term, type ApKey } from './strings';
+import { at, atf, term, type ApKey, colon, gap, paren } from './strings';
 
 export type SiteMode = 'drawn' | 'upload' | 'points';
 
@@ -365,7 +365,7 @@ export class SiteEditor {
     }
     const shown = problems.filter((p) => p.code !== 'too_few' || filled.length >= 3);
     replaceChildren(this.pointsProblems, ...shown.slice(0, 8).map((p) => h('li', { 'data-code': p.code },
-      p.row !== undefined ? `${atf('row', { n: p.row + 1 })}（${this.rows[p.row]?.no || '—'}）：` : '', at(PROBLEM_TEXT[p.code]))));
+      p.row !== undefined ? `${atf('row', { n: p.row + 1 })}${paren(this.rows[p.row]?.no || '—')}${colon()}` : '', at(PROBLEM_TEXT[p.code]))));
     let polygon: MultiPolygon | null = null;
     if (!problems.some((p) => p.code !== 'too_few')) {
       try {
@@ -401,12 +401,12 @@ export class SiteEditor {
         h('div', { class: 'ap-site-ok-head' }, `✓ ${at('siteOk')}`),
         h('dl', { class: 'ap-dl' },
           h('dt', {}, at('siteArea')),
-          h('dd', { 'data-testid': 'ap-site-area' }, h('strong', {}, haText(s.area_m2, l, s.area_ha)), `　${muText(s.area_m2, l, s.area_mu)}`,
-            h('span', { class: 'ap-muted' }, `　${formatNumber(s.area_m2, 1, l === 'zh' ? 'zh-CN' : 'en')} ${l === 'zh' ? '平方米' : 'm²'}`)),
+          h('dd', { 'data-testid': 'ap-site-area' }, h('strong', {}, haText(s.area_m2, l, s.area_ha)), `${gap()}${muText(s.area_m2, l, s.area_mu)}`,
+            h('span', { class: 'ap-muted' }, `${gap()}${formatNumber(s.area_m2, 1, l === 'zh' ? 'zh-CN' : 'en')} ${l === 'zh' ? '平方米' : 'm²'}`)),
           h('dt', {}, at('siteSource')), h('dd', {}, term('src', s.source)),
           s.file ? h('dt', {}, at('siteFile')) : null,
           s.file ? h('dd', { class: 'ap-break' }, s.file.name, h('span', { class: 'ap-muted ap-small', title: s.file.sha256 }, ` SHA-256 ${s.file.sha256.slice(0, 12)}…`)) : null),
-        s.warnings?.length ? h('div', { class: 'ap-warn' }, h('strong', {}, `${at('siteWarnings')}：`), h('ul', {}, ...s.warnings.map((w) => h('li', {}, w)))) : null));
+        s.warnings?.length ? h('div', { class: 'ap-warn' }, h('strong', {}, `${at('siteWarnings')}${colon()}`), h('ul', {}, ...s.warnings.map((w) => h('li', {}, w)))) : null));
       return;
     }
     if (this.error) {
@@ -430,9 +430,9 @@ export class SiteEditor {
     return h('div', { class: 'ap-error-box', role: 'alert', 'data-testid': 'ap-site-error', 'data-code': e?.code ?? 'error' },
       h('div', { class: 'ap-error-head' }, at('siteRefused'), e ? h('code', { 'data-testid': 'ap-site-error-code' }, e.code) : null),
       h('p', { class: 'ap-error-message', 'data-testid': 'ap-site-error-message' }, err.message),
-      loc ? h('p', { class: 'ap-small' }, `${at('siteLocation')}：${formatLonLat(loc[0], loc[1])} `, locate) : null,
+      loc ? h('p', { class: 'ap-small' }, `${at('siteLocation')}${colon()}${formatLonLat(loc[0], loc[1])} `, locate) : null,
       e?.problems.length ? h('ul', { class: 'ap-problems' }, ...e.problems.slice(0, 20).map((p) => h('li', {},
-        p.code ? h('code', {}, p.code) : null, ` ${p.message ?? ''}`, where(p) ? h('span', { class: 'ap-muted ap-small' }, ` （${where(p)}）`) : null))) : null);
+        p.code ? h('code', {}, p.code) : null, ` ${p.message ?? ''}`, where(p) ? h('span', { class: 'ap-muted ap-small' }, ` ${paren(where(p))}`) : null))) : null);
   }
 
   private renderBody(): void {

@@ -227,3 +227,18 @@ export function term(prefix: 'st' | 'v' | 'd' | 'src' | 'k' | 'sev', code: strin
   const key = `${prefix}_${code}` as ApKey;
   return key in S ? at(key) : code;
 }
+
+/** The colon after a label: "：" in Chinese, ": " in English. */
+export function colon(): string {
+  return lang() === 'zh' ? '：' : ': ';
+}
+
+/** Text in brackets: "（…）" in Chinese, " (…)" in English. */
+export function paren(text: string): string {
+  return lang() === 'zh' ? `（${text}）` : ` (${text})`;
+}
+
+/** A gap between figures: an ideographic space in Chinese, two spaces in English. */
+export function gap(): string {
+  return lang() === 'zh' ? '\u3000' : '\u2002';
+}
