@@ -514,6 +514,11 @@ describe('joint review of a PV site (联动审批)', () => {
     expect(await p.locator(`[data-testid="ap-list-item"][data-id="${appId}"]`).count()).toBe(0);
     await p.getByTestId('ap-filter-status').selectOption('');
     await p.locator(`[data-testid="ap-list-item"][data-id="${appId}"]`).waitFor({ timeout: 30_000 });
+    // By department: 环保局 reviews neither, 国土局 both.
+    await p.getByTestId('ap-filter-department').selectOption('env');
+    await p.locator('[data-testid="ap-list-count"][data-total="0"]').waitFor({ timeout: 30_000 });
+    await p.getByTestId('ap-filter-department').selectOption('land');
+    await p.locator('[data-testid="ap-list-count"][data-total="2"]').waitFor({ timeout: 30_000 });
     await p.screenshot({ path: `${SHOTS}/${P}list.png` });
     await p.locator(`[data-testid="ap-list-item"][data-id="${appId}"]`).locator('button').click();
     await waitForDetail(p, 'approved', 2);

@@ -5,7 +5,7 @@
 // becomes SiteError with the whole body kept (its problems and location, wherever the server
 // put them: at the top level or in details).
 import type { FeatureCollection, Geometry, MultiPolygon, Polygon } from 'geojson';
-import { ApiError, csrfHeader, getJson } from '../platform/http';
+import { ApiError, apiError, csrfHeader, getJson } from '../platform/http';
 
 export type ProjectTypeCode = 'industrial' | 'residential' | 'public' | 'infrastructure' | 'energy' | 'mining' | 'other';
 export type AppStatus = 'under_review' | 'approved' | 'rejected' | 'withdrawn';
@@ -237,6 +237,8 @@ export interface NewApplication {
 
 export interface Amendment {
   note: string;
+  /** The version the amendment was made against: 409 stale_version when someone amended it meanwhile. */
+  expected_version?: number;
   name?: string;
   project_type?: ProjectTypeCode;
   investor?: string;
@@ -298,9 +300,10 @@ async function write<T>(url: string, body: unknown, signal?: AbortSignal): Promi
   }
   const parsed: unknown = await res.json().catch(() => null);
   if (!res.ok) {
-    const e = (parsed ?? {}) as { code?: string; message?: string; details?: unknown };
+    // apiError also announces a 401 (the session ended): the login dialog opens, as for every write.
+    const e = apiError(res.status, res.statusText, parsed, 'POST');
     const { problems, location } = errorParts(parsed);
-    throw new SiteError(res.status, e.code ?? 'http_error', e.message ?? `${res.status} ${res.statusText}`, e.details, problems, location);
+    throw new SiteError(e.status, e.code, e.message, e.details, problems, location);
   }
   return parsed as T;
 }
@@ -313,9 +316,10 @@ export function fetchProjectTypes(signal?: AbortSignal): Promise<ProjectTypes> {
   return getJson<ProjectTypes>(`${BASE}/project-types`, signal);
 }
 
-export function fetchList(status: AppStatus | '', limit: number, offset: number, signal?: AbortSignal): Promise<{ items: Summary[]; total: number }> {
+export function fetchList(status: AppStatus | '', department: string, limit: number, offset: number, signal?: AbortSignal): Promise<{ items: Summary[]; total: number }> {
   const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
   if (status) q.set('status', status);
+  if (department) q.set('department', department);
   return live(`${BASE}?${q}`, signal);
 }
 

@@ -342,6 +342,7 @@ export class ApplicationDetail {
     try {
       const next = await amend(app.id, {
         note: d.note.trim(),
+        expected_version: app.version,
         ...(d.name.trim() !== cur.name ? { name: d.name.trim() } : {}),
         ...(d.type && d.type !== cur.project_type ? { project_type: d.type } : {}),
         ...(d.investor.trim() !== cur.investor ? { investor: d.investor.trim() } : {}),

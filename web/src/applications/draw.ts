@@ -134,7 +134,13 @@ export class SiteDrawer {
   }
 
   private owns(e: Event): boolean {
-    return this.phase === 'drawing' && e.target instanceof Node && this.map.getCanvasContainer().contains(e.target);
+    if (this.phase !== 'drawing' || !(e.target instanceof Node) || !this.map.getCanvasContainer().contains(e.target)) return false;
+    // The measure tool was switched on while drawing: it has the map's clicks now.
+    if (isMeasuring()) {
+      this.clear();
+      return false;
+    }
+    return true;
   }
 
   private near(p: { x: number; y: number }, v: Position | undefined, px: number): boolean {

@@ -34,6 +34,7 @@ export class ApplicationsPanel {
   private types: ProjectTypes | undefined;
   private typesError: string | undefined;
   private status: AppStatus | '' = '';
+  private department = '';
   private list: ListState = { items: [], total: 0, loading: false, loaded: false };
   private inbox: ListState & { department?: string } = { items: [], total: 0, loading: false, loaded: false };
   private form: ApplicationForm | undefined;
@@ -112,9 +113,8 @@ export class ApplicationsPanel {
     this.list = { items: [], total: 0, loading: false, loaded: false };
     this.inbox = { items: [], total: 0, loading: false, loaded: false };
     this.tab = a?.roles.includes('window_clerk') ? 'new' : a?.roles.includes('reviewer') ? 'inbox' : 'list';
-    if (!a) {
-      this.types = undefined;
-    }
+    this.typesError = undefined;
+    if (!a) this.types = undefined;
     if (this.isOpen) this.ensureLoaded();
     this.render();
   }
@@ -159,7 +159,7 @@ export class ApplicationsPanel {
     this.list = { ...this.list, loading: true, error: undefined, ...(more ? {} : { items: [], total: 0 }) };
     this.renderBody();
     try {
-      const page = await fetchList(this.status, PAGE, more ? this.list.items.length : 0);
+      const page = await fetchList(this.status, this.department, PAGE, more ? this.list.items.length : 0);
       if (request !== this.request) return;
       this.list = { items: more ? [...this.list.items, ...page.items] : page.items, total: page.total, loading: false, loaded: true };
     } catch (err) {
@@ -263,12 +263,22 @@ export class ApplicationsPanel {
       this.status = select.value as AppStatus | '';
       void this.loadList(false);
     });
+    const dept = h('select', { id: 'ap-filter-dept', 'data-testid': 'ap-filter-department', title: at('filterDeptTitle') },
+      h('option', { value: '' }, at('allDepartments')),
+      ...(this.types?.departments ?? []).filter((d) => d.id !== 'service').map((d) => h('option', { value: d.id }, pick(d))));
+    dept.value = this.department;
+    dept.addEventListener('change', () => {
+      this.department = dept.value;
+      void this.loadList(false);
+    });
     const l = this.list;
     const more = h('button', { type: 'button', class: 'ap-btn ap-btn-wide', 'data-testid': 'ap-list-more', disabled: l.loading }, at('loadMore'));
     more.addEventListener('click', () => void this.loadList(true));
     return h('div', { class: 'ap-list-view', 'data-testid': 'ap-list' },
       h('div', { class: 'ap-toolbar' },
-        h('label', { class: 'ap-inline', for: 'ap-filter-status' }, h('span', { class: 'ap-label' }, at('filterStatus')), select),
+        h('span', { class: 'ap-filters' },
+          h('label', { class: 'ap-inline', for: 'ap-filter-status' }, h('span', { class: 'ap-label' }, at('filterStatus')), select),
+          h('label', { class: 'ap-inline', for: 'ap-filter-dept' }, h('span', { class: 'ap-label' }, at('filterDept')), dept)),
         h('span', { class: 'ap-count', 'data-testid': 'ap-list-count', 'data-total': l.total }, l.loaded ? atf('total', { n: l.total }) : '')),
       l.items.length ? h('ul', { class: 'ap-items' }, ...l.items.map((s) => this.item(s, false))) : null,
       l.loaded && !l.loading && !l.error && !l.items.length ? h('p', { class: 'ap-muted ap-empty' }, at('none')) : null,

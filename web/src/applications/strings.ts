@@ -89,6 +89,9 @@ const S = {
   submitted: { zh: '已受理，申请编号 {n}', en: 'Accepted as {n}' },
   // lists
   filterStatus: { zh: '办理状态', en: 'Status' },
+  filterDept: { zh: '审查部门', en: 'Department' },
+  filterDeptTitle: { zh: '只列出该部门参与审查的申请', en: 'Only the applications this department reviews' },
+  allDepartments: { zh: '全部部门', en: 'All departments' },
   allStatuses: { zh: '全部状态', en: 'All statuses' },
   total: { zh: '共 {n} 件', en: '{n} applications' },
   none: { zh: '没有符合条件的申请', en: 'No application matches' },
