@@ -389,13 +389,15 @@ export class Applications {
       submitted_at: v.submitted_at,
       note: v.note,
       deadline,
+      /** Working days until the deadline (negative: overdue). */
+      days_left: this.calendar.workdaysLeft(today, deadline),
       outcome: v.outcome,
       verdict: v.verdict as Verdict,
       check: v.check as Check,
       required: (v.required as { department: string; reasons: string[] }[]).map((r) => {
         const d = this.registry.departments.find((x) => x.id === r.department);
         const opinion = effective.find((o) => o.department === r.department) ?? null;
-        return { department: r.department, zh: d?.zh ?? r.department, en: d?.en ?? r.department, reasons: r.reasons, deadline, overdue: !opinion && status === 'under_review' && today > deadline, opinion };
+        return { department: r.department, zh: d?.zh ?? r.department, en: d?.en ?? r.department, reasons: r.reasons, deadline, days_left: this.calendar.workdaysLeft(today, deadline), overdue: !opinion && status === 'under_review' && today > deadline, opinion };
       }),
     };
   }

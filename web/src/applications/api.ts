@@ -55,7 +55,7 @@ export interface Summary {
   deadline: string;
   waiting_for: string[];
   overdue: boolean;
-  /** Inbox only: days until the deadline (negative when overdue). */
+  /** Working days until the deadline (negative when overdue). */
   days_left?: number;
 }
 
@@ -147,6 +147,8 @@ export interface Required {
   en: string;
   reasons: string[];
   deadline: string;
+  /** Working days to the deadline (negative: overdue). */
+  days_left: number;
   overdue: boolean;
   opinion: Opinion | null;
 }
@@ -165,6 +167,8 @@ export interface Version {
   submitted_at: string;
   note: string | null;
   deadline: string;
+  /** Working days to the deadline (negative: overdue). */
+  days_left: number;
   check: Check;
   required: Required[];
 }

@@ -393,11 +393,11 @@ export class ApplicationDetail {
         cur.requested_area_m2 ? h('dt', {}, at('requestedArea')) : null,
         cur.requested_area_m2 ? h('dd', {}, areaText(cur.requested_area_m2, l)) : null,
         h('dt', {}, at('submittedBy')), h('dd', {}, `${cur.submitted_by} · ${timeText(cur.submitted_at)}`),
-        h('dt', {}, at('deadline')), h('dd', {}, this.deadlineView(cur.deadline, app.status === 'under_review'))));
+        h('dt', {}, at('deadline')), h('dd', {}, this.deadlineView(cur.deadline, app.status === 'under_review', undefined, cur.days_left))));
   }
 
-  private deadlineView(deadline: string, running: boolean, overdue?: boolean): HTMLElement {
-    const days = daysUntil(deadline);
+  private deadlineView(deadline: string, running: boolean, overdue?: boolean, daysLeft?: number): HTMLElement {
+    const days = daysLeft ?? daysUntil(deadline);
     const late = overdue ?? days < 0;
     return h('span', { class: `ap-deadline${running && late ? ' ap-overdue' : ''}`, 'data-overdue': String(running && late) },
       deadline, running ? h('span', { class: 'ap-days' }, ` · ${daysLeftText(days, lang())}`) : null);
@@ -515,7 +515,7 @@ export class ApplicationDetail {
   private yourTurn(app: Application): HTMLElement | null {
     const r = this.myRequired().req;
     if (!r || r.opinion) return null;
-    const days = daysUntil(r.deadline);
+    const days = r.days_left ?? daysUntil(r.deadline);
     const go = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-your-turn-go' }, at('opinionForm'));
     go.addEventListener('click', () => this.root.querySelector('[data-testid="ap-opinion-form"]')?.scrollIntoView({ behavior: 'smooth', block: 'center' }));
     return h('div', { class: `ap-your-turn${r.overdue || days < 0 ? ' ap-your-turn-late' : ''}`, 'data-testid': 'ap-your-turn' },
@@ -538,7 +538,7 @@ export class ApplicationDetail {
         h('div', { class: 'ap-dept-head' },
           h('strong', { class: 'ap-dept-name' }, pick(r)),
           effective ? decisionBadge(effective.decision) : h('span', { class: 'ap-pending' }, at('pending')),
-          h('span', { class: 'ap-dept-deadline' }, this.deadlineView(r.deadline, running && !effective, r.overdue))),
+          h('span', { class: 'ap-dept-deadline' }, this.deadlineView(r.deadline, running && !effective, r.overdue, r.days_left))),
         r.reasons.length ? h('ul', { class: 'ap-reasons', 'aria-label': at('reasons') }, ...r.reasons.map((x) => h('li', {}, x))) : null,
         ...chain.map((o) => this.opinionCard(o, o.id === effective?.id)),
         correcting ? h('div', { class: 'ap-subform' }, h('div', { class: 'ap-subform-title' }, at('correctForm')),

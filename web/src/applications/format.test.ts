@@ -26,11 +26,11 @@ describe('applications: formats', () => {
     expect(daysUntil('2026-03-10', today)).toBe(0);
     expect(daysUntil('2026-03-08', today)).toBe(-2);
     expect(daysUntil('2026-04-01', today)).toBe(22);
-    expect(daysLeftText(3, 'zh')).toBe('剩 3 天');
+    expect(daysLeftText(3, 'zh')).toBe('剩 3 个工作日');
     expect(daysLeftText(0, 'zh')).toBe('今日到期');
-    expect(daysLeftText(-2, 'zh')).toBe('超期 2 天');
-    expect(daysLeftText(1, 'en')).toBe('1 day left');
-    expect(daysLeftText(-3, 'en')).toBe('3 days overdue');
+    expect(daysLeftText(-2, 'zh')).toBe('超期 2 个工作日');
+    expect(daysLeftText(1, 'en')).toBe('1 working day left');
+    expect(daysLeftText(-3, 'en')).toBe('3 working days overdue');
   });
 
   test('a requested area typed in 公顷 or 亩', () => {

@@ -39,12 +39,12 @@ export function daysUntil(deadline: string, today: Date = new Date()): number {
   return Math.round((due - now) / 86_400_000);
 }
 
-/** "剩 3 天" / "今日到期" / "超期 2 天" (and the English). */
+/** Working days to the deadline, as the server counts them (weekends and public holidays skipped): "剩 3 个工作日" / "今日到期" / "超期 2 个工作日" (and the English). */
 export function daysLeftText(days: number, l: Lang): string {
   if (!Number.isFinite(days)) return '—';
   if (days === 0) return l === 'zh' ? '今日到期' : 'due today';
-  if (days > 0) return l === 'zh' ? `剩 ${days} 天` : `${days} day${days === 1 ? '' : 's'} left`;
-  return l === 'zh' ? `超期 ${-days} 天` : `${-days} day${days === -1 ? '' : 's'} overdue`;
+  if (days > 0) return l === 'zh' ? `剩 ${days} 个工作日` : `${days} working day${days === 1 ? '' : 's'} left`;
+  return l === 'zh' ? `超期 ${-days} 个工作日` : `${-days} working day${days === -1 ? '' : 's'} overdue`;
 }
 
 /** A timestamp as local "YYYY-MM-DD HH:mm". */
