@@ -507,23 +507,29 @@ export class ConflictEngine {
     await trx.raw('ANALYZE cf_rules');
     const incremental = work.some((w) => !w.whole);
     // An incremental run's statements are small: starting parallel workers would cost more than they save.
-    if (!work.some((w) => w.whole)) await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
+    if (!work.some((w) => w.whole)) {
+      await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
+      await trx.raw('SET LOCAL enable_hashjoin = off');
+      await trx.raw('SET LOCAL enable_mergejoin = off');
+    }
 
     if (incremental) {
-      // Per incremental rule and side, the changed fids ('gone', 'new') and their overlap partners.
+      // Per incremental rule and side, the fids around the changes: changed ones ('gone': their
+      // pieces go) and their overlap partners, once each.
       await trx.raw(`
         CREATE TEMP TABLE cf_side ON COMMIT DROP AS
-        SELECT r.rule_id, 'a' AS side, c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.a_layer WHERE NOT r.whole
-        UNION ALL SELECT r.rule_id, 'b', c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.b_layer WHERE NOT r.whole
-        UNION ALL SELECT r.rule_id, 'a', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.a_layer WHERE NOT r.whole
-        UNION ALL SELECT r.rule_id, 'b', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.b_layer WHERE NOT r.whole`);
-      await trx.raw('ANALYZE cf_side');
+        SELECT rule_id, side, fid, bool_or(change = 'gone') AS gone FROM (
+          SELECT r.rule_id, 'a' AS side, c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.a_layer WHERE NOT r.whole
+          UNION ALL SELECT r.rule_id, 'b', c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.b_layer WHERE NOT r.whole
+          UNION ALL SELECT r.rule_id, 'a', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.a_layer WHERE NOT r.whole
+          UNION ALL SELECT r.rule_id, 'b', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.b_layer WHERE NOT r.whole) x
+         GROUP BY rule_id, side, fid`);
       // Pieces of features that left go (their geometry is kept for the ledger).
       await trx.raw(
         `WITH ids AS (
-           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.a_fid = s.fid WHERE s.side = 'a' AND s.change = 'gone'
+           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.a_fid = s.fid WHERE s.side = 'a' AND s.gone
            UNION
-           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.b_fid = s.fid WHERE s.side = 'b' AND s.change = 'gone'),
+           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.b_fid = s.fid WHERE s.side = 'b' AND s.gone),
          d AS (DELETE FROM conflict_pieces p WHERE p.id IN (SELECT id FROM ids) RETURNING p.rule_id, p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
          o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
          INSERT INTO cf_touched SELECT rule_id, id FROM d ON CONFLICT DO NOTHING`,
@@ -620,7 +626,6 @@ export class ConflictEngine {
         WHERE s.side = 'b' AND p.id NOT IN (SELECT id FROM cf_p)` : ''}`,
     );
     await trx.raw('CREATE INDEX ON cf_seed (id)');
-    if (incremental) await trx.raw('ANALYZE cf_seed');
     // Whole rules: driven from the (few) overlap pairs, among the new pieces.
     const aOverlap = (p: string, q: string) =>
       `(${q}.a_fid = ${p}.a_fid OR EXISTS (SELECT 1 FROM conflict_source_overlaps oa WHERE oa.layer_id = r.a_layer AND oa.fid1 = LEAST(${p}.a_fid, ${q}.a_fid) AND oa.fid2 = GREATEST(${p}.a_fid, ${q}.a_fid)))`;
@@ -636,22 +641,28 @@ export class ConflictEngine {
         JOIN cf_p p ON p.rule_id = r.rule_id AND p.a_fid = oa.fid1
         JOIN cf_p q ON q.rule_id = r.rule_id AND q.a_fid = oa.fid2 AND q.adcode = p.adcode AND q.b_fid = p.b_fid
        WHERE r.whole`;
-    // Incremental rules: driven from the seeds, among the stored pieces (the new ones included).
-    const seedPairs = (col: 'fid1' | 'fid2', other: 'fid1' | 'fid2') => `
+    // Incremental rules: driven from the seeds, among the stored pieces (the new ones included):
+    // per seed, the features overlapping its b (or a) feature, then their pieces, by index.
+    const overlapping = (layer: string, fid: string) => `
+      SELECT o.fid2 AS f FROM conflict_source_overlaps o WHERE o.layer_id = ${layer} AND o.fid1 = ${fid}
+      UNION ALL
+      SELECT o.fid1 FROM conflict_source_overlaps o WHERE o.layer_id = ${layer} AND o.fid2 = ${fid}`;
+    const seedPairs = `
       SELECT s.rule_id, s.id AS x, q.id AS y FROM cf_seed s JOIN cf_rules r ON r.rule_id = s.rule_id AND NOT r.whole
-        JOIN conflict_source_overlaps ob ON ob.layer_id = r.b_layer AND ob.${col} = s.b_fid
-        JOIN conflict_pieces q ON q.rule_id = s.rule_id AND q.b_fid = ob.${other} AND q.adcode = s.adcode
+       CROSS JOIN LATERAL (${overlapping('r.b_layer', 's.b_fid')}) ob
+       CROSS JOIN LATERAL (SELECT q.id, q.a_fid FROM conflict_pieces q WHERE q.rule_id = s.rule_id AND q.b_fid = ob.f AND q.adcode = s.adcode) q
        WHERE ${aOverlap('s', 'q')}
       UNION
       SELECT s.rule_id, s.id, q.id FROM cf_seed s JOIN cf_rules r ON r.rule_id = s.rule_id AND NOT r.whole
-        JOIN conflict_source_overlaps oa ON oa.layer_id = r.a_layer AND oa.${col} = s.a_fid
-        JOIN conflict_pieces q ON q.rule_id = s.rule_id AND q.a_fid = oa.${other} AND q.adcode = s.adcode AND q.b_fid = s.b_fid`;
+       CROSS JOIN LATERAL (${overlapping('r.a_layer', 's.a_fid')}) oa
+       CROSS JOIN LATERAL (SELECT q.id FROM conflict_pieces q WHERE q.rule_id = s.rule_id AND q.a_fid = oa.f AND q.adcode = s.adcode AND q.b_fid = s.b_fid) q`;
+    const anyWhole = work.some((w) => w.whole);
     await trx.raw(
       `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
-       WITH pairs AS (${wholePairs}${incremental ? ` UNION ${seedPairs('fid1', 'fid2')} UNION ${seedPairs('fid2', 'fid1')}` : ''})
+       WITH pairs AS (${[anyWhole ? wholePairs : '', incremental ? seedPairs : ''].filter(Boolean).join(' UNION ')})
        SELECT DISTINCT rule_id, GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
     );
-    await trx.raw('ANALYZE cf_cand');
+    if (anyWhole) await trx.raw('ANALYZE cf_cand');
     // The pieces the overlaps concern, with their geometry from the new table or the stored one.
     await trx.raw(
       `CREATE TEMP TABLE cf_raw ON COMMIT DROP AS
