@@ -76,6 +76,8 @@ const LOCK_KEY = 'onemap:conflicts';
 /** District partition parts are cut to at most this many vertices (fast CoveredBy and overlays). */
 const DISTRICT_PART_VERTICES = 128;
 export const OUTSIDE = '';
+/** Up to this many rows in the write log, an incremental run's plans are index-driven nested loops. */
+const SMALL_CHANGE = 20_000;
 
 /** Parts, ellipsoidal area (m²) and spherical perimeter (m) of a polygonal geometry expression. */
 const MEASURES = (g: string) => `ST_NumGeometries(${g}) AS n, ST_Area(${g}::geography, true) AS a, ST_Perimeter(${g}::geography, false) AS per`;
@@ -182,7 +184,9 @@ export class ConflictEngine {
     // rows in it is changed whatever its version said a moment ago (a write may commit in between).
     await trx.raw('CREATE TEMP TABLE cf_dirty ON COMMIT DROP AS SELECT id, layer_id, fid, op FROM conflict_dirty');
     await trx.raw('CREATE INDEX ON cf_dirty (layer_id, fid)');
-    const dirtyLayers = new Set((await trx.raw<{ rows: { layer_id: string }[] }>('SELECT DISTINCT layer_id FROM cf_dirty')).rows.map((r) => r.layer_id));
+    const { rows: dirtyRows } = await trx.raw<{ rows: { layer_id: string; n: string }[] }>('SELECT layer_id, count(*) AS n FROM cf_dirty GROUP BY layer_id');
+    const dirtyLayers = new Set(dirtyRows.map((r) => r.layer_id));
+    const loggedRows = dirtyRows.reduce((n, r) => n + Number(r.n), 0);
     const changed = tracked.filter((id) => state.get(id) !== layers[id].version || dirtyLayers.has(id));
 
     // The rules as applied last time: a new or changed definition is recomputed in full.
@@ -233,7 +237,7 @@ export class ConflictEngine {
       work.push({ rule, whole, by: by ? { layer: by, revision: layers[by].revision } : null });
     }
     if (work.length) {
-      await this.computeRules(trx, work, runId);
+      await this.computeRules(trx, work, runId, loggedRows <= SMALL_CHANGE);
       Object.assign(ledger, await this.syncLedger(trx, work, runId));
     }
     await this.retireRules(trx, runId);
@@ -489,7 +493,7 @@ export class ConflictEngine {
    * unchanged data writes nothing); an incremental one loses the pieces of features that left,
    * gains those of new features, and the pieces around them (overlap neighbours) are trimmed again.
    */
-  private async computeRules(trx: Knex.Transaction, work: Planned[], runId: number) {
+  private async computeRules(trx: Knex.Transaction, work: Planned[], runId: number, small: boolean) {
     await trx.raw(`CREATE TEMP TABLE cf_rules (rule_id text PRIMARY KEY, a_layer text, b_layer text, min_area double precision, min_thin double precision, whole boolean,
                                                resolved_layer text, resolved_revision integer) ON COMMIT DROP`);
     await trx('cf_rules').insert(
@@ -506,30 +510,27 @@ export class ConflictEngine {
     );
     await trx.raw('ANALYZE cf_rules');
     const incremental = work.some((w) => !w.whole);
-    // An incremental run's statements are small: starting parallel workers would cost more than they save.
+    // An incremental run's statements are small: starting parallel workers would cost more than they
+    // save. For a small change set every statement is driven from a few hundred or thousand rows
+    // into the indexes of the stored tables; the planner, misled by temporary tables it knows little
+    // about, would otherwise hash whole stored tables (each join ~10-30 ms on the large data set).
     if (!work.some((w) => w.whole)) {
       await trx.raw('SET LOCAL max_parallel_workers_per_gather = 0');
-      await trx.raw('SET LOCAL enable_hashjoin = off');
-      await trx.raw('SET LOCAL enable_mergejoin = off');
+      if (small) {
+        await trx.raw('SET LOCAL enable_hashjoin = off');
+        await trx.raw('SET LOCAL enable_mergejoin = off');
+      }
     }
 
     if (incremental) {
-      // Per incremental rule and side, the fids around the changes: changed ones ('gone': their
-      // pieces go) and their overlap partners, once each.
-      await trx.raw(`
-        CREATE TEMP TABLE cf_side ON COMMIT DROP AS
-        SELECT rule_id, side, fid, bool_or(change = 'gone') AS gone FROM (
-          SELECT r.rule_id, 'a' AS side, c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.a_layer WHERE NOT r.whole
-          UNION ALL SELECT r.rule_id, 'b', c.fid, c.change FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.b_layer WHERE NOT r.whole
-          UNION ALL SELECT r.rule_id, 'a', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.a_layer WHERE NOT r.whole
-          UNION ALL SELECT r.rule_id, 'b', p.fid, 'partner' FROM cf_rules r JOIN cf_partner p ON p.layer_id = r.b_layer WHERE NOT r.whole) x
-         GROUP BY rule_id, side, fid`);
       // Pieces of features that left go (their geometry is kept for the ledger).
       await trx.raw(
         `WITH ids AS (
-           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.a_fid = s.fid WHERE s.side = 'a' AND s.gone
+           SELECT p.id FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.a_layer AND c.change = 'gone'
+             JOIN conflict_pieces p ON p.rule_id = r.rule_id AND p.a_fid = c.fid WHERE NOT r.whole
            UNION
-           SELECT p.id FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.b_fid = s.fid WHERE s.side = 'b' AND s.gone),
+           SELECT p.id FROM cf_rules r JOIN cf_changed c ON c.layer_id = r.b_layer AND c.change = 'gone'
+             JOIN conflict_pieces p ON p.rule_id = r.rule_id AND p.b_fid = c.fid WHERE NOT r.whole),
          d AS (DELETE FROM conflict_pieces p WHERE p.id IN (SELECT id FROM ids) RETURNING p.rule_id, p.id, p.geom, p.area_m2, p.a_fid, p.b_fid),
          o AS (INSERT INTO cf_old SELECT id, geom, area_m2, a_fid, b_fid FROM d WHERE geom IS NOT NULL ON CONFLICT (id) DO NOTHING)
          INSERT INTO cf_touched SELECT rule_id, id FROM d ON CONFLICT DO NOTHING`,
@@ -613,17 +614,22 @@ export class ConflictEngine {
        INSERT INTO cf_touched SELECT rule_id, id FROM i ON CONFLICT DO NOTHING`,
       [runId],
     );
-    // The pieces to look at: all new ones (whole: cf_p), and around the changes (incremental):
-    // pieces made from a changed feature or from a feature that overlaps one.
+    // The pieces whose trimming is computed again (the seeds): all new ones (cf_p), and, in an
+    // incremental rule, the stored pieces whose earlier overlapping pieces changed. A piece's
+    // geometry is its raw overlay minus the raw overlays of the earlier pieces that overlap it, so
+    // it changes only when one of those comes or goes. One that goes had trimmed it, so it is a
+    // trimmed piece of a feature that overlapped (or was) a changed one; one that comes is a new
+    // piece, and the stored pieces it is earlier than are added once the candidates are known.
     await trx.raw(
       `CREATE TEMP TABLE cf_seed ON COMMIT DROP AS
        SELECT n.rule_id, n.id, n.a_fid, n.b_fid, n.adcode, false AS trimmed FROM cf_p n
        ${incremental ? `UNION
-       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.a_fid = s.fid
-        WHERE s.side = 'a' AND p.id NOT IN (SELECT id FROM cf_p)
-       UNION
-       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM cf_side s JOIN conflict_pieces p ON p.rule_id = s.rule_id AND p.b_fid = s.fid
-        WHERE s.side = 'b' AND p.id NOT IN (SELECT id FROM cf_p)` : ''}`,
+       SELECT p.rule_id, p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed FROM conflict_pieces p JOIN cf_rules r ON r.rule_id = p.rule_id AND NOT r.whole
+        WHERE p.trimmed AND p.id NOT IN (SELECT id FROM cf_p)
+          AND (EXISTS (SELECT 1 FROM cf_partner x WHERE x.layer_id = r.a_layer AND x.fid = p.a_fid)
+            OR EXISTS (SELECT 1 FROM cf_changed x WHERE x.layer_id = r.a_layer AND x.change IN ('gone', 'new') AND x.fid = p.a_fid)
+            OR EXISTS (SELECT 1 FROM cf_partner x WHERE x.layer_id = r.b_layer AND x.fid = p.b_fid)
+            OR EXISTS (SELECT 1 FROM cf_changed x WHERE x.layer_id = r.b_layer AND x.change IN ('gone', 'new') AND x.fid = p.b_fid))` : ''}`,
     );
     await trx.raw('CREATE INDEX ON cf_seed (id)');
     // Whole rules: driven from the (few) overlap pairs, among the new pieces.
@@ -657,12 +663,24 @@ export class ConflictEngine {
        CROSS JOIN LATERAL (${overlapping('r.a_layer', 's.a_fid')}) oa
        CROSS JOIN LATERAL (SELECT q.id FROM conflict_pieces q WHERE q.rule_id = s.rule_id AND q.a_fid = oa.f AND q.adcode = s.adcode AND q.b_fid = s.b_fid) q`;
     const anyWhole = work.some((w) => w.whole);
+    if (incremental) {
+      // Stored pieces that a new piece comes before and overlaps the features of: their trimming
+      // changes, so they are seeds too (with all their candidates, found below).
+      await trx.raw(
+        `INSERT INTO cf_seed
+         SELECT DISTINCT p.rule_id, p.id, p.a_fid, p.b_fid, p.adcode, p.trimmed
+           FROM (${seedPairs.replaceAll('FROM cf_seed s', 'FROM (SELECT * FROM cf_seed WHERE id IN (SELECT id FROM cf_p)) s')}) c
+           JOIN conflict_pieces p ON p.id = c.y
+          WHERE c.y > c.x AND c.y NOT IN (SELECT id FROM cf_seed)`,
+      );
+      await trx.raw('ANALYZE cf_seed');
+    }
     await trx.raw(
       `CREATE TEMP TABLE cf_cand ON COMMIT DROP AS
        WITH pairs AS (${[anyWhole ? wholePairs : '', incremental ? seedPairs : ''].filter(Boolean).join(' UNION ')})
        SELECT DISTINCT rule_id, GREATEST(x, y) AS later, LEAST(x, y) AS earlier FROM pairs`,
     );
-    if (anyWhole) await trx.raw('ANALYZE cf_cand');
+    await trx.raw('ANALYZE cf_cand');
     // The pieces the overlaps concern, with their geometry from the new table or the stored one.
     await trx.raw(
       `CREATE TEMP TABLE cf_raw ON COMMIT DROP AS
@@ -762,7 +780,7 @@ export class ConflictEngine {
         [runId],
       );
     }
-    await trx.raw(`DROP TABLE cf_p, cf_seed, cf_cand, cf_raw, cf_valid, cf_trim, cf_final${incremental ? ', cf_side' : ''}`);
+    await trx.raw('DROP TABLE cf_p, cf_seed, cf_cand, cf_raw, cf_valid, cf_trim, cf_final');
   }
 
   /**
