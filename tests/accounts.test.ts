@@ -56,6 +56,10 @@ describe('accounts', () => {
     const nobody = await login('nobody', 'wrong password!');
     expect(nobody.status).toBe(401);
     expect((await nobody.json()).message).toBe('the account name or the password is wrong');
+    // Both failures are in the audit trail, with the name tried and the address.
+    const failed = await knex('audit_log').where({ action: 'auth.login_failed' }).orderBy('id').select('actor', 'object', 'details');
+    expect(failed.map((f) => [f.actor, f.object, f.details.known_account])).toEqual([['anonymous', 'land.reviewer', true], ['anonymous', 'nobody', false]]);
+    expect(failed[0].details.address).toMatch(/127\.0\.0\.1/);
 
     const ok = await login('land.reviewer', DEMO_PASSWORD);
     expect(ok.status).toBe(200);

@@ -106,6 +106,8 @@ export function authRouter(knex: Knex): Router {
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !ok) {
       limiter.fail(ip, name);
+      // Failed logins go to the audit trail too (the limiter bounds how many one address can add).
+      await knex.raw('SELECT audit_append(?, ?, ?, ?::jsonb)', ['anonymous', 'auth.login_failed', name, JSON.stringify({ address: ip, known_account: Boolean(row) })]);
       throw new AppError(401, 'invalid_credentials', 'the account name or the password is wrong');
     }
     limiter.succeed(ip, name);
