@@ -241,7 +241,7 @@ export class ConflictEngine {
       Object.assign(ledger, await this.syncLedger(trx, work, runId));
     }
     await this.retireRules(trx, runId);
-    await trx.raw('DELETE FROM conflict_dirty WHERE id IN (SELECT id FROM cf_dirty)');
+    await trx.raw('DELETE FROM conflict_dirty WHERE id = ANY(ARRAY(SELECT id FROM cf_dirty))');
 
     // The results now reflect these layer versions.
     await trx('conflict_state')
@@ -251,7 +251,8 @@ export class ConflictEngine {
     await trx('conflict_rules').whereIn('id', rules.map((r) => r.id)).update({ applied_run: runId });
 
     const { rows: sums } = await trx.raw<{ rows: { rule_id: string; patches: string; area_m2: number | null; sliver_parts: string | null; sliver_area_m2: number | null }[] }>(
-      `SELECT rule_id, count(*) FILTER (WHERE geom IS NOT NULL) AS patches, sum(area_m2) AS area_m2, sum(sliver_parts) AS sliver_parts, sum(sliver_area_m2) AS sliver_area_m2
+      // From the index conflict_pieces_totals alone (parts > 0: the piece has a geometry, kept polygons).
+      `SELECT rule_id, count(*) FILTER (WHERE parts > 0) AS patches, sum(area_m2) AS area_m2, sum(sliver_parts) AS sliver_parts, sum(sliver_area_m2) AS sliver_area_m2
          FROM conflict_pieces GROUP BY rule_id`,
     );
     const byRule = new Map(sums.map((r) => [r.rule_id, r]));
@@ -543,6 +544,9 @@ export class ConflictEngine {
     //    taken in the same call (conflict_overlay, see the migration), in parallel workers. A pair
     //    whose a or b lies wholly in one district gets its id here; the others are cut below.
     const parts: string[] = [];
+    const temps: string[] = [];
+    const around: string[] = [];
+    const bindings: Knex.RawBinding[] = [];
     for (const [i, w] of work.entries()) {
       const { rule } = w;
       const A = rule.a.layer.id;
@@ -558,20 +562,21 @@ export class ConflictEngine {
           JOIN conflict_sources sb ON sb.layer_id = ? AND sb.fid = b.fid
           CROSS JOIN LATERAL conflict_overlay(a.geom, b.geom) i
          WHERE a.code = ANY(?) AND b.code = ANY(?) AND ${scope}`;
-      const t = `cf_p${i}`;
       if (w.whole) {
+        const t = `cf_p${i}`;
         await trx.raw(`CREATE TEMP TABLE ${t} ON COMMIT DROP AS ${pairSql('true')}`, [rule.id, rule.id, A, B, rule.a.codes, rule.b.codes]);
+        temps.push(t);
+        parts.push(`SELECT * FROM ${t} WHERE n > 0`);
       } else {
+        // Around the changes the statements are small: those of all incremental rules go as one.
         const isNew = (side: 'a' | 'b') => `${side}.fid IN (SELECT fid FROM cf_changed WHERE layer_id = ? AND change = 'new')`;
-        await trx.raw(`CREATE TEMP TABLE ${t} ON COMMIT DROP AS ${pairSql(isNew('a'))} UNION ALL ${pairSql(`${isNew('b')} AND NOT ${isNew('a')}`)}`, [
-          rule.id, rule.id, A, B, rule.a.codes, rule.b.codes, A,
-          rule.id, rule.id, A, B, rule.a.codes, rule.b.codes, B, A,
-        ]);
+        around.push(`${pairSql(isNew('a'))} UNION ALL ${pairSql(`${isNew('b')} AND NOT ${isNew('a')}`)}`);
+        bindings.push(rule.id, rule.id, A, B, rule.a.codes, rule.b.codes, A, rule.id, rule.id, A, B, rule.a.codes, rule.b.codes, B, A);
       }
-      parts.push(`SELECT * FROM ${t} WHERE n > 0`);
     }
-    await trx.raw(`CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${parts.join(' UNION ALL ')}`);
-    await trx.raw(`DROP TABLE ${work.map((_, i) => `cf_p${i}`).join(', ')}`);
+    if (around.length) parts.push(`SELECT * FROM (${around.join(' UNION ALL ')}) x WHERE n > 0`);
+    await trx.raw(`CREATE TEMP TABLE cf_p ON COMMIT DROP AS ${parts.join(' UNION ALL ')}`, bindings);
+    if (temps.length) await trx.raw(`DROP TABLE ${temps.join(', ')}`);
 
     // 2. districts: the pairs in no single district are cut by district, and what lies in none
     //    (beyond the city's edge, or in a gap between two districts) is kept as "outside".
