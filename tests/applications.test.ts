@@ -334,6 +334,16 @@ describe('the joint review of a PV site on basic farmland', () => {
     const land = last.body.application.current.required.find((x: any) => x.department === 'land');
     expect(land.opinion.decision).toBe('conditional');
     expect(last.body.application.timeline.map((e: any) => e.kind)).toEqual(['submitted', 'opinion', 'opinion', 'opinion', 'rejected', 'resubmitted', 'opinion', 'correction', 'opinion', 'opinion', 'approved']);
+    // The approved site is now approval data of the one map: a new revision of approved_projects,
+    // written with the approving opinion, with the application's number as approval number.
+    const published = await knex('plan.approved_projects').where({ approval_no: last.body.application.number }).select('code', 'name', 'investor', 'area_m2', knex.raw('approved_on::text AS approved_on'));
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ code: 'energy', name: '塔山光伏电站二期', investor: '大同光伏新能源有限公司', approved_on: beijingToday() });
+    expect(Math.abs(published[0].area_m2 - last.body.application.current.site_area_m2)).toBeLessThan(0.01);
+    const rev = await knex('layer_revisions').where({ layer_id: 'approved_projects' }).orderBy('revision', 'desc').first();
+    expect(rev).toMatchObject({ kind: 'edit', created_by: 'planning.reviewer' });
+    expect(rev.reason).toContain(last.body.application.number);
+    expect(last.body.application.timeline.at(-1).detail.approved_projects_revision).toBe(rev.revision);
     // Approved: it can no longer be withdrawn or amended.
     expect((await post(`${api}/${id}/withdraw`, 'window', { reason: 'x' })).status).toBe(409);
     expect((await post(`${api}/${id}/versions`, 'window', { note: 'x' })).body.code).toBe('already_approved');

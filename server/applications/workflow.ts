@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Account } from '../accounts/accounts';
 import { areaFigures } from '../layers/area';
-import type { Registry } from '../layers/registry';
+import { sqlType, type Registry } from '../layers/registry';
+import { stagedCommit, stagedContentColumns } from '../revisions/commit';
+import { layerTable, quoteIdent } from '../platform/sql';
 import { AppError, badRequest, notFound } from '../platform/errors';
 import { beijingDate, type WorkCalendar } from './calendar';
 import { checkSite, type Check, type Verdict } from './check';
@@ -27,6 +29,8 @@ export const DECISIONS = [
 ] as const;
 export type Decision = (typeof DECISIONS)[number]['code'];
 export const STATUSES = ['under_review', 'approved', 'rejected', 'withdrawn'] as const;
+/** The registry layer approved sites are published to. */
+export const APPROVALS_LAYER = 'approved_projects';
 export type Status = (typeof STATUSES)[number];
 
 export interface Opinion {
@@ -256,11 +260,50 @@ export class Applications {
     await trx('application_versions').where({ application_id: id, version: app.current_version }).update({ outcome });
     await trx('applications').where({ id }).update({ status: outcome, updated_at: trx.fn.now(), row_version: trx.raw('row_version + 1') });
     if (outcome !== 'under_review' && outcome !== app.status) {
+      const published = outcome === 'approved' ? await this.publishApproval(trx, id, app.current_version, a) : null;
       await this.event(trx, id, app.current_version, outcome === 'approved' ? 'approved' : 'rejected', 'system', null, {
+        ...(published ? { approved_projects_revision: published } : {}),
         by: a.name,
         ...(outcome === 'rejected' ? { departments: effective.filter((o) => o.decision === 'reject').map((o) => o.department) } : { conditions: effective.filter((o) => o.decision === 'conditional').length }),
       });
     }
+  }
+
+  /**
+   * An approved site joins the approval data of the one map (registry layer approved_projects,
+   * owned by the service centre): a new revision of that layer, in the same transaction as the
+   * opinion that approved it, with the application's number as its approval number. Returns the
+   * revision, or null when the registry has no such layer.
+   */
+  private async publishApproval(trx: Knex.Transaction, id: number, version: number, a: Account): Promise<number | null> {
+    const layer = this.registry.byId.get(APPROVALS_LAYER);
+    if (!layer || layer.derived) return null;
+    const attrs = layer.attributes.map((x) => x.name);
+    // What an application gives each attribute of the layer (others stay empty).
+    const fromApplication: Record<string, string> = {
+      name: 'v.name',
+      approval_no: 'a.number',
+      approved_on: "(now() AT TIME ZONE 'Asia/Shanghai')::date",
+      investor: 'v.investor',
+    };
+    const missing = layer.attributes.filter((x) => x.required && !fromApplication[x.name]).map((x) => x.name);
+    if (missing.length) throw new Error(`layer ${layer.id} requires ${missing.join(', ')}, which an application does not give`);
+    const content = stagedContentColumns(layer, 's', 's.geom');
+    await trx.raw(`DROP TABLE IF EXISTS approval_stage`);
+    await trx.raw(
+      `CREATE TEMP TABLE approval_stage ON COMMIT DROP AS
+       SELECT row_number() OVER (ORDER BY s.ord, s.fid) AS fid, s.code, ${attrs.map((c) => `s.${quoteIdent(c)}`).join(', ')}, s.geom, ${content.sql}
+       FROM (SELECT 0 AS ord, fid, code, ${attrs.map(quoteIdent).join(', ')}, geom FROM ${layerTable(layer.id)}
+             UNION ALL
+             SELECT 1, 0, v.project_type, ${attrs.map((c) => `${fromApplication[c] ?? 'NULL'}::${sqlType[layer.attributes.find((x) => x.name === c)!.type]}`).join(', ')}, v.site
+               FROM application_versions v JOIN applications a ON a.id = v.application_id
+              WHERE v.application_id = ? AND v.version = ?) s`,
+      [...content.bindings, id, version],
+    );
+    const commit = stagedCommit(trx, layer, { kind: 'edit', createdBy: a.name, reason: `联动审批通过：${(await trx('applications').where({ id }).first('number')).number} 第${version}版` });
+    await commit.add({ table: 'approval_stage' });
+    const result = await commit.finish();
+    return result.revision;
   }
 
   /** The last entry of each department's correction chain on a version. */
