@@ -5,20 +5,16 @@
 //                            pieces, kept once, under the one that left); without this index that
 //                            question read the whole layer's keys (~10 ms on 60,000 features);
 //   conflict_pieces_trimmed  the few pieces that an earlier piece of their rule trims (50 of 38,000
-//                            on the large data set): an incremental run re-trims those near a change;
-//   conflict_pieces_totals   what a run's totals per rule read (an index-only scan, a third of
-//                            reading the pieces themselves).
+//                            on the large data set): an incremental run re-trims those near a change.
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('SET LOCAL statement_timeout = 0');
   await knex.raw('CREATE INDEX IF NOT EXISTS conflict_sources_key ON conflict_sources (layer_id, key)');
   await knex.raw('CREATE INDEX IF NOT EXISTS conflict_pieces_trimmed ON conflict_pieces (rule_id) WHERE trimmed');
-  await knex.raw('CREATE INDEX IF NOT EXISTS conflict_pieces_totals ON conflict_pieces (rule_id) INCLUDE (parts, area_m2, sliver_parts, sliver_area_m2)');
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP INDEX IF EXISTS conflict_pieces_totals');
   await knex.raw('DROP INDEX IF EXISTS conflict_pieces_trimmed');
   await knex.raw('DROP INDEX IF EXISTS conflict_sources_key');
 }

@@ -251,8 +251,7 @@ export class ConflictEngine {
     await trx('conflict_rules').whereIn('id', rules.map((r) => r.id)).update({ applied_run: runId });
 
     const { rows: sums } = await trx.raw<{ rows: { rule_id: string; patches: string; area_m2: number | null; sliver_parts: string | null; sliver_area_m2: number | null }[] }>(
-      // From the index conflict_pieces_totals alone (parts > 0: the piece has a geometry, kept polygons).
-      `SELECT rule_id, count(*) FILTER (WHERE parts > 0) AS patches, sum(area_m2) AS area_m2, sum(sliver_parts) AS sliver_parts, sum(sliver_area_m2) AS sliver_area_m2
+      `SELECT rule_id, count(*) FILTER (WHERE geom IS NOT NULL) AS patches, sum(area_m2) AS area_m2, sum(sliver_parts) AS sliver_parts, sum(sliver_area_m2) AS sliver_area_m2
          FROM conflict_pieces GROUP BY rule_id`,
     );
     const byRule = new Map(sums.map((r) => [r.rule_id, r]));
