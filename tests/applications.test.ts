@@ -16,6 +16,7 @@ import { loadRules } from '../server/conflicts/rules';
 import { loadDemoApplications } from '../server/demo/applications';
 import { loadDemo } from '../server/demo/load';
 import { loadRegistry } from '../server/layers/registry';
+import { commitRevision, type RevisionFeature } from '../server/revisions/commit';
 import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { geodesicAreas } from './helpers/geodesic';
@@ -416,6 +417,40 @@ describe('rules of the game', () => {
     expect(w.body.current.required.some((x: any) => x.overdue)).toBe(false);
     expect((await get(`${api}/inbox`, 'land.reviewer')).body.items.some((x: any) => x.id === id)).toBe(false);
     expect((await get(`${api}?status=withdrawn`, 'window')).body.items.map((x: any) => x.id)).toContain(id);
+  });
+});
+
+describe('reproducible checks', () => {
+  it('a check is reproduced from the plan revisions it recorded after the plans change, and today’s differences are named', async () => {
+    const r = await post(api, 'window', { ...pv({ source: 'drawn', geometry: sites.farmland.geometry }), name: '复核测试项目' });
+    const id = r.body.id;
+    const stored = r.body.current.check;
+    const same = await get(`${api}/${id}/versions/1/recheck`, 'land.reviewer');
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ against: 'recorded', reproduced: true, differences: [] });
+    // The land-use plan changes: its basic farmland under the site becomes general farmland (020), a new revision.
+    const layer = registry.byId.get('landuse_plan')!;
+    const { rows } = await knex.raw(
+      `SELECT json_build_object('type', 'Feature', 'geometry', ST_AsGeoJSON(geom)::json,
+              'properties', (to_jsonb(t) - 'geom' - 'fid' - 'area_m2' - 'updated_at') || jsonb_build_object('code',
+                CASE WHEN code = '010' AND ST_Intersects(geom, ST_SetSRID(ST_GeomFromGeoJSON(?), 4490)) THEN '020' ELSE code END)) AS f
+         FROM plan.landuse_plan t ORDER BY fid`,
+      [JSON.stringify(sites.farmland.geometry)],
+    );
+    const commit = await commitRevision(knex, layer, rows.map((x: { f: RevisionFeature }) => x.f), { kind: 'edit', createdBy: 'land.editor', reason: '基本农田调整（测试）' });
+    expect(commit.revision).toBeGreaterThan(stored.revisions.landuse_plan);
+    // Against the recorded revisions: the same check, area for area.
+    const again = (await get(`${api}/${id}/versions/1/recheck?against=recorded`, 'land.reviewer')).body;
+    expect(again.reproduced).toBe(true);
+    expect(again.check.rules.find((x: any) => x.rule === 'pv_on_basic_farmland').area_m2).toBeCloseTo(stored.rules.find((x: any) => x.rule === 'pv_on_basic_farmland').area_m2, 6);
+    // Against today's plans: the rule and the zone are gone, the verdict and the classes changed.
+    const now = (await get(`${api}/${id}/versions/1/recheck?against=current`, 'land.reviewer')).body;
+    expect(now.reproduced).toBe(false);
+    expect(now.check.revisions.landuse_plan).toBe(commit.revision);
+    expect(now.differences).toEqual(expect.arrayContaining([expect.stringMatching(/^verdict: conflicting → compliant$/), expect.stringMatching(/^rule pv_on_basic_farmland: gone/), expect.stringMatching(/^zone basic_farmland: gone/), expect.stringMatching(/^class landuse_plan\/020: new/)]));
+    // The stored report is unchanged.
+    expect((await get(`${api}/${id}`, 'window')).body.current.check).toEqual(stored);
+    expect((await get(`${api}/${id}/versions/1/recheck?against=yesterday`, 'window')).body.code).toBe('invalid_parameter');
   });
 });
 

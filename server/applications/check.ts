@@ -48,21 +48,45 @@ export interface Check {
 export interface Finding { kind: 'rule' | 'alert'; ref: string; ewkb: string; area_m2: number }
 
 const SITE = 'ST_GeomFromEWKB(decode(:site, \'hex\'))';
+/**
+ * The features a check reads from a layer: its current content, or (to reproduce an earlier check)
+ * the content of a recorded revision from the snapshot store, bound as :layer and :rev.
+ */
+const sourceSql = (layer: Layer, asOf: boolean) =>
+  asOf
+    ? `(SELECT code, geom FROM revision_features WHERE layer_id = :layer AND revision_from <= :rev AND (revision_to IS NULL OR revision_to > :rev))`
+    : layerTable(layer.id);
 /** The part of the site covered by the selected features of a layer, as a polygonal geometry. */
-const overlapSql = (layer: Layer) =>
+const overlapSql = (layer: Layer, asOf: boolean) =>
   `SELECT ST_Multi(ST_CollectionExtract(ST_UnaryUnion(ST_Collect(ST_CollectionExtract(ST_Intersection(f.geom, s.g), 3))), 3)) AS g
-     FROM ${layerTable(layer.id)} f, (SELECT ${SITE} AS g) s
+     FROM ${sourceSql(layer, asOf)} f, (SELECT ${SITE} AS g) s
     WHERE f.geom && s.g AND ST_Intersects(f.geom, s.g) AND f.code IN (SELECT jsonb_array_elements_text(:codes::jsonb))`;
 
-/** Runs the check of a site (EWKB hex, EPSG:4490) for a project type; read-only. */
-export async function checkSite(knex: Knex, registry: Registry, types: ProjectTypes, type: ProjectType, site: { ewkb: string; area_m2: number }): Promise<{ check: Check; findings: Finding[] }> {
-  const layers = registry.delivered.filter((l) => l.geometry === 'MultiPolygon' && !NOT_CHECKED.has(l.group));
+/**
+ * Runs the check of a site (EWKB hex, EPSG:4490) for a project type; read-only. With `asOf` (the
+ * revisions an earlier check recorded) it reads those revisions from the snapshot store instead of
+ * the current content, which reproduces that check.
+ */
+export async function checkSite(
+  knex: Knex,
+  registry: Registry,
+  types: ProjectTypes,
+  type: ProjectType,
+  site: { ewkb: string; area_m2: number },
+  asOf?: Record<string, number | null>,
+): Promise<{ check: Check; findings: Finding[] }> {
+  const layers = registry.delivered.filter((l) => l.geometry === 'MultiPolygon' && !NOT_CHECKED.has(l.group) && (!asOf || l.id in asOf));
   const revisions: Record<string, number | null> = {};
-  const { rows: revs } = await knex.raw<{ rows: { layer_id: string; revision: number }[] }>(
-    'SELECT layer_id, max(revision) AS revision FROM layer_revisions WHERE layer_id IN (SELECT jsonb_array_elements_text(?::jsonb)) GROUP BY layer_id',
-    [JSON.stringify(layers.map((l) => l.id))],
-  );
-  for (const l of layers) revisions[l.id] = revs.find((r) => r.layer_id === l.id)?.revision ?? null;
+  if (asOf) Object.assign(revisions, Object.fromEntries(layers.map((l) => [l.id, asOf[l.id]])));
+  else {
+    const { rows: revs } = await knex.raw<{ rows: { layer_id: string; revision: number }[] }>(
+      'SELECT layer_id, max(revision) AS revision FROM layer_revisions WHERE layer_id IN (SELECT jsonb_array_elements_text(?::jsonb)) GROUP BY layer_id',
+      [JSON.stringify(layers.map((l) => l.id))],
+    );
+    for (const l of layers) revisions[l.id] = revs.find((r) => r.layer_id === l.id)?.revision ?? null;
+  }
+  // A layer read as of a revision: bound as :layer and :rev (a layer without any revision then reads nothing).
+  const at = (layer: Layer) => (asOf ? { layer: layer.id, rev: revisions[layer.id] ?? 0 } : {});
   const share = (m2: number) => Math.round((m2 / site.area_m2) * 1e6) / 1e6;
 
   // Per layer: the area of each class on the site, and of all classes together (covered).
@@ -70,10 +94,10 @@ export async function checkSite(knex: Knex, registry: Registry, types: ProjectTy
   for (const layer of layers) {
     const { rows } = await knex.raw<{ rows: { code: string | null; a: number }[] }>(
       `SELECT f.code, COALESCE(ST_Area(ST_UnaryUnion(ST_Collect(ST_CollectionExtract(ST_Intersection(f.geom, s.g), 3)))::geography, true), 0) AS a
-         FROM ${layerTable(layer.id)} f, (SELECT ${SITE} AS g) s
+         FROM ${sourceSql(layer, Boolean(asOf))} f, (SELECT ${SITE} AS g) s
         WHERE f.geom && s.g AND ST_Intersects(f.geom, s.g)
         GROUP BY GROUPING SETS ((f.code), ())`,
-      { site: site.ewkb },
+      { site: site.ewkb, ...at(layer) },
     );
     const byCode = new Map(layer.classification.classes.map((c) => [c.code, c]));
     const classes = rows
@@ -86,8 +110,8 @@ export async function checkSite(knex: Knex, registry: Registry, types: ProjectTy
   const findings: Finding[] = [];
   const overlap = async (layer: Layer, codes: string[]) => {
     const { rows } = await knex.raw<{ rows: { ewkb: string | null; a: number | null }[] }>(
-      `SELECT encode(ST_AsEWKB(o.g), 'hex') AS ewkb, ST_Area(o.g::geography, true) AS a FROM (${overlapSql(layer)}) o`,
-      { site: site.ewkb, codes: JSON.stringify(codes) },
+      `SELECT encode(ST_AsEWKB(o.g), 'hex') AS ewkb, ST_Area(o.g::geography, true) AS a FROM (${overlapSql(layer, Boolean(asOf))}) o`,
+      { site: site.ewkb, codes: JSON.stringify(codes), ...at(layer) },
     );
     return { ewkb: rows[0]?.ewkb ?? null, area: rows[0]?.a ?? 0 };
   };

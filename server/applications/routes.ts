@@ -124,6 +124,14 @@ export function applicationsRouter(apps: Applications, opts: ApplicationsRouteOp
     res.set('Cache-Control', 'no-store').json(await apps.version(idParam(req), idParam(req, 'version')));
   });
 
+  r.get('/:id/versions/:version/recheck', async (req, res) => {
+    requireAccount(res);
+    onlyParams(req.query, ['against']);
+    const against = single(req.query, 'against') ?? 'recorded';
+    if (against !== 'recorded' && against !== 'current') throw badRequest('invalid_parameter', messages.badParam('against', 'recorded | current', against), { parameter: 'against' });
+    res.set('Cache-Control', 'no-store').json(await apps.recheck(idParam(req), idParam(req, 'version'), against));
+  });
+
   r.get('/:id/map', async (req, res) => {
     requireAccount(res);
     onlyParams(req.query, ['version']);

@@ -377,6 +377,35 @@ export class Applications {
     return this.registry.departments.find((d) => d.id === id)?.zh ?? id;
   }
 
+  /**
+   * Runs a version's check again: against the plan revisions it recorded (read from the snapshot
+   * store: the same result, or the differences if anything was lost), or against the plans as they
+   * are now (what changed since the application was checked). Nothing is written.
+   */
+  async recheck(id: number, version: number, against: 'recorded' | 'current') {
+    const { rows } = await this.knex.raw<{ rows: { ewkb: string; site_area_m2: number; project_type: string; check: Check }[] }>(
+      "SELECT encode(ST_AsEWKB(site), 'hex') AS ewkb, site_area_m2, project_type, \"check\" FROM application_versions WHERE application_id = ? AND version = ?",
+      [id, version],
+    );
+    if (!rows.length) throw notFound('unknown_version', `application ${id} has no version ${version}`);
+    const v = rows[0];
+    const stored = v.check;
+    const type = this.types.byCode.get(v.project_type);
+    if (!type) throw conflict('unknown_project_type', `project type '${v.project_type}' is no longer in layers/project-types.json`);
+    if (against === 'recorded') {
+      const recorded = Object.entries(stored.revisions).filter(([, r]) => r !== null) as [string, number][];
+      const { rows: kept } = await this.knex.raw<{ rows: { layer_id: string; revision: number; content_kept: boolean }[] }>(
+        'SELECT layer_id, revision, content_kept FROM layer_revisions WHERE (layer_id, revision) IN (SELECT x ->> 0, (x ->> 1)::int FROM jsonb_array_elements(?::jsonb) x)',
+        [JSON.stringify(recorded)],
+      );
+      const lost = recorded.filter(([l, r]) => !kept.some((k) => k.layer_id === l && k.revision === r && k.content_kept));
+      if (lost.length) throw conflict('content_not_kept', `the content of ${lost.map(([l, r]) => `${l}@${r}`).join(', ')} is not kept; the check cannot be reproduced`, { revisions: lost });
+    }
+    const { check } = await checkSite(this.knex, this.registry, this.types, type, { ewkb: v.ewkb, area_m2: v.site_area_m2 }, against === 'recorded' ? stored.revisions : undefined);
+    const differences = compareChecks(stored, check);
+    return { against, reproduced: differences.length === 0, differences, stored_revisions: stored.revisions, check };
+  }
+
   // ——— reads ———
 
   /** One application with its current version, versions, opinions and timeline. */
@@ -527,4 +556,27 @@ export class Applications {
     }
     return fc;
   }
+}
+
+/** Where two checks of one site differ: verdict, rules, zones, per-layer class areas (1 mm² or 1e-9 relative), routing. */
+export function compareChecks(a: Check, b: Check): string[] {
+  const out: string[] = [];
+  const same = (x: number, y: number) => Math.abs(x - y) <= Math.max(1e-6, 1e-9 * Math.max(Math.abs(x), Math.abs(y)));
+  if (a.verdict !== b.verdict) out.push(`verdict: ${a.verdict} → ${b.verdict}`);
+  const byKey = <T>(list: T[], key: (t: T) => string) => new Map(list.map((t) => [key(t), t]));
+  const pairs = <T extends { area_m2: number }>(what: string, x: Map<string, T>, y: Map<string, T>) => {
+    for (const k of new Set([...x.keys(), ...y.keys()])) {
+      const p = x.get(k), q = y.get(k);
+      if (!p) out.push(`${what} ${k}: new (${q!.area_m2.toFixed(2)} m²)`);
+      else if (!q) out.push(`${what} ${k}: gone (was ${p.area_m2.toFixed(2)} m²)`);
+      else if (!same(p.area_m2, q.area_m2)) out.push(`${what} ${k}: ${p.area_m2.toFixed(2)} → ${q.area_m2.toFixed(2)} m²`);
+    }
+  };
+  pairs('rule', byKey(a.rules, (r) => r.rule), byKey(b.rules, (r) => r.rule));
+  pairs('zone', byKey(a.alerts, (r) => r.id), byKey(b.alerts, (r) => r.id));
+  const classes = (c: Check) => new Map(c.plans.flatMap((p) => p.layers.flatMap((l) => l.classes.map((k) => [`${l.layer}/${k.code}`, k] as const))));
+  pairs('class', classes(a), classes(b));
+  const deps = (c: Check) => c.required.map((r) => r.department).sort().join(',');
+  if (deps(a) !== deps(b)) out.push(`departments: ${deps(a)} → ${deps(b)}`);
+  return out;
 }

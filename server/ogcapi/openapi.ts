@@ -545,6 +545,16 @@ function applicationPaths(registry: Registry) {
         responses: { 200: json(), 400: error, 404: error },
       },
     },
+    '/api/applications/{id}/versions/{version}/recheck': {
+      get: {
+        tags: ['Applications'],
+        summary: 'Runs a version’s compliance check again: against the plan revisions it recorded (reproduces it) or against the current plans (what changed); writes nothing',
+        description: account,
+        security: ACCOUNT,
+        parameters: [id, param('version', 'path', { type: 'integer', minimum: 1 }, 'version number'), param('against', 'query', { type: 'string', enum: ['recorded', 'current'], default: 'recorded' }, 'which plans to check against')],
+        responses: { 200: json(), 400: error, 404: error, 409: error },
+      },
+    },
     '/api/applications/{id}/map': {
       get: {
         tags: ['Applications'],
