@@ -447,7 +447,8 @@ describe('reproducible checks', () => {
     const now = (await get(`${api}/${id}/versions/1/recheck?against=current`, 'land.reviewer')).body;
     expect(now.reproduced).toBe(false);
     expect(now.check.revisions.landuse_plan).toBe(commit.revision);
-    expect(now.differences).toEqual(expect.arrayContaining([expect.stringMatching(/^verdict: conflicting → compliant$/), expect.stringMatching(/^rule pv_on_basic_farmland: gone/), expect.stringMatching(/^zone basic_farmland: gone/), expect.stringMatching(/^class landuse_plan\/020: new/)]));
+    expect(now.differences.map((d: any) => d.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^verdict: conflicting → compliant$/), expect.stringMatching(/^rule pv_on_basic_farmland: gone/), expect.stringMatching(/^zone basic_farmland: gone/), expect.stringMatching(/^class landuse_plan\/020: new/)]));
+    expect(now.differences.find((d: any) => d.what === 'rule')).toMatchObject({ key: 'pv_on_basic_farmland', zh: '光伏电站占用基本农田保护区', after: null });
     // The stored report is unchanged.
     expect((await get(`${api}/${id}`, 'window')).body.current.check).toEqual(stored);
     expect((await get(`${api}/${id}/versions/1/recheck?against=yesterday`, 'window')).body.code).toBe('invalid_parameter');

@@ -558,25 +558,40 @@ export class Applications {
   }
 }
 
+/** One difference between two checks of a site: what, its names, the value before and after (areas in m²; null: absent). */
+export interface CheckDifference {
+  what: 'verdict' | 'rule' | 'zone' | 'class' | 'departments';
+  key: string;
+  zh: string;
+  en: string;
+  before: number | string | null;
+  after: number | string | null;
+  /** The same in one English line. */
+  text: string;
+}
+
 /** Where two checks of one site differ: verdict, rules, zones, per-layer class areas (1 mm² or 1e-9 relative), routing. */
-export function compareChecks(a: Check, b: Check): string[] {
-  const out: string[] = [];
+export function compareChecks(a: Check, b: Check): CheckDifference[] {
+  const out: CheckDifference[] = [];
   const same = (x: number, y: number) => Math.abs(x - y) <= Math.max(1e-6, 1e-9 * Math.max(Math.abs(x), Math.abs(y)));
-  if (a.verdict !== b.verdict) out.push(`verdict: ${a.verdict} → ${b.verdict}`);
-  const byKey = <T>(list: T[], key: (t: T) => string) => new Map(list.map((t) => [key(t), t]));
-  const pairs = <T extends { area_m2: number }>(what: string, x: Map<string, T>, y: Map<string, T>) => {
+  const m2 = (x: number | null) => (x === null ? 'absent' : `${x.toFixed(2)} m²`);
+  if (a.verdict !== b.verdict) out.push({ what: 'verdict', key: 'verdict', zh: '综合结论', en: 'verdict', before: a.verdict, after: b.verdict, text: `verdict: ${a.verdict} → ${b.verdict}` });
+  type Named = { area_m2: number; zh: string; en: string };
+  const pairs = (what: 'rule' | 'zone' | 'class', x: Map<string, Named>, y: Map<string, Named>) => {
     for (const k of new Set([...x.keys(), ...y.keys()])) {
       const p = x.get(k), q = y.get(k);
-      if (!p) out.push(`${what} ${k}: new (${q!.area_m2.toFixed(2)} m²)`);
-      else if (!q) out.push(`${what} ${k}: gone (was ${p.area_m2.toFixed(2)} m²)`);
-      else if (!same(p.area_m2, q.area_m2)) out.push(`${what} ${k}: ${p.area_m2.toFixed(2)} → ${q.area_m2.toFixed(2)} m²`);
+      const before = p?.area_m2 ?? null, after = q?.area_m2 ?? null;
+      if (before !== null && after !== null && same(before, after)) continue;
+      const n = (p ?? q)!;
+      const text = before === null ? `${what} ${k}: new (${m2(after)})` : after === null ? `${what} ${k}: gone (was ${m2(before)})` : `${what} ${k}: ${m2(before)} → ${m2(after)}`;
+      out.push({ what, key: k, zh: n.zh, en: n.en, before, after, text });
     }
   };
-  pairs('rule', byKey(a.rules, (r) => r.rule), byKey(b.rules, (r) => r.rule));
-  pairs('zone', byKey(a.alerts, (r) => r.id), byKey(b.alerts, (r) => r.id));
-  const classes = (c: Check) => new Map(c.plans.flatMap((p) => p.layers.flatMap((l) => l.classes.map((k) => [`${l.layer}/${k.code}`, k] as const))));
+  pairs('rule', new Map(a.rules.map((r) => [r.rule, r])), new Map(b.rules.map((r) => [r.rule, r])));
+  pairs('zone', new Map(a.alerts.map((r) => [r.id, r])), new Map(b.alerts.map((r) => [r.id, r])));
+  const classes = (c: Check) => new Map(c.plans.flatMap((p) => p.layers.flatMap((l) => l.classes.map((k) => [`${l.layer}/${k.code}`, { area_m2: k.area_m2, zh: `${l.zh}·${k.zh}`, en: `${l.en}: ${k.en}` }] as const))));
   pairs('class', classes(a), classes(b));
   const deps = (c: Check) => c.required.map((r) => r.department).sort().join(',');
-  if (deps(a) !== deps(b)) out.push(`departments: ${deps(a)} → ${deps(b)}`);
+  if (deps(a) !== deps(b)) out.push({ what: 'departments', key: 'departments', zh: '审查部门', en: 'departments', before: deps(a), after: deps(b), text: `departments: ${deps(a)} → ${deps(b)}` });
   return out;
 }

@@ -464,6 +464,12 @@ describe('joint review of a PV site (联动审批)', () => {
     expect(timeline).not.toContain('[object');
     await p.getByTestId('ap-timeline').scrollIntoViewIfNeeded();
     await p.screenshot({ path: `${SHOTS}/${P}timeline.png` });
+    // Re-checked against today's plans: the approval data now hold this very project (published on approval).
+    await p.getByTestId('ap-recheck').click();
+    const result = p.locator('[data-testid="ap-recheck-result"] [data-reproduced]');
+    await result.waitFor({ timeout: 30_000 });
+    expect(await result.getAttribute('data-reproduced')).toBe('false');
+    expect(await result.textContent()).toMatch(/已审批项目·能源\/光伏：无 → [\d.]+ 公顷/);
   });
 
   test('a second application, its site pasted as a 界址点 table, is withdrawn by the window', async () => {

@@ -339,6 +339,29 @@ export function fetchReportMap(id: Id, version: number, signal?: AbortSignal): P
   return live(`${BASE}/${enc(id)}/map?version=${version}`, signal);
 }
 
+/** One difference between the check as recorded and the check run again (areas in m²; null: absent). */
+export interface CheckDifference {
+  what: 'verdict' | 'rule' | 'zone' | 'class' | 'departments';
+  key: string;
+  zh: string;
+  en: string;
+  before: number | string | null;
+  after: number | string | null;
+  text: string;
+}
+
+export interface Recheck {
+  against: 'recorded' | 'current';
+  reproduced: boolean;
+  differences: CheckDifference[];
+  check: Check;
+}
+
+/** A version's check run again, against the plan revisions it recorded or against today's plans. */
+export function fetchRecheck(id: Id, version: number, against: 'recorded' | 'current', signal?: AbortSignal): Promise<Recheck> {
+  return live(`${BASE}/${enc(id)}/versions/${version}/recheck?against=${against}`, signal);
+}
+
 /** The printable report of one version. */
 export function reportUrl(id: Id, version: number): string {
   return `${BASE}/${enc(id)}/report?version=${version}`;

@@ -9,8 +9,8 @@ import type { Account } from '../auth/session';
 import { lang, pick } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import {
-  amend, fetchApplication, fetchReportMap, postCorrection, postOpinion, reportUrl, SiteError, withdraw,
-  type Application, type Check, type Decision, type Id, type Opinion, type ProjectTypeCode, type ProjectTypes, type Required,
+  amend, fetchApplication, fetchRecheck, fetchReportMap, postCorrection, postOpinion, reportUrl, SiteError, withdraw,
+  type Application, type Check, type CheckDifference, type Decision, type Id, type Opinion, type ProjectTypeCode, type ProjectTypes, type Required,
 } from './api';
 import { areaText, daysLeftText, daysUntil, haText, muText, parseArea, shareText, shortSignature, timeText } from './format';
 import { ALERT_COLOR, fitTo, removeReport, RULE_COLOR, showReport, switchLayersOn } from './mapview';
@@ -445,6 +445,18 @@ export class ApplicationDetail {
       return details;
     }));
     const link = h('a', { class: 'ap-print', href: reportUrl(app.id, version), target: '_blank', rel: 'noopener', title: at('reportPrintTitle'), 'data-testid': 'ap-report-link' }, `${at('reportPrint')} ↗`);
+    const recheckOut = h('div', { class: 'ap-recheck', 'data-testid': 'ap-recheck-result' });
+    const recheck = h('button', { type: 'button', class: 'ap-link-btn', title: at('recheckTitle'), 'data-testid': 'ap-recheck' }, at('recheck'));
+    recheck.addEventListener('click', () => {
+      recheck.setAttribute('disabled', '');
+      fetchRecheck(app.id, version, 'current')
+        .then((r) => replaceChildren(recheckOut, r.reproduced
+          ? h('p', { class: 'ap-small', 'data-reproduced': 'true' }, at('recheckSame'))
+          : h('div', { 'data-reproduced': 'false' }, h('p', { class: 'ap-small' }, atf('recheckChanged', { n: r.differences.length })),
+            h('ul', { class: 'ap-small' }, ...r.differences.map((d) => h('li', { 'data-what': d.what }, differenceText(d)))))))
+        .catch((e: unknown) => replaceChildren(recheckOut, h('p', { class: 'ap-error-box' }, String((e as Error).message ?? e))))
+        .finally(() => recheck.removeAttribute('disabled'));
+    });
     const turned = this.layersTurnedOn.length
       ? h('p', { class: 'ap-muted ap-small', 'data-testid': 'ap-layers-on' }, atf('layersOn', { l: this.layersTurnedOn.join('、') })) : null;
     return [
@@ -452,6 +464,7 @@ export class ApplicationDetail {
         h('div', { class: 'ap-report-head' },
           h('span', { class: 'ap-label' }, at('verdict')), verdictBadge(check.verdict),
           h('span', { class: 'ap-muted ap-small' }, `${at('checkedAt')} ${timeText(check.checked_at)}`), link),
+        h('div', { class: 'ap-recheck-bar' }, recheck), recheckOut,
         legend, turned,
         h('h5', { class: 'ap-minor' }, at('rules')), rules,
         alerts ? h('h5', { class: 'ap-minor' }, at('alerts')) : null, alerts),
@@ -672,4 +685,12 @@ export class ApplicationDetail {
       this.versionsView(app),
       this.timelineView(app));
   }
+}
+
+/** A difference in the reader's language: "土地用途区·基本农田保护区：5.70 公顷 → 无". */
+function differenceText(d: CheckDifference): string {
+  const l = lang();
+  const value = (v: number | string | null) =>
+    v === null ? at('recheckAbsent') : typeof v === 'number' ? haText(v, l) : d.what === 'verdict' ? term('v', v) : v;
+  return `${l === 'zh' ? d.zh : d.en}${colon()}${value(d.before)} → ${value(d.after)}`;
 }
