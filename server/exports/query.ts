@@ -54,7 +54,10 @@ export function exportSql(knex: Knex, layer: Layer, opts: ExportQueryOptions): s
   const from =
     revision === null
       ? `FROM ${layerTable(layer.id)} src ORDER BY src.fid`
-      : `FROM revision_features src WHERE src.layer_id = ? AND ${visibleAt('src')} ORDER BY src.id`;
+      : // The revision's rows are filtered in a subquery that the planner cannot flatten (OFFSET 0):
+        // GDAL wraps the whole query (e.g. WHERE geom IS NOT NULL), and a qual pushed down beside
+        // layer_id could otherwise run the typed cast on another layer's rows (lines into MultiPolygon).
+        `FROM (SELECT * FROM revision_features r WHERE r.layer_id = ? AND ${visibleAt('r')} OFFSET 0) src ORDER BY src.id`;
   if (revision !== null) bindings.push(layer.id, revision, revision);
 
   return knex.raw(`SELECT ${columns.join(',\n  ')}\n${from}`, bindings).toQuery();
