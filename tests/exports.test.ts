@@ -311,6 +311,21 @@ describe('exporting a revision', () => {
     // Revision 2 asked for by number equals the current content.
     expectSameRows(await exportedRows(layer, (await download(layer.id, 'format=geojson&revision=2')).file), await expectedRows(layer, 2));
   });
+
+  it('an earlier revision exports whatever plan PostgreSQL picks (sequential scans: no typed cast on another layer’s rows)', async () => {
+    // GDAL wraps the query (… WHERE geom IS NOT NULL LIMIT 1); with a sequential scan of the snapshot
+    // store, a qual pushed down beside layer_id would cast roads and points to MultiPolygon and fail.
+    await knex.raw(`ALTER DATABASE ${quoteIdent(db.name)} SET enable_bitmapscan = off`);
+    await knex.raw(`ALTER DATABASE ${quoteIdent(db.name)} SET enable_indexscan = off`);
+    try {
+      const layer = layerOf('landuse_plan');
+      const old = await download(layer.id, 'format=gpkg&revision=1');
+      expectSameRows(await exportedRows(layer, old.file), await expectedRows(layer, 1));
+    } finally {
+      await knex.raw(`ALTER DATABASE ${quoteIdent(db.name)} RESET enable_bitmapscan`);
+      await knex.raw(`ALTER DATABASE ${quoteIdent(db.name)} RESET enable_indexscan`);
+    }
+  });
 });
 
 // --- bad input and a client that leaves ----------------------------------------------------------
