@@ -108,12 +108,21 @@ export async function checkSite(
   }
 
   const findings: Finding[] = [];
-  const overlap = async (layer: Layer, codes: string[]) => {
-    const { rows } = await knex.raw<{ rows: { ewkb: string | null; a: number | null }[] }>(
-      `SELECT encode(ST_AsEWKB(o.g), 'hex') AS ewkb, ST_Area(o.g::geography, true) AS a FROM (${overlapSql(layer, Boolean(asOf))}) o`,
-      { site: site.ewkb, codes: JSON.stringify(codes), ...at(layer) },
-    );
-    return { ewkb: rows[0]?.ewkb ?? null, area: rows[0]?.a ?? 0 };
+  // Overlaps by layer and classes, computed once (a rule and a zone often select the same, e.g. 010).
+  const overlaps = new Map<string, Promise<{ ewkb: string | null; area: number }>>();
+  const overlap = (layer: Layer, codes: string[]) => {
+    const key = `${layer.id}|${[...codes].sort().join(',')}`;
+    let o = overlaps.get(key);
+    if (!o) {
+      o = knex
+        .raw<{ rows: { ewkb: string | null; a: number | null }[] }>(
+          `SELECT encode(ST_AsEWKB(o.g), 'hex') AS ewkb, ST_Area(o.g::geography, true) AS a FROM (${overlapSql(layer, Boolean(asOf))}) o`,
+          { site: site.ewkb, codes: JSON.stringify(codes), ...at(layer) },
+        )
+        .then(({ rows }) => ({ ewkb: rows[0]?.ewkb ?? null, area: rows[0]?.a ?? 0 }));
+      overlaps.set(key, o);
+    }
+    return o;
   };
 
   // The conflict rules the type makes the site stand in for.

@@ -6,13 +6,13 @@
 // withdraw and amend & resubmit, the versions and the timeline.
 import type { Map as MlMap } from 'maplibre-gl';
 import type { Account } from '../auth/session';
-import { lang, pick } from '../i18n/i18n';
+import { formatTime, lang, pick } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import {
   amend, fetchApplication, fetchRecheck, fetchReportMap, postCorrection, postOpinion, reportUrl, SiteError, withdraw,
   type Application, type Check, type CheckDifference, type Decision, type Id, type Opinion, type ProjectTypeCode, type ProjectTypes, type Required,
 } from './api';
-import { areaText, daysLeftText, daysUntil, haText, muText, parseArea, shareText, shortSignature, timeText } from './format';
+import { areaText, daysLeftText, daysUntil, haText, muText, parseArea, shareText, shortSignature } from './format';
 import { ALERT_COLOR, fitTo, removeReport, RULE_COLOR, showReport, switchLayersOn } from './mapview';
 import { SITE_RED } from './draw';
 import { SiteEditor } from './site';
@@ -392,7 +392,7 @@ export class ApplicationDetail {
           h('span', { class: 'ap-muted' }, ` · ${term('src', cur.site_source)}`)),
         cur.requested_area_m2 ? h('dt', {}, at('requestedArea')) : null,
         cur.requested_area_m2 ? h('dd', {}, areaText(cur.requested_area_m2, l)) : null,
-        h('dt', {}, at('submittedBy')), h('dd', {}, `${cur.submitted_by} · ${timeText(cur.submitted_at)}`),
+        h('dt', {}, at('submittedBy')), h('dd', {}, `${cur.submitted_by} · ${formatTime(cur.submitted_at)}`),
         h('dt', {}, at('deadline')), h('dd', {}, this.deadlineView(cur.deadline, app.status === 'under_review', undefined, cur.days_left))));
   }
 
@@ -463,7 +463,7 @@ export class ApplicationDetail {
       this.section(at('report'), 'ap-report',
         h('div', { class: 'ap-report-head' },
           h('span', { class: 'ap-label' }, at('verdict')), verdictBadge(check.verdict),
-          h('span', { class: 'ap-muted ap-small' }, `${at('checkedAt')} ${timeText(check.checked_at)}`), link),
+          h('span', { class: 'ap-muted ap-small' }, `${at('checkedAt')} ${formatTime(check.checked_at)}`), link),
         h('div', { class: 'ap-recheck-bar' }, recheck), recheckOut,
         legend, turned,
         h('h5', { class: 'ap-minor' }, at('rules')), rules,
@@ -489,7 +489,7 @@ export class ApplicationDetail {
       o.note ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('note')}${colon()}`), o.note) : null,
       h('div', { class: 'ap-sig' },
         h('span', {}, `${at('signedBy')}${colon()}${o.author_name || o.author}${paren(o.author)}`),
-        h('span', {}, `${at('signedAt')}${colon()}${timeText(o.signed_at)}`),
+        h('span', {}, `${at('signedAt')}${colon()}${formatTime(o.signed_at)}`),
         h('span', { title: o.signature, 'data-testid': 'ap-signature' }, `${at('signature')}${colon()}`, h('code', {}, shortSignature(o.signature)))));
   }
 
@@ -642,7 +642,7 @@ export class ApplicationDetail {
           return [
             h('tr', { 'data-testid': 'ap-version-row', 'data-version': v.version, 'data-outcome': v.outcome, class: this.mapVersion === v.version ? 'ap-row-current' : undefined },
               h('td', {}, atf('versionN', { n: v.version })),
-              h('td', {}, timeText(v.submitted_at), h('div', { class: 'ap-muted ap-small' }, v.submitted_by)),
+              h('td', {}, formatTime(v.submitted_at), h('div', { class: 'ap-muted ap-small' }, v.submitted_by)),
               h('td', {}, verdictBadge(v.verdict)),
               h('td', {}, statusBadge(v.outcome)),
               h('td', { class: 'ap-nowrap' }, show, ' ', h('a', { class: 'ap-link', href: reportUrl(app.id, v.version), target: '_blank', rel: 'noopener' }, at('reportPrint')))),
@@ -658,7 +658,7 @@ export class ApplicationDetail {
           h('strong', {}, term('k', e.kind)),
           e.department ? h('span', { class: 'ap-ev-dept' }, this.departmentName(e.department)) : null,
           h('span', { class: 'ap-muted ap-small' }, atf('versionN', { n: e.version })),
-          h('span', { class: 'ap-ev-meta' }, `${timeText(e.at)} · ${e.actor}`)),
+          h('span', { class: 'ap-ev-meta' }, `${formatTime(e.at)} · ${e.actor}`)),
         ...describeEvent(e, { department: (id) => this.departmentName(id), type: (code) => this.typeName(code) })
           .map((line) => h('div', { class: 'ap-ev-detail' }, line))))));
   }

@@ -47,15 +47,6 @@ export function daysLeftText(days: number, l: Lang): string {
   return l === 'zh' ? `超期 ${-days} 个工作日` : `${-days} working day${days === -1 ? '' : 's'} overdue`;
 }
 
-/** A timestamp as local "YYYY-MM-DD HH:mm". */
-export function timeText(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
 /** The first 8 and last 8 hex digits of a signature: "3f9a…c012". */
 export function shortSignature(sig: string | null | undefined): string {
   if (!sig) return '—';

@@ -1,12 +1,12 @@
 // The detail view of one case: the rule, both plans' layer and class, the area in m², 公顷 and
 // 亩, the coordination state, the status change (buttons for the allowed transitions, each with
 // its form), comments and the full history. Pure rendering: the panel owns the state and the calls.
-import { t } from '../i18n/i18n';
+import { formatTime, t } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 import { h } from '../ui/dom';
 import type { CaseDetail, CaseEvent, CaseView, Status } from './api';
 import { HIGHLIGHT_COLORS } from './highlight';
-import { areaTexts, fmt, formatTime, type Vocab } from './vocab';
+import { areaTexts, fmt, type Vocab } from './vocab';
 
 /** What the user has typed for a status change (kept across reloads and a stale-version refusal). */
 export interface Draft {

@@ -1,11 +1,11 @@
 // The detection tab: re-run the detection (incremental by default, full on request), the result
 // of the run just made (duration, patches, opened / closed / reopened, changed layers) and the
 // recent runs.
-import { t } from '../i18n/i18n';
+import { formatTime, t } from '../i18n/i18n';
 import { formatNumber, m2ToHa } from '../identify/area';
 import { h } from '../ui/dom';
 import type { RunRecord, RunResult, RunTotals } from './api';
-import { fmt, formatDuration, formatInt, formatTime, locale, type Vocab } from './vocab';
+import { fmt, formatDuration, formatInt, locale, type Vocab } from './vocab';
 
 export interface RunsModel {
   mode: 'incremental' | 'full';

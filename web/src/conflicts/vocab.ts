@@ -30,15 +30,6 @@ export function areaTexts(m2: number | null, ha?: number | null, mu?: number | n
   };
 }
 
-/** A timestamp as local "YYYY-MM-DD HH:mm" (the same in both languages). */
-export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return String(iso);
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
 /** A duration in ms as seconds (or ms below one second). */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';

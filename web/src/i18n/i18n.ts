@@ -57,3 +57,12 @@ export function pick(text: Localized): string {
 export function initDocumentLang(): void {
   document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
 }
+
+/** A timestamp as local "YYYY-MM-DD HH:mm" (the same in both languages). */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
