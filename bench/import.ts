@@ -18,7 +18,7 @@
 //   5. for the record of where the time goes, the writes alone: the imported rows copied with one
 //      INSERT … SELECT into an empty table made LIKE plan.landuse_status INCLUDING ALL (its CHECK
 //      ST_IsValid, generated ellipsoidal area, GiST and B-tree indexes), and its snapshot rows into
-//      one made LIKE revision_features (its five indexes): what any import into this schema pays.
+//      one made LIKE revision_features (its four indexes): what any import into this schema pays.
 // Before each measured run the machine settles (a CHECKPOINT, no autovacuum worker, idle cores), so
 // that no run pays for the writing of the one before.
 // Prints a table and writes bench/out/import.json with the goals (no slower than ogr2ogr; peak RSS of

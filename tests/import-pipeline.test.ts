@@ -430,6 +430,41 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
     expect(await stagingTables()).toEqual([]);
   });
 
+  it('writes a first delivery into an empty layer part by part: fids in the file’s order, the snapshot equal to the live rows, a re-delivery unchanged', async () => {
+    const control = registry.byId.get('landuse_control')!;
+    const t = layerTable(control.id);
+    expect((await knex.raw(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n).toBe(0);
+    const zones: Zone[] = ['011', '021', '031', '041', '011'].map((code, i) => ({ props: { 区块编号: `管-${i}`, 用途: code }, geometry: square(530_000 + 1000 * i, 4_440_000, 400 + 50 * i) }));
+    zones.push({ props: { 区块编号: '管-0', 用途: '011' }, geometry: square(530_000, 4_440_000, 400) }); // the first one again, in the last part
+    const file = geojsonOf('first-delivery', zones);
+    const first = await importFile(knex, control, file, { createdBy: 'test', batchSize: 2 });
+    expect(first.ok).toBe(true);
+    expect(first.revision).toMatchObject({ revision: 1, featureCount: 6, inserted: 6, deleted: 0 });
+    const { rows: live } = await knex.raw(`SELECT fid::int, zone_no, area_m2, ST_Area(geom::geography, true) AS area FROM ${t} ORDER BY fid`);
+    const base = live[0].fid;
+    expect(live.map((r: { fid: number; zone_no: string }) => [r.fid - base, r.zone_no])).toEqual([[0, '管-0'], [1, '管-1'], [2, '管-2'], [3, '管-3'], [4, '管-4'], [5, '管-0']]);
+    for (const r of live) expect(r.area_m2).toBeCloseTo(r.area, 6);
+    // The snapshot of revision 1 is the live content, row for row (hash, code, attributes, geometry, area).
+    const { rows: diff } = await knex.raw(
+      `(SELECT code, jsonb_build_object('zone_no', zone_no) AS attrs, geom, area_m2, revision_feature_hash(code, jsonb_build_object('zone_no', zone_no), geom) AS hash FROM ${t}
+        EXCEPT ALL
+        SELECT code, attrs, geom, area_m2, hash FROM revision_features WHERE layer_id = ? AND revision_from = 1 AND revision_to IS NULL)
+       UNION ALL
+       (SELECT code, attrs, geom, area_m2, hash FROM revision_features WHERE layer_id = ? AND revision_from = 1 AND revision_to IS NULL
+        EXCEPT ALL
+        SELECT code, jsonb_build_object('zone_no', zone_no), geom, area_m2, revision_feature_hash(code, jsonb_build_object('zone_no', zone_no), geom) FROM ${t})`,
+      [control.id, control.id],
+    );
+    expect(diff).toEqual([]);
+    // The identity goes on after the block the delivery took.
+    const { rows: next } = await knex.raw(`SELECT nextval(pg_get_serial_sequence(?, 'fid'))::int AS n`, [t]);
+    expect(next[0].n).toBe(base + 6);
+
+    const again = await importFile(knex, control, file, { createdBy: 'test', batchSize: 4 });
+    expect(again.revision).toMatchObject({ revision: 2, featureCount: 6, inserted: 0, deleted: 0, unchanged: 6 });
+    expect((await knex.raw(`SELECT array_agg(fid::int ORDER BY fid) AS f FROM ${t}`)).rows[0].f).toEqual(live.map((r: { fid: number }) => r.fid));
+  });
+
   it('rolls back the parts already applied when a later part has a problem', async () => {
     const before = await layerState(LAYER);
     const zones: Zone[] = [0, 1, 2, 3].map((i) => ({ props: { 区块编号: `晚-${i}`, 用途: '010' }, geometry: square(530_000 + i * 1000, 4_440_000) }));

@@ -359,12 +359,21 @@ class Apply {
     );
     await trx.raw(`CREATE TEMP TABLE ${STAGE_H} (id bigint NOT NULL, hash uuid NOT NULL, n bigint NOT NULL) ON COMMIT DROP`);
     for (const t of [LIVE_H, OPEN_H]) await trx.raw(`ANALYZE ${t}`);
+    const { rows: live } = await trx.raw<{ rows: { empty: boolean }[] }>(`SELECT NOT EXISTS (SELECT 1 FROM ${LIVE_H}) AND NOT EXISTS (SELECT 1 FROM ${OPEN_H}) AS empty`);
+    a.empty = live[0].empty;
     return a;
   }
+
+  /**
+   * Neither the live table nor the snapshot store has a feature of the layer (a first delivery):
+   * every staged feature is new, so a part that carries its hashes goes in without being matched.
+   */
+  private empty = false;
 
   /** Inserts a part of the new content (its fids above every earlier part's) whose content the live table (snapshot store) does not have. */
   async add(stage: Stage): Promise<void> {
     const { trx, table, attrs } = this;
+    if (this.empty && stage.hashed) return this.addAll(stage);
     const json = attrsJson(this.layer, 's');
     const part = quoteIdent(`revision_part_h${this.parts++}`);
     // The part's hashes, numbered on from the earlier parts' equal hashes (rarely any).
@@ -415,6 +424,40 @@ class Apply {
     );
     this.inserted += rows[0].inserted;
     await trx.raw(`DROP TABLE ${part}, ${fresh}`);
+  }
+
+  /**
+   * add() for a first delivery (`empty`): every feature of the part goes into the live table and
+   * the snapshot store, in one statement, with no matching. The part's fids (the staged order,
+   * consecutive within a part) map onto a block of the identity sequence taken at once, so each
+   * snapshot row finds the area its live row computed by fid.
+   */
+  private async addAll(stage: Stage): Promise<void> {
+    const { trx, table, attrs } = this;
+    this.parts++;
+    const { rows: span } = await trx.raw<{ rows: { lo: string | null; n: string }[] }>(`SELECT min(fid) AS lo, max(fid) - min(fid) + 1 AS n FROM ${stage.table}`);
+    if (span[0].lo === null) return;
+    const { rows: block } = await trx.raw<{ rows: { base: string }[] }>('SELECT nextval(?::regclass) AS base', [this.sequence]);
+    const base = Number(block[0].base);
+    const n = Number(span[0].n);
+    if (n > 1) await trx.raw('SELECT setval(?::regclass, ?)', [this.sequence, base + n - 1]);
+    const offset = base - Number(span[0].lo);
+    const { rows } = await trx.raw<{ rows: { inserted: number }[] }>(
+      `WITH live AS (
+         INSERT INTO ${table} (${['fid', 'code', ...attrs, 'geom'].join(', ')})
+         SELECT s.fid + ?::bigint, ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
+         FROM ${stage.table} s ORDER BY s.fid
+         RETURNING fid${this.polygon ? ', area_m2' : ''}
+       ), snapshot AS (
+         INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
+         SELECT ?, ?, s._hash, s.code, s._attrs, s.geom, ${this.polygon ? 'l.area_m2' : 'NULL'}
+         FROM ${stage.table} s JOIN live l ON l.fid = s.fid + ?::bigint ORDER BY s.fid
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM live)::int AS inserted, (SELECT count(*) FROM snapshot)::int AS snapshot`,
+      [offset, this.layer.id, this.revision, offset],
+    );
+    this.inserted += rows[0].inserted;
   }
 
   /** Deletes (closes) what the new content no longer has, records the revision, and says what was done. */
