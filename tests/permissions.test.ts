@@ -498,6 +498,26 @@ describe('what the matrix cannot show in a cell', () => {
     expect(audit).toEqual(['admin']);
   });
 
+  it('answers who may write (401 / 403) before reading the body, so a malformed one does not answer first', async () => {
+    const { rows } = await knex.raw("SELECT id FROM conflict_cases WHERE status = 'pending' LIMIT 1");
+    const malformed = { 'Content-Type': 'application/json' };
+    const reviewer = { ...malformed, Authorization: `Bearer ${await tokenFor(knex, 'env.reviewer')}` };
+    const cases: [string, Record<string, string>, number, string][] = [
+      ['/api/layers/roads/revisions/1/restore', malformed, 401, 'unauthenticated'],
+      ['/api/layers/roads/revisions/1/restore', reviewer, 403, 'forbidden'],
+      ['/api/conflicts/runs', malformed, 401, 'unauthenticated'],
+      [`/api/conflicts/cases/${rows[0].id}/transitions`, malformed, 401, 'unauthenticated'],
+      [`/api/conflicts/cases/${rows[0].id}/comments`, malformed, 401, 'unauthenticated'],
+      // with the right to act, the body's fault is named
+      ['/api/layers/roads/revisions/1/restore', { ...malformed, Authorization: `Bearer ${await tokenFor(knex, 'admin')}` }, 400, 'malformed_json'],
+    ];
+    for (const [url, headers, status, code] of cases) {
+      const res = await fetch(`${srv.baseUrl}${url}`, { method: 'POST', headers, body: '{"reason": ' });
+      expect(res.status, url).toBe(status);
+      expect((await res.json()).code, url).toBe(code);
+    }
+  });
+
   it('lets no admin lock themselves out (409), and a deactivated account cannot log in', async () => {
     const headers = { Authorization: `Bearer ${await tokenFor(knex, 'admin')}`, 'Content-Type': 'application/json' };
     for (const change of [{ active: false }, { roles: ['reviewer'], department: 'planning' }]) {

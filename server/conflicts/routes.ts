@@ -15,6 +15,12 @@ const FILTERS = ['rule', 'adcode', 'severity', 'status', 'kind', 'open', 'fid'];
 
 export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: ConflictWatcher, opts: { defaultLimit: number; maxLimit: number }): Router {
   const r = Router();
+  // Every write here needs an account: an anonymous one is told to log in (401) before its body
+  // is read, so a malformed body does not answer first.
+  r.use((req, res, next) => {
+    if (req.method === 'POST') requireAccount(res);
+    next();
+  });
   r.use(express.json({ limit: '64kb' }));
   const ledger = new Ledger(knex, engine.registry, engine.rules);
   // Writes need an account (server/accounts/authorize.ts); the actor recorded is the account's name.

@@ -1,6 +1,6 @@
 // /api/layers/{layerId}/revisions: a layer's history, any revision's features, the diff between
 // two revisions, and restoring one. Thin: parse and check the request, call the use-case, answer.
-import express, { Router, type Request } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Catalog } from '../layers/catalog';
 import { layerWrite, requireAllowed } from '../accounts/authorize';
@@ -74,11 +74,16 @@ export function revisionsRouter(catalog: Catalog, knex: Knex, opts: RevisionsOpt
 
   // A plan_editor of the layer's owning department (layer.department) or an admin may restore
   // (401 / 403 otherwise, server/accounts/authorize.ts); the revision records the account's name.
-  r.post('/:revision/restore', express.json({ limit: '16kb' }), async (req, res) => {
+  // (Asked before the body is read: a caller who may not restore is told so, whatever it sent.)
+  const mayRestore = (req: Request, res: Response, next: NextFunction) => {
+    requireAllowed(res, layerWrite(layerOf(req), 'restore a revision of'));
+    next();
+  };
+  r.post('/:revision/restore', mayRestore, express.json({ limit: '16kb' }), async (req, res) => {
     const layer = layerOf(req);
     const account = requireAllowed(res, layerWrite(layer, 'restore a revision of'));
     onlyParams(req.query, []);
-    const revision = revisionOf(req.params.revision);
+    const revision = revisionOf(String(req.params.revision));
     const body: unknown = req.body ?? {};
     const reason = typeof body === 'object' && body !== null ? (body as { reason?: unknown }).reason : undefined;
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 2000)) {
