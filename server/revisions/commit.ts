@@ -400,18 +400,20 @@ class Apply {
     // the new content, so that their snapshot rows can take the area the layer table computes
     // (area_m2 is a generated column: computed once, not twice).
     const fresh = quoteIdent(`revision_part_new${this.parts - 1}`);
-    await trx.raw(
+    const made = await trx.raw(
       `CREATE TEMP TABLE ${fresh} ON COMMIT DROP AS
        SELECT q.id, nextval(?::regclass) AS fid FROM (SELECT h.id FROM ${part} h WHERE ${notIn('h', LIVE_H)} ORDER BY h.id) q`,
       [this.sequence],
     );
     const [attrsSql, bindings] = stage.hashed ? ['s._attrs', []] : [json.sql, json.bindings];
+    // No INSERT statement at all when nothing is new to the live table: its statement trigger would
+    // bump the layer's data version (tile caches, ETags, conflict runs) for an unchanged content.
     const { rows } = await trx.raw<{ rows: { inserted: number }[] }>(
       `WITH live AS (
-         INSERT INTO ${table} (${['fid', 'code', ...attrs, 'geom'].join(', ')})
+         ${made.rowCount === 0 ? `SELECT NULL::bigint AS fid, NULL::double precision AS area_m2 WHERE false` : `INSERT INTO ${table} (${['fid', 'code', ...attrs, 'geom'].join(', ')})
          SELECT f.fid, ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
          FROM ${fresh} f JOIN ${stage.table} s ON s.fid = f.id ORDER BY f.fid
-         RETURNING fid${this.polygon ? ', area_m2' : ''}
+         RETURNING fid${this.polygon ? ', area_m2' : ''}`}
        ), snapshot AS (
          INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
          SELECT ?, ?, h.hash, s.code, ${attrsSql}, s.geom, ${this.polygon ? 'COALESCE(l.area_m2, ST_Area(s.geom::geography, true))' : 'NULL'}
@@ -464,7 +466,10 @@ class Apply {
   async finish(): Promise<CommitResult> {
     const { trx, table, revision, meta, layer } = this;
     await trx.raw(`ANALYZE ${STAGE_H}`);
-    const del = await trx.raw(`DELETE FROM ${table} WHERE fid IN (SELECT l.id FROM ${LIVE_H} l WHERE ${notIn('l', STAGE_H)})`);
+    // (Likewise no DELETE statement when nothing leaves.)
+    const gone = quoteIdent('revision_gone');
+    const left = await trx.raw(`CREATE TEMP TABLE ${gone} ON COMMIT DROP AS SELECT l.id FROM ${LIVE_H} l WHERE ${notIn('l', STAGE_H)}`);
+    const del = left.rowCount ? await trx.raw(`DELETE FROM ${table} WHERE fid IN (SELECT id FROM ${gone})`) : { rowCount: 0 };
     await trx.raw(`UPDATE revision_features SET revision_to = ? WHERE id IN (SELECT p.id FROM ${OPEN_H} p WHERE ${notIn('p', STAGE_H)})`, [revision]);
     const { rows } = await trx.raw<{ rows: { feature_count: number; area_m2: number | null; created_at: Date }[] }>(
       `INSERT INTO layer_revisions (layer_id, revision, kind, reason, created_by, source_name, source_sha256, restored_from, feature_count, area_m2)
