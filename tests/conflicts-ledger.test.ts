@@ -7,6 +7,7 @@ import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_LOCKS } from '../server/conflicts/detect';
 import { loadDemo } from '../server/demo/load';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';
@@ -288,5 +289,30 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     const closed = (await getJson(`${api}/cases?open=false&limit=1000`)).body.cases;
     expect(closed.length).toBeGreaterThan(0);
     expect(closed.every((c: any) => ['verified', 'resolved_by_data'].includes(c.status))).toBe(true);
+  });
+
+  it('tells a live run from one whose process died: 409 while it lives, then a new run goes and marks the dead one interrupted', async () => {
+    // A run as a process leaves it: started a minute ago, still 'running'.
+    const row = async () => (await knex('conflict_runs').insert({ mode: 'full', status: 'running', requested_by: 'test', trigger: '{}', rules: [], started_at: knex.raw("now() - interval '1 minute'") }).returning('id'))[0].id as number;
+    const alive = await row();
+    // Its process is alive: a connection holds its liveness lock (as ConflictEngine.run does).
+    const holder = await knex.client.acquireConnection();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1, $2)', [RUN_LOCKS, alive]);
+      const busy = await post(`${api}/runs`, { mode: 'incremental' });
+      expect(busy.status).toBe(409);
+      expect(busy.body).toMatchObject({ code: 'run_in_progress', details: { runId: alive } });
+      await holder.query('SELECT pg_advisory_unlock($1, $2)', [RUN_LOCKS, alive]);
+    } finally {
+      await knex.client.releaseConnection(holder);
+    }
+    // Its process is gone (nobody holds the lock): not an obstacle, and the next run closes it.
+    const r = await post(`${api}/runs`, { mode: 'incremental' });
+    expect(r.status).toBe(201);
+    expect(await knex('conflict_runs').where({ id: alive }).first('status', 'error')).toEqual({ status: 'failed', error: 'interrupted' });
+    // A row written a moment ago (its lock is being taken) still counts as alive.
+    const young = (await knex('conflict_runs').insert({ mode: 'full', status: 'running', requested_by: 'test', trigger: '{}', rules: [] }).returning('id'))[0].id as number;
+    expect((await post(`${api}/runs`, { mode: 'incremental' })).status).toBe(409);
+    await knex('conflict_runs').where({ id: young }).update({ status: 'failed', error: 'test', finished_at: knex.fn.now() });
   });
 });

@@ -73,6 +73,18 @@ interface Planned {
 }
 
 const LOCK_KEY = 'onemap:conflicts';
+/**
+ * A run's process holds the advisory lock (RUN_LOCKS, run id) on a connection of its own from just
+ * after its row is written until it ends, and PostgreSQL lets go of it when that connection goes
+ * (a killed process, a lost server). So a run still 'running' whose lock nobody holds is dead.
+ */
+export const RUN_LOCKS = 20_261_128;
+/** (A run's row is written a moment before its lock is taken: younger rows count as alive.) */
+const DEAD_RUN_GRACE = "interval '10 seconds'";
+/** SQL condition on conflict_runs: a run left 'running' by a process that is gone. */
+export const DEAD_RUN = `(conflict_runs.status = 'running' AND conflict_runs.finished_at IS NULL AND conflict_runs.started_at < now() - ${DEAD_RUN_GRACE}
+  AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid = ${RUN_LOCKS} AND l.objid = conflict_runs.id AND l.objsubid = 2 AND l.granted))`;
 /** District partition parts are cut to at most this many vertices (fast CoveredBy and overlays). */
 const DISTRICT_PART_VERTICES = 128;
 export const OUTSIDE = '';
@@ -161,6 +173,7 @@ export class ConflictEngine {
     const [{ id }] = await this.knex('conflict_runs')
       .insert({ mode: req.mode, status: 'running', trigger: JSON.stringify(req.trigger ?? {}), requested_by: req.requestedBy, rules: this.rules.rules.map((r) => r.id) })
       .returning<{ id: number }[]>('id');
+    const alive = await this.holdRunLock(id);
     try {
       // The write-log triggers first, in a short transaction of their own: creating a trigger locks
       // its table against writes, which must not last as long as a run.
@@ -171,13 +184,8 @@ export class ConflictEngine {
       const result = await this.knex.transaction(async (trx) => {
         await trx.raw('SET LOCAL statement_timeout = 0');
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [LOCK_KEY]);
-        // Runs left 'running' by a process that died (a run lasts seconds; one still waiting for
-        // the lock after a quarter of an hour is taken as gone too).
-        await trx.raw(
-          `UPDATE conflict_runs SET status = 'failed', error = 'interrupted', finished_at = now()
-            WHERE status = 'running' AND id <> ? AND finished_at IS NULL AND started_at < now() - interval '15 minutes'`,
-          [id],
-        );
+        // Runs left 'running' by a process that died (see RUN_LOCKS).
+        await trx.raw(`UPDATE conflict_runs SET status = 'failed', error = 'interrupted', finished_at = now() WHERE id <> ? AND ${DEAD_RUN}`, [id]);
         return this.work(trx, id, req, fresh);
       });
       result.duration_ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -192,7 +200,31 @@ export class ConflictEngine {
         .catch(() => undefined);
       log.error({ err, run: id }, 'conflicts: run failed');
       throw err;
+    } finally {
+      await alive();
     }
+  }
+
+  /** Takes the run's liveness lock (RUN_LOCKS) on a pooled connection kept for the run; returns what lets both go. */
+  private async holdRunLock(id: number): Promise<() => Promise<void>> {
+    type Conn = { query(sql: string, values: unknown[]): Promise<unknown> };
+    const client = this.knex.client as { acquireConnection(): Promise<Conn>; releaseConnection(c: Conn): Promise<unknown> };
+    const conn = await client.acquireConnection();
+    try {
+      await conn.query('SELECT pg_advisory_lock($1, $2)', [RUN_LOCKS, id]);
+    } catch (err) {
+      await client.releaseConnection(conn);
+      throw err;
+    }
+    return async () => {
+      try {
+        await conn.query('SELECT pg_advisory_unlock($1, $2)', [RUN_LOCKS, id]);
+      } catch (err) {
+        log.warn({ err, run: id }, 'conflicts: could not release the run lock');
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    };
   }
 
   private async work(trx: Knex.Transaction, runId: number, req: RunRequest, freshlyLogged: Set<string>): Promise<RunResult> {

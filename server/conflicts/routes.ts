@@ -5,7 +5,7 @@ import express, { Router, type Request } from 'express';
 import type { Knex } from 'knex';
 import { AppError, badRequest, messages, notFound } from '../platform/errors';
 import { intParam, onlyParams, single } from '../platform/params';
-import type { ConflictEngine, RunMode } from './detect';
+import { DEAD_RUN, type ConflictEngine, type RunMode } from './detect';
 import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
 import { conflictRun, ledgerComment, ledgerTransition, requireAccount, requireAllowed } from '../accounts/authorize';
 import { districtReport } from './report';
@@ -96,7 +96,8 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     if (mode !== 'full' && mode !== 'incremental') throw badRequest('invalid_body', `'mode': expected full or incremental, got ${JSON.stringify(mode)}`, { field: 'mode' });
     // One run at a time: a request while one is going is told so at once, instead of holding a
     // database connection while it waits (the running one includes every change made before it).
-    const running = await knex('conflict_runs').where('status', 'running').andWhere('started_at', '>', knex.raw("now() - interval '15 minutes'")).first('id');
+    // (A run whose process is gone does not count: see RUN_LOCKS.)
+    const running = await knex('conflict_runs').where('status', 'running').whereNull('finished_at').whereRaw(`NOT ${DEAD_RUN}`).first('id');
     if (running) throw new AppError(409, 'run_in_progress', `detection run ${running.id} is in progress; try again when it has finished`, { runId: running.id });
     const result = await engine.run({ mode: mode as RunMode, requestedBy: account.name, trigger: { via: 'api' } });
     res.status(201).json(result);
