@@ -306,7 +306,10 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     } finally {
       await knex.client.releaseConnection(holder);
     }
-    // Its process is gone (nobody holds the lock): not an obstacle, and the next run closes it.
+    // Its process is gone (nobody holds the lock): shown as interrupted, not an obstacle, and the next run records it so.
+    expect((await getJson(`${api}/runs/${alive}`)).body).toMatchObject({ id: alive, status: 'failed', error: 'interrupted' });
+    expect((await getJson(`${api}/runs`)).body.runs.find((x: { id: number }) => x.id === alive)).toMatchObject({ status: 'failed', error: 'interrupted' });
+    expect(await knex('conflict_runs').where({ id: alive }).first('status')).toEqual({ status: 'running' });
     const r = await post(`${api}/runs`, { mode: 'incremental' });
     expect(r.status).toBe(201);
     expect(await knex('conflict_runs').where({ id: alive }).first('status', 'error')).toEqual({ status: 'failed', error: 'interrupted' });

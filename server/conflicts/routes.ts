@@ -32,6 +32,8 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
     // A case of a rule that was removed from conflict-rules.json: only an admin acts on it.
     return rule ?? { id: row.rule_id, departments: [] as string[] };
   };
+  // A run whose process died is shown as what the next run will record it as.
+  const asSeen = ({ dead, ...run }: { dead: boolean; [column: string]: unknown }) => (dead ? { ...run, status: 'failed', error: 'interrupted' } : run);
   const filterOf = (req: Request): CaseFilter => {
     const f: CaseFilter = {};
     const rule = single(req.query, 'rule');
@@ -76,16 +78,16 @@ export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: Con
   r.get('/runs', async (req, res) => {
     onlyParams(req.query, ['limit']);
     const limit = intParam(req.query, 'limit', 1, 500, 20)!;
-    const runs = await knex('conflict_runs').orderBy('id', 'desc').limit(limit);
-    res.json({ runs, busy: watcher.busy });
+    const runs = await knex('conflict_runs').select('*', knex.raw(`${DEAD_RUN} AS dead`)).orderBy('id', 'desc').limit(limit);
+    res.json({ runs: runs.map(asSeen), busy: watcher.busy });
   });
 
   r.get('/runs/:id', async (req, res) => {
     const id = Number(req.params.id);
     if (!Number.isSafeInteger(id) || id < 1) throw badRequest('invalid_parameter', messages.badParam('id', 'a run number', req.params.id), { parameter: 'id' });
-    const run = await knex('conflict_runs').where({ id }).first();
+    const run = await knex('conflict_runs').where({ id }).first('*', knex.raw(`${DEAD_RUN} AS dead`));
     if (!run) throw notFound('unknown_run', `run ${id} does not exist`, { runId: id });
-    res.json(run);
+    res.json(asSeen(run));
   });
 
   // An explicit run: 'full' recomputes every rule; 'incremental' catches up with what changed.
