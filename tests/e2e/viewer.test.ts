@@ -99,8 +99,15 @@ describe('viewer', () => {
   });
 
   test('the language switch turns the interface to English and remembers it', async () => {
+    // MapLibre's own controls speak the interface language too.
+    const zoomTitles = () => page.locator('.maplibregl-ctrl-zoom-in, .maplibregl-ctrl-zoom-out').evaluateAll((bs) => bs.map((b) => b.getAttribute('title')));
+    await expect(zoomTitles()).resolves.toEqual(['放大', '缩小']);
+    await expect(page.locator('.maplibregl-ctrl-scale').textContent()).resolves.toMatch(/^\d+\s(米|公里)$/);
     await page.getByTestId('lang-switch').click();
     await expect(page.getByTestId('app-title').textContent()).resolves.toBe('Datong One Map — Five Plans in One');
+    await expect(zoomTitles()).resolves.toEqual(['Zoom in', 'Zoom out']);
+    await expect(page.locator('.maplibregl-ctrl-scale').textContent()).resolves.toMatch(/^\d+\s(m|km)$/);
+    expect(await page.locator('.maplibregl-ctrl-zoom-in').count()).toBe(1); // made again, not added twice
     await expect(page.evaluate(() => localStorage.getItem('onemap.lang'))).resolves.toBe('en');
     await page.reload();
     await waitForIdleMap(page);

@@ -4,6 +4,7 @@ import * as maplibregl from 'maplibre-gl';
 // which no longer exists once Vite has bundled it, so we point MapLibre at it explicitly.
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
+import { lang, onLangChange, type Lang } from '../i18n/i18n';
 
 /** Datong city's extent in degrees (CGCS2000 ≈ WGS84 at map scale): west, south, east, north. */
 export const DATONG_BOUNDS: [number, number, number, number] = [112.58, 39.05, 114.57, 40.74];
@@ -14,7 +15,29 @@ export const DATONG_BOUNDS: [number, number, number, number] = [112.58, 39.05, 1
  */
 export const CJK_FONT_FAMILY = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'WenQuanYi Micro Hei', sans-serif";
 
-/** Creates the map in container on the server's style. */
+/** MapLibre's own interface strings (control tooltips, scale units) in each interface language. */
+const MAP_UI: Record<Lang, Record<string, string>> = {
+  zh: {
+    'Map.Title': '地图',
+    'NavigationControl.ZoomIn': '放大',
+    'NavigationControl.ZoomOut': '缩小',
+    'NavigationControl.ResetBearing': '恢复正北方向',
+    'ScaleControl.Meters': '米',
+    'ScaleControl.Kilometers': '公里',
+    'Popup.Close': '关闭',
+  },
+  en: {
+    'Map.Title': 'Map',
+    'NavigationControl.ZoomIn': 'Zoom in',
+    'NavigationControl.ZoomOut': 'Zoom out',
+    'NavigationControl.ResetBearing': 'Reset bearing to north',
+    'ScaleControl.Meters': 'm',
+    'ScaleControl.Kilometers': 'km',
+    'Popup.Close': 'Close popup',
+  },
+};
+
+/** Creates the map in container on the server's style, its controls in the interface language. */
 export function createMap(container: HTMLElement): maplibregl.Map {
   maplibregl.setWorkerUrl(workerUrl);
   const map = new maplibregl.Map({
@@ -25,9 +48,21 @@ export function createMap(container: HTMLElement): maplibregl.Map {
     localIdeographFontFamily: CJK_FONT_FAMILY,
     attributionControl: false,
     maxZoom: 18,
+    locale: MAP_UI[lang()],
   });
-  map.addControl(new maplibregl.NavigationControl({ showCompass: true }), 'top-right');
-  map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-right');
+  let controls: maplibregl.IControl[] = [];
+  const addControls = () => {
+    for (const c of controls) map.removeControl(c);
+    controls = [new maplibregl.NavigationControl({ showCompass: true }), new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 120 })];
+    map.addControl(controls[0], 'top-right');
+    map.addControl(controls[1], 'bottom-right');
+  };
+  addControls();
+  // MapLibre reads its strings when a control is made: on a switch they are made again.
+  onLangChange((l) => {
+    map._locale = { ...map._locale, ...MAP_UI[l] };
+    addControls();
+  });
   return map;
 }
 
