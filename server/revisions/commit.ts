@@ -14,7 +14,9 @@
 //   3. apply to the live table by content: rows whose content (revision_feature_hash: code,
 //      attributes, geometry on a 1 mm grid) is not in the new set are deleted, new contents inserted.
 //      Unchanged features keep their fid, the CHECK (ST_IsValid) runs on what is inserted, and the
-//      statement triggers bump layer_versions (NOTIFY at commit: tile caches drop the layer);
+//      statement triggers bump layer_versions (NOTIFY at commit: tile caches drop the layer) — when
+//      something was inserted or deleted: an unchanged content runs neither statement and keeps its
+//      version; a first delivery (an empty layer) is inserted without matching;
 //   4. apply to the snapshot store the same way (revision_to closes rows that left, new rows for
 //      what arrived) and record the layer_revisions row with count and total area (m²).
 //
