@@ -348,21 +348,20 @@ class Apply {
     const a = new Apply(trx, layer, meta, rows[0].r, seq.rows[0].s);
     // (Reading the layer table, PostgreSQL hashes in parallel.)
     const json = attrsJson(layer, 't');
-    await trx.raw(
+    const live = await trx.raw(
       `CREATE TEMP TABLE ${LIVE_H} ON COMMIT DROP AS
        SELECT t.fid AS id, h.hash, row_number() OVER (PARTITION BY h.hash ORDER BY t.fid) AS n
        FROM ${table} t CROSS JOIN LATERAL (SELECT revision_feature_hash(t.code, ${json.sql}, t.geom) AS hash) h`,
       json.bindings,
     );
-    await trx.raw(
+    const open = await trx.raw(
       `CREATE TEMP TABLE ${OPEN_H} ON COMMIT DROP AS
        SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n FROM revision_features WHERE layer_id = ? AND revision_to IS NULL`,
       [layer.id],
     );
     await trx.raw(`CREATE TEMP TABLE ${STAGE_H} (id bigint NOT NULL, hash uuid NOT NULL, n bigint NOT NULL) ON COMMIT DROP`);
     for (const t of [LIVE_H, OPEN_H]) await trx.raw(`ANALYZE ${t}`);
-    const { rows: live } = await trx.raw<{ rows: { empty: boolean }[] }>(`SELECT NOT EXISTS (SELECT 1 FROM ${LIVE_H}) AND NOT EXISTS (SELECT 1 FROM ${OPEN_H}) AS empty`);
-    a.empty = live[0].empty;
+    a.empty = live.rowCount === 0 && open.rowCount === 0;
     return a;
   }
 
