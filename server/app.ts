@@ -9,7 +9,7 @@ import { WorkCalendar } from './applications/calendar';
 import { applicationsRouter } from './applications/routes';
 import { loadProjectTypes } from './applications/types';
 import { Applications } from './applications/workflow';
-import { auditRouter } from './audit/routes';
+import { auditRoutes } from './audit/routes';
 import { ConflictEngine } from './conflicts/detect';
 import { conflictsRouter } from './conflicts/routes';
 import { loadRules } from './conflicts/rules';
@@ -20,12 +20,15 @@ import { Catalog } from './layers/catalog';
 import type { Registry } from './layers/registry';
 import { layersRouter } from './layers/routes';
 import { LayerVersions } from './layers/versions';
+import { openApiDocument as legacyDocument } from './ogcapi/openapi';
 import { ogcRouter } from './ogcapi/routes';
 import type { Config } from './platform/config';
 import { PROJECT_ROOT } from './platform/config';
+import type { Routes } from './platform/contract';
 import type { Database } from './platform/db';
 import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
+import { apiDocument, documentRoutes } from './platform/openapi';
 import { revisionsRouter } from './revisions/routes';
 import { buildStyle } from './style/style';
 import { tilesRouter } from './tiles/routes';
@@ -57,6 +60,20 @@ export async function createApp(config: Config, db: Database, registry: Registry
     next();
   });
   const publicUrl = config.ONEMAP_PUBLIC_URL;
+  const paging = { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT };
+  const contractOpts = { checkResponses: config.ONEMAP_CHECK_RESPONSES };
+  // Every capability's routes, declared as contracts (platform/contract.ts): mounted here, and the
+  // OpenAPI document generated from them (platform/openapi.ts).
+  const capabilities: Routes[] = [];
+  const mount = (routes: Routes) => {
+    capabilities.push(routes);
+    app.use(routes.mount.replace(/\{([A-Za-z_]\w*)\}/g, ':$1'), routes.router, apiNotFound);
+  };
+  const documentOf = (base: string, version: '3.0' | '3.1') => {
+    const legacy = legacyDocument(registry, `${base}/ogcapi`, paging);
+    return apiDocument(capabilities.flatMap((c) => c.contracts), base, version, legacy);
+  };
+  const baseOf = (req: express.Request) => publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
   app.use('/tiles', tilesRouter(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl }), apiNotFound);
   app.use(compression());
@@ -87,11 +104,12 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use('/api/layers/:layerId/imports', importsRouter(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
   app.use('/api/auth', authRouter(db.knex), apiNotFound);
   app.use('/api/accounts', accountsAdminRouter(db.knex, registry), apiNotFound);
-  app.use('/api/audit', auditRouter(db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
+  mount(auditRoutes(db.knex, { ...paging, ...contractOpts }));
+  mount(documentRoutes((req) => documentOf(baseOf(req), '3.1'), contractOpts));
   app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/applications', applicationsRouter(applications, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
   app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
-  app.use('/ogcapi', ogcRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, publicUrl }), apiNotFound);
+  app.use('/ogcapi', ogcRouter(catalog, db.knex, { ...paging, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }), apiNotFound);
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
   if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));
   else log.warn({ WEB_DIST }, 'viewer is not built: run `npm run build`');

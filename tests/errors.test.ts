@@ -39,9 +39,9 @@ describe('error handling', () => {
   });
 
   it('writes an application error with its status, code, message and details', async () => {
-    const { status, body } = await respond(new AppError(409, 'conflict_here', 'it clashes', { where: 'a' }));
+    const { status, body } = await respond(new AppError(409, 'layer_busy', 'it clashes', { where: 'a' }));
     expect(status).toBe(409);
-    expect(body).toEqual({ code: 'conflict_here', message: 'it clashes', details: { where: 'a' } });
+    expect(body).toEqual({ code: 'layer_busy', message: 'it clashes', details: { where: 'a' } });
   });
 
   it('hides the text of an unexpected error behind a 500 internal', async () => {

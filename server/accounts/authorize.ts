@@ -18,6 +18,7 @@
 //   the audit trail (it names people) and account management: admins only.
 import type { Response } from 'express';
 import type { Layer } from '../layers/registry';
+import type { Guard } from '../platform/contract';
 import { AppError } from '../platform/errors';
 import type { Account, Role } from './accounts';
 
@@ -114,3 +115,24 @@ export const ledgerTransition = (rule: { id: string; departments: string[] }, to
   to === 'verified'
     ? { action: `verifying (已核验) a case of rule '${rule.id}'`, roles: ['reviewer'], departments: [LEAD_DEPARTMENT] }
     : { action: `changing a case of rule '${rule.id}' to ${to}`, roles: ['reviewer'], departments: rule.departments };
+
+/** Who may call a route, as its contract declares it (platform/contract.ts): checked before the body is read. */
+export const guard = {
+  /** Anyone, without an account. */
+  public: { security: 'public', check: () => undefined } as Guard<undefined>,
+  /** Any signed-in account (staff of any role). */
+  account: (who = 'any account'): Guard<Account> => ({ security: 'account', who, check: (res) => requireAccount(res) }),
+  /** An account that `need` allows; `need` may depend on the validated path parameters. */
+  need: <P = Record<string, unknown>>(need: Need | ((params: P) => Need), who?: string): Guard<Account> => ({
+    security: 'account',
+    who: who ?? (typeof need === 'function' ? undefined : describeNeed(need)),
+    check: (res, params) => requireAllowed(res, typeof need === 'function' ? need(params as P) : need),
+  }),
+  /** Admins only. */
+  admin: (action: string): Guard<Account> => ({ security: 'account', who: 'an admin', check: (res) => requireAdmin(res, action) }),
+};
+
+/** A need in words, for the document: "a reviewer or plan_editor of planning, or an admin". */
+export function describeNeed(need: Need): string {
+  return `a ${need.roles.join(' or ')}${need.departments ? ` of ${need.departments.join(' or ')}` : ''}, or an admin`;
+}

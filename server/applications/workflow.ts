@@ -16,7 +16,7 @@ import { areaFigures } from '../layers/area';
 import { sqlType, type Registry } from '../layers/registry';
 import { stagedCommit, stagedContentColumns } from '../revisions/commit';
 import { layerTable, quoteIdent } from '../platform/sql';
-import { AppError, badRequest, notFound } from '../platform/errors';
+import { AppError, badRequest, notFound, type ErrorCode } from '../platform/errors';
 import { beijingDate, type WorkCalendar } from './calendar';
 import { checkSite, type Check, type Verdict } from './check';
 import { siteGeometry, validateSite, type Site } from './site';
@@ -56,7 +56,7 @@ interface Fields {
   requested_area_m2: number | null;
 }
 
-const conflict = (code: string, message: string, details?: unknown) => new AppError(409, code, message, details);
+const conflict = (code: ErrorCode, message: string, details?: unknown) => new AppError(409, code, message, details);
 /** 403 naming what is needed and who the account is. */
 const forbidden = (a: Account, message: string, details: Record<string, unknown> = {}) =>
   new AppError(403, 'forbidden', `${message}; you are ${a.name} (${a.roles.join(', ')}${a.department ? ` of ${a.department}` : ''})`, {

@@ -1,10 +1,10 @@
 // /api/audit: the hash-chained audit trail (migrations/…_audit.ts) — the entries, newest first, and
 // the verification of the whole chain (every row's hash recomputed and linked to the one before).
 // Admins only: the entries name people.
-import { Router } from 'express';
 import type { Knex } from 'knex';
-import { requireAdmin } from '../accounts/authorize';
-import { intParam, onlyParams, single } from '../platform/params';
+import { z } from 'zod';
+import { guard } from '../accounts/authorize';
+import { paging, param, Routes, type RoutesOptions } from '../platform/contract';
 
 export interface ChainCheck {
   ok: boolean;
@@ -41,32 +41,69 @@ export async function verifyChain(knex: Knex): Promise<ChainCheck> {
   return result;
 }
 
-export function auditRouter(knex: Knex, opts: { defaultLimit: number; maxLimit: number }): Router {
-  const r = Router();
+/** One audit entry: who did what to which object, chained by hashes. */
+export const AuditEntry = z
+  .object({
+    id: z.number().int(),
+    at: z.union([z.string(), z.date()]).describe('when (ISO 8601)'),
+    actor: z.string().nullable().describe('the account name, or null for the service itself'),
+    action: z.string().describe("what was done ('revision.commit', 'account.create', …)"),
+    object: z.string().nullable().describe('what it was done to'),
+    details: z.unknown(),
+    prev_hash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'AuditEntry' });
 
+export const ChainCheckSchema = z
+  .object({
+    ok: z.boolean(),
+    entries: z.number().int(),
+    head: z.object({ id: z.number().int(), hash: z.string() }).nullable(),
+    brokenAt: z.object({ id: z.number().int(), problem: z.enum(['content_changed', 'chain_broken']), expected: z.string(), found: z.string() }).optional(),
+  })
+  .meta({ id: 'ChainCheck' });
+
+export function auditRoutes(knex: Knex, opts: { defaultLimit: number; maxLimit: number } & RoutesOptions): Routes {
+  const routes = new Routes('/api/audit', ['Audit'], opts);
   // The entries name people: admins only (401 / 403 otherwise).
-  r.use((_req, res, next) => {
-    requireAdmin(res, 'reading the audit trail');
-    next();
-  });
+  const access = guard.admin('reading the audit trail');
 
-  r.get('/', async (req, res) => {
-    onlyParams(req.query, ['limit', 'offset', 'action', 'actor']);
-    const limit = intParam(req.query, 'limit', 1, opts.maxLimit, opts.defaultLimit)!;
-    const offset = intParam(req.query, 'offset', 0, 1_000_000_000, 0)!;
-    const q = knex('audit_log').orderBy('id', 'desc').limit(limit).offset(offset);
-    const action = single(req.query, 'action');
-    if (action !== undefined) q.where('action', 'like', `${action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    const actor = single(req.query, 'actor');
-    if (actor !== undefined) q.where('actor', actor);
-    const entries = (await q).map((e: Record<string, unknown>) => ({ ...e, id: Number(e.id) }));
-    res.json({ entries, limit, offset });
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/',
+      summary: 'The audit trail, newest first',
+      access,
+      query: z.object({
+        ...paging(opts.defaultLimit, opts.maxLimit),
+        action: param.text(200).optional().describe("entries whose action starts with this ('revision.', 'account.create')"),
+        actor: param.text(200).optional().describe('entries of this account'),
+      }),
+      responses: { 200: { description: 'entries', schema: z.object({ entries: z.array(AuditEntry), limit: z.number().int(), offset: z.number().int() }) } },
+    },
+    async ({ query }) => {
+      const q = knex('audit_log').orderBy('id', 'desc').limit(query.limit).offset(query.offset);
+      if (query.action !== undefined) q.where('action', 'like', `${query.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      if (query.actor !== undefined) q.where('actor', query.actor);
+      const entries = (await q).map((e: Record<string, unknown>) => ({ ...e, id: Number(e.id) }));
+      return { entries, limit: query.limit, offset: query.offset };
+    },
+  );
 
-  r.get('/verify', async (req, res) => {
-    onlyParams(req.query, []);
-    res.set('Cache-Control', 'no-store').json(await verifyChain(knex));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/verify',
+      summary: 'Verifies the whole chain: every hash recomputed and linked to the one before',
+      access,
+      responses: { 200: { description: 'the check, with the head to anchor elsewhere and the first broken entry', schema: ChainCheckSchema } },
+    },
+    async ({ res }) => {
+      res.set('Cache-Control', 'no-store');
+      return verifyChain(knex);
+    },
+  );
 
-  return r;
+  return routes;
 }

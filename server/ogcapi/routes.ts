@@ -7,7 +7,6 @@ import { badRequest, messages, notFound } from '../platform/errors';
 import { bboxParam, intParam, onlyParams, single } from '../platform/params';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
 import { filterableNames, parseFilterValue, queryFeature, queryFeatures } from './features';
-import { openApiDocument } from './openapi';
 
 export const conformanceClasses = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
@@ -23,6 +22,8 @@ export interface OgcOptions {
   defaultLimit: number;
   maxLimit: number;
   publicUrl?: string;
+  /** The service's OpenAPI 3.0 document (platform/openapi.ts), linked as service-desc. */
+  document: (req: Request) => object;
 }
 
 export function ogcRouter(catalog: Catalog, knex: Knex, opts: OgcOptions): Router {
@@ -48,7 +49,7 @@ export function ogcRouter(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
   r.get('/conformance', (_req, res) => void res.json({ conformsTo: conformanceClasses }));
 
   r.get('/api', (req, res) => {
-    res.type('application/vnd.oai.openapi+json;version=3.0').send(JSON.stringify(openApiDocument(catalog.registry, base(req), opts)));
+    res.type('application/vnd.oai.openapi+json;version=3.0').send(JSON.stringify(opts.document(req)));
   });
 
   const collectionJson = async (layer: Layer, b: string) => {

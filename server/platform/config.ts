@@ -32,6 +32,10 @@ export const settings = {
   ONEMAP_TILE_CACHE_MB: { schema: int(0, 8192).default(256), doc: 'In-memory tile cache size (MiB); 0 turns it off.' },
   ONEMAP_UPLOAD_MAX_MB: { schema: int(1, 65_536).default(512), doc: 'Largest file accepted by the import upload (MiB); larger answers 413.' },
   ONEMAP_PUBLIC_URL: { schema: z.string().url().optional(), doc: 'Base URL used in links; default: from the request.' },
+  ONEMAP_CHECK_RESPONSES: {
+    schema: bool.default(false),
+    doc: 'Check every JSON answer against its route contract (the tests turn it on); a mismatch answers 500 naming the problems.',
+  },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), doc: 'Log level.' },
 } as const;
 

@@ -1,12 +1,51 @@
 // One application error type and one Express error handler: every failure leaves as
-// JSON { code, message, details? } with its HTTP status. Message texts live here.
+// JSON { code, message, details? } with its HTTP status. The codes are one typed union (below);
+// the message texts live with the capability that refuses (e.g. imports/messages.ts).
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { log } from './log';
+
+/**
+ * Every error code the service answers with, by the status it comes with. A new refusal adds its
+ * code here, so a client (and the OpenAPI document's `Error.code` enum) knows them all.
+ */
+export const ERROR_CODES = {
+  400: [
+    'invalid_parameter', 'unknown_parameter', 'missing_parameter', 'invalid_body', 'malformed_json', 'invalid_header',
+    'invalid_revision', 'invalid_upload', 'invalid_site_geojson', 'not_a_session', 'tile_out_of_range', 'unknown_layer',
+    'unsupported_crs', 'unsupported_encoding', 'unsupported_format', 'weak_password',
+  ],
+  401: ['unauthenticated', 'invalid_credentials'],
+  403: ['forbidden'],
+  404: [
+    'not_found', 'unknown_collection', 'unknown_feature', 'unknown_layer', 'unknown_revision', 'revision_content_not_kept',
+    'unknown_account', 'unknown_token', 'unknown_application', 'unknown_version', 'unknown_opinion', 'unknown_case',
+    'unknown_run', 'unknown_district',
+  ],
+  409: [
+    'account_exists', 'derived_layer', 'illegal_transition', 'layer_busy', 'run_in_progress', 'self_lockout',
+    'already_approved', 'already_withdrawn', 'already_corrected', 'already_signed', 'content_not_kept', 'not_under_review', 'stale_version',
+    'unknown_project_type',
+  ],
+  412: ['version_conflict'],
+  413: ['payload_too_large'],
+  415: ['unsupported_media_type'],
+  422: ['import_rejected', 'features_rejected', 'invalid_site', 'invalid_site_file', 'site_outside_datong', 'wrong_zone'],
+  428: ['version_required'],
+  429: ['too_many_attempts'],
+  500: ['internal', 'export_failed'],
+  503: ['busy', 'query_timeout', 'unavailable'],
+} as const;
+
+type Codes = typeof ERROR_CODES;
+/** An error code of the service (see ERROR_CODES). */
+export type ErrorCode = Codes[keyof Codes][number];
+/** Every code, once, for the OpenAPI document. */
+export const allErrorCodes = (): ErrorCode[] => [...new Set(Object.values(ERROR_CODES).flat())].sort() as ErrorCode[];
 
 export class AppError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
@@ -14,7 +53,7 @@ export class AppError extends Error {
   }
 }
 
-/** Message texts, by error code. */
+/** Message texts of the platform's own refusals, by error code. */
 export const messages = {
   notFound: (what: string) => `${what} not found`,
   unknownCollection: (id: string) => `collection '${id}' does not exist; see /ogcapi/collections`,
@@ -30,10 +69,11 @@ export const messages = {
   busy: 'the database was busy with a conflicting change; try again',
 } as const;
 
-export const badRequest = (code: string, message: string, details?: unknown) => new AppError(400, code, message, details);
+export const badRequest = (code: ErrorCode, message: string, details?: unknown) => new AppError(400, code, message, details);
 /** 409 for a write to a layer the service computes itself (registry \`derived\`). */
 export const derivedLayer = (id: string) => new AppError(409, 'derived_layer', messages.derivedLayer(id), { layerId: id });
-export const notFound = (code: string, message: string, details?: unknown) => new AppError(404, code, message, details);
+export const notFound = (code: ErrorCode, message: string, details?: unknown) => new AppError(404, code, message, details);
+export const conflict = (code: ErrorCode, message: string, details?: unknown) => new AppError(409, code, message, details);
 
 /** Wraps unknown routes under an API prefix into a JSON 404. */
 export const apiNotFound: RequestHandler = (req, _res, next) => next(notFound('not_found', messages.notFound(`path '${req.path}'`)));

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../server/platform/config';
 import { migrate, openDatabase, type Database } from '../../server/platform/db';
 
-export const testConfig = (): Config => loadConfig({ ...process.env, ONEMAP_DEMO: 'false', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+export const testConfig = (): Config => loadConfig({ ...process.env, ONEMAP_DEMO: 'false', ONEMAP_CHECK_RESPONSES: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
 
 /** Opens (creating it when needed) a database of the given name, migrated. */
 export async function openTestDatabase(name: string): Promise<Database> {
