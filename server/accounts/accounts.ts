@@ -6,8 +6,9 @@ import type { Knex } from 'knex';
 import { badRequest } from '../platform/errors';
 import { hashPassword } from './passwords';
 
-export const ROLES = ['window_clerk', 'reviewer', 'plan_editor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from './needs';
+
+export { ROLES, type Role } from './needs';
 
 export interface Account {
   id: number;
