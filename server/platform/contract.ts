@@ -142,26 +142,22 @@ const text = <T>(parse: (raw: string) => T | undefined, what: string) =>
     return v;
   });
 
+/** A number parsed by `parse`, within [min, max]. */
+const ranged = (parse: (raw: string) => number | undefined, type: 'integer' | 'number', min: number, max: number) =>
+  documented(
+    text((raw) => {
+      const n = parse(raw);
+      return n !== undefined && n >= min && n <= max ? n : undefined;
+    }, `${type === 'integer' ? 'an integer' : 'a number'} from ${min} to ${max}`),
+    { type, minimum: min, maximum: max },
+  );
+
 /** Schemas of query and path values (Express gives text; a repeated parameter is an array and refused). */
 export const param = {
   /** An integer in [min, max]. */
-  int: (min: number, max: number) =>
-    documented(
-      text((raw) => {
-        const n = parseInteger(raw);
-        return n !== undefined && n >= min && n <= max ? n : undefined;
-      }, `an integer from ${min} to ${max}`),
-      { type: 'integer', minimum: min, maximum: max },
-    ),
+  int: (min: number, max: number) => ranged(parseInteger, 'integer', min, max),
   /** A finite number in [min, max]. */
-  number: (min: number, max: number) =>
-    documented(
-      text((raw) => {
-        const n = parseNumber(raw);
-        return n !== undefined && n >= min && n <= max ? n : undefined;
-      }, `a number from ${min} to ${max}`),
-      { type: 'number', minimum: min, maximum: max },
-    ),
+  number: (min: number, max: number) => ranged(parseNumber, 'number', min, max),
   /** A database id: a whole number of up to 9 digits. */
   id: () => documented(text((raw) => (/^\d{1,9}$/.test(raw) ? Number(raw) : undefined), 'a whole number'), { type: 'integer', minimum: 0 }),
   /** true / false. */
