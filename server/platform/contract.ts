@@ -88,9 +88,15 @@ function problems(issues: readonly z.core.$ZodIssue[]): Problem[] {
   return issues.map((i) => ({ path: pathText(i.path), code: i.code, message: i.message }));
 }
 
+/** Each query schema's strict form, made once (zod compiles a schema on first use: not per request). */
+const strictForm = new WeakMap<AnyObject, AnyObject>();
+const EMPTY = z.object({});
+
 /** Validates the query: unknown names answer 400 unknown_parameter, bad values 400 invalid_parameter (every problem listed). */
 export function validateQuery<S extends AnyObject>(schema: S, query: unknown): z.output<S> {
-  const r = schema.strict().safeParse(query ?? {});
+  let strict = strictForm.get(schema);
+  if (!strict) strictForm.set(schema, (strict = schema.strict()));
+  const r = strict.safeParse(query ?? {});
   if (r.success) return r.data as z.output<S>;
   const unknown = r.error.issues.find((i) => i.code === 'unrecognized_keys') as z.core.$ZodIssueUnrecognizedKeys | undefined;
   const allowed = Object.keys(schema.shape);
@@ -233,7 +239,7 @@ export class Routes {
       try {
         const params = c.params ? validateParams(c.params, req.params) : {};
         const account = c.access.check(res, params);
-        const query = validateQuery(c.query ?? z.object({}), req.query);
+        const query = validateQuery(c.query ?? EMPTY, req.query);
         let body: unknown = {};
         if (json && c.body) {
           await new Promise<void>((resolve, reject) => json(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
