@@ -10,7 +10,7 @@ import type { Response } from 'express';
 import type { Guard } from '../platform/contract';
 import { AppError } from '../platform/errors';
 import type { Account } from './accounts';
-import { allows, describeNeed, isAdmin, type Need } from './needs';
+import { allows, describeNeed, excluded, isAdmin, type Need } from './needs';
 
 export { allows, conflictRun, describeNeed, isAdmin, LEAD_DEPARTMENT, layerWrite, ledgerComment, ledgerTransition, type Need } from './needs';
 
@@ -36,21 +36,26 @@ export function requireAccount(res: Response): Account {
 
 const describeAccount = (a: Account) => `${a.name} (${a.roles.join(', ')}${a.department ? ` of ${a.department}` : ''})`;
 
-/** 403 forbidden naming what the action needs and what the account has. */
+/** 403 forbidden naming what the action needs and what the account has (or why the account may not). */
 export function forbidden(a: Account, need: Need): AppError {
   const roles = need.roles.join(' or ');
   const where = need.departments ? ` of ${need.departments.length > 1 ? 'one of the departments ' : 'the department '}${need.departments.join(', ')}` : '';
-  return new AppError(403, 'forbidden', `${need.action} needs a ${roles}${where}, or an admin; you are ${describeAccount(a)}`, {
-    need: { roles: need.roles, ...(need.departments ? { departments: need.departments } : {}), or: 'admin' },
+  const message = excluded(a, need) ? `${need.action}: ${need.notBy!.why}` : `${need.action} needs a ${roles}${where}${need.admin === false ? '' : ', or an admin'}`;
+  return new AppError(403, 'forbidden', `${message}; you are ${describeAccount(a)}`, {
+    need: { roles: need.roles, ...(need.departments ? { departments: need.departments } : {}), ...(need.admin === false ? {} : { or: 'admin' }) },
     account: { name: a.name, roles: a.roles, department: a.department },
   });
 }
 
-/** 401 without an account, 403 when the account may not; otherwise the account. */
-export function requireAllowed(res: Response, need: Need): Account {
-  const a = requireAccount(res);
+/** 403 when the account may not (for needs known once the object is read); otherwise the account. */
+export function ensureAllowed(a: Account, need: Need): Account {
   if (!allows(a, need)) throw forbidden(a, need);
   return a;
+}
+
+/** 401 without an account, 403 when the account may not; otherwise the account. */
+export function requireAllowed(res: Response, need: Need): Account {
+  return ensureAllowed(requireAccount(res), need);
 }
 
 /** 401 without an account, 403 unless an admin. */

@@ -8,7 +8,11 @@
 //   ledger comments: a reviewer or plan_editor of one of the rule's departments, or an admin;
 //   ledger transitions to coordinated or back to pending: a reviewer of one of the rule's
 //     departments, or an admin; to verified (已核验): a reviewer of planning, or an admin;
-//   the audit trail (it names people) and account management: admins only.
+//   the audit trail (it names people) and account management: admins only;
+//   the joint review (联动审批): preparing a site and withdrawing an application, a window clerk or
+//     an admin; submitting and amending, a window clerk only; signing an opinion, a reviewer of one
+//     of the departments the version goes to, and correcting one, a reviewer of its department,
+//     never on an application the account submitted (admins neither: the opinion is a department's).
 
 /** The roles an account can hold. */
 export const ROLES = ['window_clerk', 'reviewer', 'plan_editor', 'admin'] as const;
@@ -24,26 +28,34 @@ export interface Holder {
 /** 规划局 leads 五规合一: it runs detection and verifies the ledger's decisions. */
 export const LEAD_DEPARTMENT = 'planning';
 
-/** What an action needs: any of `roles`, within one of `departments` (absent: any department); an admin always may. */
+/** What an action needs: any of `roles`, within one of `departments` (absent: any department); an admin may too unless `admin` is false. */
 export interface Need {
   /** What is being done, for the message ("import into layer 'landuse_plan'"). */
   action: string;
   roles: Role[];
   departments?: string[];
+  /** false: the role is the point (the window submits, a department's reviewer signs), an admin without it may not. */
+  admin?: boolean;
+  /** Accounts that may not, whatever they hold (e.g. the submitters of an application), and why, for the message. */
+  notBy?: { names: string[]; why: string };
 }
 
 export const isAdmin = (a: Holder): boolean => (a.roles as readonly string[]).includes('admin');
 
+/** Whether `need` rules the account out by name (`notBy`). */
+export const excluded = (a: Holder, need: Need): boolean => need.notBy?.names.includes(a.name) ?? false;
+
 /** Whether the account may do what `need` describes. */
 export function allows(a: Holder, need: Need): boolean {
-  if (isAdmin(a)) return true;
+  if (excluded(a, need)) return false;
+  if (isAdmin(a) && need.admin !== false) return true;
   if (!need.roles.some((r) => (a.roles as readonly string[]).includes(r))) return false;
   return !need.departments || (a.department !== null && need.departments.includes(a.department));
 }
 
 /** A need in words, for the document: "a reviewer or plan_editor of planning, or an admin". */
 export function describeNeed(need: Need): string {
-  return `a ${need.roles.join(' or ')}${need.departments ? ` of ${need.departments.join(' or ')}` : ''}, or an admin`;
+  return `a ${need.roles.join(' or ')}${need.departments ? ` of ${need.departments.join(' or ')}` : ''}${need.admin === false ? '' : ', or an admin'}`;
 }
 
 /** Imports (dry runs too) and restores: a plan_editor of the layer's department, or an admin. */
@@ -68,3 +80,53 @@ export const ledgerTransition = (rule: { id: string; departments: string[] }, to
   to === 'verified'
     ? { action: `verifying (已核验) a case of rule '${rule.id}'`, roles: ['reviewer'], departments: [LEAD_DEPARTMENT] }
     : { action: `changing a case of rule '${rule.id}' to ${to}`, roles: ['reviewer'], departments: rule.departments };
+
+// --- the joint review (server/applications/) ---------------------------------------------------------
+
+/** Preparing a site (POST …/sites, nothing written): a window clerk, or an admin. */
+export const prepareSite: Need = { action: 'preparing a site', roles: ['window_clerk'] };
+
+/** Submitting an application: a window clerk (市政务服务中心窗口) only. */
+export const submitApplication: Need = { action: 'submitting an application (the window of 市政务服务中心)', roles: ['window_clerk'], admin: false };
+
+/** Amending and resubmitting an application: a window clerk only. */
+export const amendApplication: Need = { action: 'amending an application', roles: ['window_clerk'], admin: false };
+
+/** Withdrawing an application: a window clerk, or an admin. */
+export const withdrawApplication: Need = { action: 'withdrawing an application', roles: ['window_clerk'] };
+
+/** A department's inbox: its reviewers'. */
+export const reviewInbox: Need = { action: "a department's inbox", roles: ['reviewer'], admin: false };
+
+/** Any opinion (before the application is read): a department's reviewer, never an admin as such. */
+export const reviewing: Need = { action: 'signing or correcting an opinion', roles: ['reviewer'], admin: false };
+
+/** An application as its reviews see it: its number, the departments it goes to, who submitted its versions. */
+export interface UnderReview {
+  number: string;
+  /** The departments the version goes to, with their names for the message. */
+  departments: { id: string; zh: string }[];
+  /** The accounts that submitted any of its versions (nobody reviews what they submitted). */
+  submitters: string[];
+}
+
+const notOwn = (app: UnderReview): Need['notBy'] => ({
+  names: app.submitters,
+  why: `nobody reviews an application they submitted, and ${app.submitters.join(', ')} submitted ${app.number}`,
+});
+
+/** Signing an opinion: a reviewer of one of the departments the version goes to, never its submitter. */
+export const signOpinion = (app: UnderReview): Need => ({
+  ...reviewing,
+  action: `an opinion on ${app.number} (it goes to ${app.departments.map((d) => d.zh).join('、')})`,
+  departments: app.departments.map((d) => d.id),
+  notBy: notOwn(app),
+});
+
+/** Correcting an opinion: a reviewer of the opinion's department, never the application's submitter. */
+export const correctOpinion = (app: UnderReview, opinion: { id: number; department: { id: string; zh: string } }): Need => ({
+  ...reviewing,
+  action: `correcting opinion ${opinion.id} on ${app.number} (it is ${opinion.department.zh}'s; only its reviewers correct it)`,
+  departments: [opinion.department.id],
+  notBy: notOwn(app),
+});
