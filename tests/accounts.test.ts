@@ -137,4 +137,31 @@ describe('accounts', () => {
     expect(r.status).toBe(400);
     expect((await r.json()).details.field).toBe('password');
   });
+
+  it('list every problem of a body, each with its field', async () => {
+    const r = await post(`${auth}/login`, { name: '', password: 7 });
+    expect(r.status).toBe(400);
+    const body = await r.json();
+    expect(body.code).toBe('invalid_body');
+    expect(body.details.field).toBe('name');
+    expect(body.details.problems.map((p: { path: string }) => p.path)).toEqual(['name', 'password']);
+    const admin = await as(knex, 'admin', { 'Content-Type': 'application/json' });
+    const bad = await post(`${srv.baseUrl}/api/accounts`, { name: 'X', display_name: '', department: 'nowhere', roles: ['reviewer', 'boss'], password: 'long enough password' }, admin);
+    expect(bad.status).toBe(400);
+    const problems = (await bad.json()).details.problems.map((p: { path: string }) => p.path);
+    expect(problems).toEqual(expect.arrayContaining(['name', 'display_name', 'department', 'roles.1']));
+    // The password's strength has a code of its own, once the rest is right.
+    const weak = await post(`${srv.baseUrl}/api/accounts`, { name: 'env.short', display_name: '短密码', department: 'env', roles: ['reviewer'], password: 'short' }, admin);
+    expect(weak.status).toBe(400);
+    expect(await weak.json()).toMatchObject({ code: 'weak_password', details: { field: 'password' } });
+  });
+
+  it.each(['%zz', '%E0%A4%A'])('take a session cookie with a malformed escape (%s) as no credential, not a failure', async (value) => {
+    const headers = { Cookie: `onemap_session=${value}` };
+    expect((await getJson(`${auth}/me`, { headers })).body).toEqual({ account: null });
+    expect((await getJson(`${srv.baseUrl}/api/layers`, { headers })).status).toBe(200);
+    const write = await post(`${auth}/tokens`, { label: 'x' }, headers);
+    expect(write.status).toBe(401);
+    expect((await write.json()).details).toEqual({ problem: 'credential' });
+  });
 });

@@ -3,19 +3,15 @@
 // random bytes (base64url) given to the client once; the database keeps its sha256 only.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { badRequest } from '../platform/errors';
-import { hashPassword } from './passwords';
-
 import type { Role } from './needs';
+import { checkPassword, hashPassword } from './passwords';
+import type { Account as Shown } from './schemas';
 
 export { ROLES, type Role } from './needs';
 
-export interface Account {
+/** An account as the server holds it: what the API shows, and its row id. */
+export interface Account extends Shown {
   id: number;
-  name: string;
-  display_name: string;
-  department: string | null;
-  roles: Role[];
 }
 
 export interface Credential {
@@ -26,7 +22,6 @@ export interface Credential {
 }
 
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
-export const TOKEN_TTL_DAYS = { default: 90, max: 365 };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const secret = () => randomBytes(32).toString('base64url');
@@ -44,7 +39,7 @@ export interface NewAccount {
 
 export async function createAccount(knex: Knex, a: NewAccount): Promise<Account> {
   if (!a.password && !a.password_hash) throw new Error('an account needs a password');
-  if (a.password !== undefined && a.password.length < 10) throw badRequest('weak_password', 'a password has at least 10 characters', { field: 'password' });
+  if (a.password !== undefined) checkPassword(a.password);
   const [row] = await knex('accounts')
     .insert({
       name: a.name,

@@ -13,8 +13,10 @@ import { parseArgs } from 'node:util';
 import { loadRegistry } from '../layers/registry';
 import { loadConfig } from '../platform/config';
 import { migrate, openDatabase } from '../platform/db';
+import { validateBody } from '../platform/contract';
 import { log } from '../platform/log';
-import { addAccount, checkAccountFields, listAccounts, revokeAccount, updateAccount } from './admin';
+import { addAccount, listAccounts, revokeAccount, updateAccount } from './admin';
+import { accountBodies } from './schemas';
 
 const USAGE = `usage: npm run accounts -- add <name> --role <role> [--role <role>] [--department <id>] [--display-name <text>]
        (password: ONEMAP_NEW_PASSWORD or the first line of stdin)
@@ -71,14 +73,10 @@ try {
       console.log(`${a.name.padEnd(24)} ${(a.department ?? '-').padEnd(10)} ${a.roles.join(',').padEnd(22)} ${a.active ? 'active  ' : 'inactive'} ${a.demo ? 'demo ' : '     '} sessions ${a.sessions}, tokens ${a.tokens}  ${a.display_name}`);
     }
   } else if (command === 'add') {
-    const f = checkAccountFields(loadRegistry(), {
-      name,
-      display_name: values['display-name'] ?? name,
-      department: values.department ?? null,
-      roles: values.role ?? [],
-      password,
-    }, true);
-    const a = await addAccount(db.knex, actor, { name: f.name!, display_name: f.display_name!, department: f.department ?? null, roles: f.roles!, password: f.password! });
+    // The same checks as POST /api/accounts (every problem named), then the same function.
+    const { create } = accountBodies(loadRegistry().departments.map((d) => d.id));
+    const body = validateBody(create, { name, display_name: values['display-name'] ?? name, department: values.department ?? null, roles: values.role ?? [], password });
+    const a = await addAccount(db.knex, actor, body);
     console.log(`created ${a.name} (${a.roles.join(', ')}${a.department ? `, ${a.department}` : ''})`);
   } else if (command === 'revoke') {
     const { revoked } = await revokeAccount(db.knex, actor, name);
@@ -89,6 +87,9 @@ try {
   }
 } catch (err) {
   console.error(`accounts ${command}: ${(err as Error).message}`);
+  // A refused argument: every problem, one a line.
+  const problems = (err as { details?: { problems?: { path: string; message: string }[] } }).details?.problems ?? [];
+  if (problems.length > 1) for (const p of problems) console.error(`  ${p.path || '(arguments)'}: ${p.message}`);
   code = 1;
 } finally {
   await db.close();

@@ -2,6 +2,17 @@
 // password, N = 2^15, r = 8, p = 1 (32 MiB, ~100 ms on this machine), stored with its parameters
 // so they can be raised later without invalidating existing hashes. Comparison in constant time.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { badRequest } from '../platform/errors';
+
+/** A password has 10 to 200 characters. */
+export const PASSWORD_LENGTH = { min: 10, max: 200 } as const;
+
+/** 400 weak_password unless the password has PASSWORD_LENGTH characters. */
+export function checkPassword(password: string): void {
+  if (password.length < PASSWORD_LENGTH.min || password.length > PASSWORD_LENGTH.max) {
+    throw badRequest('weak_password', `'password': a password has ${PASSWORD_LENGTH.min} to ${PASSWORD_LENGTH.max} characters`, { field: 'password' });
+  }
+}
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
