@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     byTestId('conflicts-open').addEventListener('click', () => { if (conflicts.isOpen && review.isOpen) review.close(); });
   } catch (err) {
     replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
-      `${t('loadError')}: ${(err as Error).message}`));
+      `${t('catalogueLoadError')}: ${(err as Error).message}`));
   }
 }
 

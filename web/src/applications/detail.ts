@@ -6,7 +6,7 @@
 // withdraw and amend & resubmit, the versions and the timeline.
 import type { Map as MlMap } from 'maplibre-gl';
 import type { Account } from '../auth/session';
-import { formatTime, lang, pick } from '../i18n/i18n';
+import { colon, formatTime, lang, paren, pick, t, term, type StringKey } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import {
   amend, fetchApplication, fetchRecheck, fetchReportMap, postCorrection, postOpinion, reportUrl, SiteError, withdraw,
@@ -17,7 +17,6 @@ import { ALERT_COLOR, fitTo, removeReport, RULE_COLOR, showReport, switchLayersO
 import { SITE_RED } from './draw';
 import { SiteEditor } from './site';
 import { describeEvent } from './timeline';
-import { at, atf, term, type ApKey, colon, paren } from './strings';
 
 interface OpinionDraft {
   decision: Decision | '';
@@ -32,15 +31,15 @@ const emptyDraft = (): OpinionDraft => ({ decision: '', conditions: '', reason: 
 type Notice = { kind: 'ok' | 'error'; text: string; where: 'top' | 'opinion' | 'correction' | 'withdraw' | 'amend' };
 
 export function statusBadge(status: string): HTMLElement {
-  return h('span', { class: `ap-status ap-status-${status}`, 'data-testid': 'ap-status', 'data-status': status }, term('st', status));
+  return h('span', { class: `ap-status ap-status-${status}`, 'data-testid': 'ap-status', 'data-status': status }, term('apStatus', status));
 }
 
 export function verdictBadge(verdict: string): HTMLElement {
-  return h('span', { class: `ap-verdict ap-verdict-${verdict}`, 'data-testid': 'ap-verdict', 'data-verdict': verdict }, term('v', verdict));
+  return h('span', { class: `ap-verdict ap-verdict-${verdict}`, 'data-testid': 'ap-verdict', 'data-verdict': verdict }, term('apVerdict', verdict));
 }
 
 export function decisionBadge(decision: string): HTMLElement {
-  return h('span', { class: `ap-decision ap-decision-${decision}`, 'data-decision': decision }, term('d', decision));
+  return h('span', { class: `ap-decision ap-decision-${decision}`, 'data-decision': decision }, term('apDecision', decision));
 }
 
 export class ApplicationDetail {
@@ -128,7 +127,7 @@ export class ApplicationDetail {
       this.root.dataset.mapVersion = String(version);
       this.render();
     } catch (err) {
-      this.notice = { kind: 'error', text: `${at('loadError')}: ${(err as Error).message}`, where: 'top' };
+      this.notice = { kind: 'error', text: `${t('loadError')}: ${(err as Error).message}`, where: 'top' };
       this.render();
     }
   }
@@ -150,13 +149,13 @@ export class ApplicationDetail {
   }
 
   /** The required entry the logged-in reviewer may sign, or why not. */
-  private myRequired(): { req?: Required; why?: ApKey } {
+  private myRequired(): { req?: Required; why?: StringKey } {
     const a = this.account();
     const app = this.app;
     if (!a || !app || !a.roles.includes('reviewer') || app.status !== 'under_review') return {};
     const req = app.current.required.find((r) => r.department === a.department);
-    if (!req) return { why: 'notRequired' };
-    if (app.submitted_by === a.name || app.current.submitted_by === a.name) return { why: 'ownApplication' };
+    if (!req) return { why: 'apNotRequired' };
+    if (app.submitted_by === a.name || app.current.submitted_by === a.name) return { why: 'apOwnApplication' };
     return { req };
   }
 
@@ -186,12 +185,12 @@ export class ApplicationDetail {
       try {
         const app = await fetchApplication(this.id);
         this.setApp(app);
-        this.notice = { kind: 'error', text: `${atf('stale', { v: app.version })}${paren(`${e.code}: ${e.message}`)}`, where };
+        this.notice = { kind: 'error', text: `${t('apStale', { v: app.version })}${paren(`${e.code}: ${e.message}`)}`, where };
       } catch {
-        this.notice = { kind: 'error', text: `${at('actionFailed')}${colon()}${e.message} (${e.code})`, where };
+        this.notice = { kind: 'error', text: `${t('actionFailed')}${colon()}${e.message} (${e.code})`, where };
       }
     } else {
-      this.notice = { kind: 'error', text: `${at('actionFailed')}${colon()}${e.message}${e.code ? ` (${e.code})` : ''}`, where };
+      this.notice = { kind: 'error', text: `${t('actionFailed')}${colon()}${e.message}${e.code ? ` (${e.code})` : ''}`, where };
     }
   }
 
@@ -205,10 +204,10 @@ export class ApplicationDetail {
   }
 
   private invalidText(d: OpinionDraft): string {
-    if (d.invalid.has('decision')) return at('needDecision');
-    if (d.invalid.has('conditions')) return at('needConditions');
-    if (d.invalid.has('reason')) return at('needReason');
-    return at('needNote');
+    if (d.invalid.has('decision')) return t('apNeedDecision');
+    if (d.invalid.has('conditions')) return t('apNeedConditions');
+    if (d.invalid.has('reason')) return t('apNeedReason');
+    return t('apNeedNote');
   }
 
   private opinionBody(d: OpinionDraft): { decision: Decision; conditions?: string; reason?: string } {
@@ -235,7 +234,7 @@ export class ApplicationDetail {
       const r = await postOpinion(app.id, { version: app.version, ...this.opinionBody(this.opinion) });
       this.opinion = emptyDraft();
       this.setApp(r.application);
-      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${term('d', r.opinion.decision)} · ${term('st', r.application.status)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${t('apDone')}${colon()}${term('apDecision', r.opinion.decision)} · ${term('apStatus', r.application.status)}`, where: 'top' };
     } catch (err) {
       await this.afterWriteError(err, 'opinion');
     } finally {
@@ -260,7 +259,7 @@ export class ApplicationDetail {
       const r = await postCorrection(app.id, c.opinionId, { ...this.opinionBody(c), note: c.note.trim() });
       this.correction = undefined;
       this.setApp(r.application);
-      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${at('correctionOf')} · ${term('d', r.opinion.decision)} · ${term('st', r.application.status)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${t('apDone')}${colon()}${t('apEvent_correction')} · ${term('apDecision', r.opinion.decision)} · ${term('apStatus', r.application.status)}`, where: 'top' };
     } catch (err) {
       await this.afterWriteError(err, 'correction');
     } finally {
@@ -273,7 +272,7 @@ export class ApplicationDetail {
     const app = this.app;
     if (!app || this.busy) return;
     if (!this.withdrawReason.trim()) {
-      this.notice = { kind: 'error', text: at('needWithdrawReason'), where: 'withdraw' };
+      this.notice = { kind: 'error', text: t('apNeedWithdrawReason'), where: 'withdraw' };
       this.render();
       return;
     }
@@ -285,7 +284,7 @@ export class ApplicationDetail {
       this.withdrawOpen = false;
       this.withdrawReason = '';
       this.setApp(next);
-      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${term('st', next.status)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${t('apDone')}${colon()}${term('apStatus', next.status)}`, where: 'top' };
     } catch (err) {
       await this.afterWriteError(err, 'withdraw');
     } finally {
@@ -331,7 +330,7 @@ export class ApplicationDetail {
     const site = d.newSite ? this.amendSite?.input : undefined;
     if (d.newSite && !site) d.invalid.add('site');
     if (d.invalid.size) {
-      this.notice = { kind: 'error', text: d.invalid.has('note') ? at('needAmendNote') : d.invalid.has('site') ? at('siteNeeded') : atf('submitMissing', { f: [...d.invalid].join('、') }), where: 'amend' };
+      this.notice = { kind: 'error', text: d.invalid.has('note') ? t('apNeedAmendNote') : d.invalid.has('site') ? t('apSiteNeeded') : t('apSubmitMissing', { f: [...d.invalid].join('、') }), where: 'amend' };
       this.render();
       return;
     }
@@ -354,7 +353,7 @@ export class ApplicationDetail {
       this.amendOpen = false;
       this.setApp(next);
       this.layersTurnedOn = [];
-      this.notice = { kind: 'ok', text: `${at('done')}${colon()}${atf('versionN', { n: next.version })} · ${term('v', next.current.check.verdict)}`, where: 'top' };
+      this.notice = { kind: 'ok', text: `${t('apDone')}${colon()}${t('apVersionN', { n: next.version })} · ${term('apVerdict', next.current.check.verdict)}`, where: 'top' };
       void this.showMap(next.version, true);
     } catch (err) {
       await this.afterWriteError(err, 'amend');
@@ -383,17 +382,17 @@ export class ApplicationDetail {
       h('div', { class: 'ap-head-line' },
         h('span', { class: 'ap-number', 'data-testid': 'ap-number' }, app.number),
         statusBadge(app.status),
-        h('span', { class: 'ap-version', 'data-testid': 'ap-version' }, atf('versionN', { n: app.version }))),
+        h('span', { class: 'ap-version', 'data-testid': 'ap-version' }, t('apVersionN', { n: app.version }))),
       h('h3', { class: 'ap-name', 'data-testid': 'ap-name-view' }, cur.name),
       h('dl', { class: 'ap-dl ap-facts' },
-        h('dt', {}, at('type')), h('dd', { 'data-testid': 'ap-type-view' }, this.typeName(cur.project_type)),
-        h('dt', {}, at('investor')), h('dd', {}, cur.investor),
-        h('dt', {}, at('siteArea')), h('dd', { 'data-testid': 'ap-site-area-view' }, areaText(cur.site_area_m2, l, cur.site_area_ha, cur.site_area_mu),
-          h('span', { class: 'ap-muted' }, ` · ${term('src', cur.site_source)}`)),
-        cur.requested_area_m2 ? h('dt', {}, at('requestedArea')) : null,
+        h('dt', {}, t('apType')), h('dd', { 'data-testid': 'ap-type-view' }, this.typeName(cur.project_type)),
+        h('dt', {}, t('apInvestor')), h('dd', {}, cur.investor),
+        h('dt', {}, t('apSiteArea')), h('dd', { 'data-testid': 'ap-site-area-view' }, areaText(cur.site_area_m2, l, cur.site_area_ha, cur.site_area_mu),
+          h('span', { class: 'ap-muted' }, ` · ${term('apSource', cur.site_source)}`)),
+        cur.requested_area_m2 ? h('dt', {}, t('apRequestedArea')) : null,
         cur.requested_area_m2 ? h('dd', {}, areaText(cur.requested_area_m2, l)) : null,
-        h('dt', {}, at('submittedBy')), h('dd', {}, `${cur.submitted_by} · ${formatTime(cur.submitted_at)}`),
-        h('dt', {}, at('deadline')), h('dd', {}, this.deadlineView(cur.deadline, app.status === 'under_review', undefined, cur.days_left))));
+        h('dt', {}, t('apSubmittedBy')), h('dd', {}, `${cur.submitted_by} · ${formatTime(cur.submitted_at)}`),
+        h('dt', {}, t('apDeadline')), h('dd', {}, this.deadlineView(cur.deadline, app.status === 'under_review', undefined, cur.days_left))));
   }
 
   private deadlineView(deadline: string, running: boolean, overdue?: boolean, daysLeft?: number): HTMLElement {
@@ -407,24 +406,24 @@ export class ApplicationDetail {
     const l = lang();
     const version = app.current.version;
     const legend = h('div', { class: 'ap-legend' },
-      h('span', {}, h('i', { class: 'ap-sw ap-sw-site', style: `border-color:${SITE_RED}` }), at('mapLegendSite')),
-      h('span', {}, h('i', { class: 'ap-sw ap-sw-hatch', style: `--c:${RULE_COLOR}` }), at('mapLegendRule')),
-      h('span', {}, h('i', { class: 'ap-sw ap-sw-hatch', style: `--c:${ALERT_COLOR}` }), at('mapLegendAlert')));
+      h('span', {}, h('i', { class: 'ap-sw ap-sw-site', style: `border-color:${SITE_RED}` }), t('apMapLegendSite')),
+      h('span', {}, h('i', { class: 'ap-sw ap-sw-hatch', style: `--c:${RULE_COLOR}` }), t('apMapLegendRule')),
+      h('span', {}, h('i', { class: 'ap-sw ap-sw-hatch', style: `--c:${ALERT_COLOR}` }), t('apMapLegendAlert')));
     const rules = check.rules.length
       ? h('table', { class: 'ap-table', 'data-testid': 'ap-rules' },
-        h('thead', {}, h('tr', {}, h('th', {}, at('colRule')), h('th', { class: 'num' }, at('colHa')), h('th', { class: 'num' }, at('colMu')),
-          h('th', { class: 'num' }, at('colShare')), h('th', {}, at('colDept')))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('rule')), h('th', { class: 'num' }, t('unitHa')), h('th', { class: 'num' }, t('unitMu')),
+          h('th', { class: 'num' }, t('apColShare')), h('th', {}, t('apColDept')))),
         h('tbody', {}, ...check.rules.map((r) => h('tr', { 'data-testid': 'ap-rule', 'data-rule': r.rule, 'data-area-ha': r.area_ha, 'data-area-m2': r.area_m2 },
-          h('td', {}, h('span', { class: `ap-sev ap-sev-${r.severity}` }, term('sev', r.severity)), ' ', pick(r),
+          h('td', {}, h('span', { class: `ap-sev ap-sev-${r.severity}` }, term('apSeverity', r.severity)), ' ', pick(r),
             l === 'zh' && r.summary_zh ? h('div', { class: 'ap-muted ap-small', 'data-testid': 'ap-rule-summary' }, r.summary_zh) : null),
           h('td', { class: 'num', 'data-testid': 'ap-rule-ha' }, haText(r.area_m2, l, r.area_ha).replace(/ \S+$/, '')),
           h('td', { class: 'num' }, muText(r.area_m2, l, r.area_mu).replace(/ \S+$/, '')),
           h('td', { class: 'num' }, shareText(r.share)),
           h('td', {}, r.departments.map((d) => this.departmentName(d)).join('、'))))))
-      : h('p', { class: 'ap-ok-line', 'data-testid': 'ap-rules-none' }, `✓ ${at('rulesNone')}`);
+      : h('p', { class: 'ap-ok-line', 'data-testid': 'ap-rules-none' }, `✓ ${t('apRulesNone')}`);
     const alerts = check.alerts.length
       ? h('table', { class: 'ap-table', 'data-testid': 'ap-alerts' },
-        h('thead', {}, h('tr', {}, h('th', {}, at('alerts')), h('th', { class: 'num' }, at('colHa')), h('th', { class: 'num' }, at('colShare')), h('th', {}, at('colDept')))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('apAlerts')), h('th', { class: 'num' }, t('unitHa')), h('th', { class: 'num' }, t('apColShare')), h('th', {}, t('apColDept')))),
         h('tbody', {}, ...check.alerts.map((a) => h('tr', { 'data-testid': 'ap-alert', 'data-alert': a.id },
           h('td', {}, pick(a)), h('td', { class: 'num' }, haText(a.area_m2, l, a.area_ha).replace(/ \S+$/, '')),
           h('td', { class: 'num' }, shareText(a.share)), h('td', {}, this.departmentName(a.department))))))
@@ -433,10 +432,10 @@ export class ApplicationDetail {
       const details = h('details', { class: 'ap-plan', 'data-group': p.group, open: p.verdict !== 'compliant' },
         h('summary', {}, h('span', { class: 'ap-plan-name' }, pick(p)), verdictBadge(p.verdict)),
         ...p.layers.map((ly) => h('div', { class: 'ap-plan-layer', 'data-layer': ly.layer },
-          h('div', { class: 'ap-plan-layer-head' }, h('span', {}, pick(ly)), h('span', { class: 'ap-muted ap-small' }, atf('revisionN', { n: ly.revision })), verdictBadge(ly.verdict)),
+          h('div', { class: 'ap-plan-layer-head' }, h('span', {}, pick(ly)), h('span', { class: 'ap-muted ap-small' }, t('apRevisionN', { n: ly.revision })), verdictBadge(ly.verdict)),
           ly.notes?.length ? h('ul', { class: 'ap-layer-notes' }, ...ly.notes.map((n) => h('li', {}, n))) : null,
           ly.classes.length ? h('table', { class: 'ap-table ap-table-compact' },
-            h('thead', {}, h('tr', {}, h('th', {}, at('colClass')), h('th', { class: 'num' }, at('colHa')), h('th', { class: 'num' }, at('colMu')), h('th', { class: 'num' }, at('colShare')))),
+            h('thead', {}, h('tr', {}, h('th', {}, t('apColClass')), h('th', { class: 'num' }, t('unitHa')), h('th', { class: 'num' }, t('unitMu')), h('th', { class: 'num' }, t('apColShare')))),
             h('tbody', {}, ...ly.classes.map((c) => h('tr', { 'data-code': c.code },
               h('td', {}, pick(c), h('span', { class: 'ap-muted ap-small' }, ` ${c.code}`)),
               h('td', { class: 'num' }, haText(c.area_m2, l, c.area_ha).replace(/ \S+$/, '')),
@@ -444,37 +443,37 @@ export class ApplicationDetail {
               h('td', { class: 'num' }, shareText(c.share)))))) : h('p', { class: 'ap-muted ap-small' }, '—'))));
       return details;
     }));
-    const link = h('a', { class: 'ap-print', href: reportUrl(app.id, version), target: '_blank', rel: 'noopener', title: at('reportPrintTitle'), 'data-testid': 'ap-report-link' }, `${at('reportPrint')} ↗`);
+    const link = h('a', { class: 'ap-print', href: reportUrl(app.id, version), target: '_blank', rel: 'noopener', title: t('apReportPrintTitle'), 'data-testid': 'ap-report-link' }, `${t('apReportPrint')} ↗`);
     const recheckOut = h('div', { class: 'ap-recheck', 'data-testid': 'ap-recheck-result' });
-    const recheck = h('button', { type: 'button', class: 'ap-link-btn', title: at('recheckTitle'), 'data-testid': 'ap-recheck' }, at('recheck'));
+    const recheck = h('button', { type: 'button', class: 'ap-link-btn', title: t('apRecheckTitle'), 'data-testid': 'ap-recheck' }, t('apRecheck'));
     recheck.addEventListener('click', () => {
       recheck.setAttribute('disabled', '');
       fetchRecheck(app.id, version, 'current')
         .then((r) => replaceChildren(recheckOut, r.reproduced
-          ? h('p', { class: 'ap-small', 'data-reproduced': 'true' }, at('recheckSame'))
-          : h('div', { 'data-reproduced': 'false' }, h('p', { class: 'ap-small' }, atf('recheckChanged', { n: r.differences.length })),
+          ? h('p', { class: 'ap-small', 'data-reproduced': 'true' }, t('apRecheckSame'))
+          : h('div', { 'data-reproduced': 'false' }, h('p', { class: 'ap-small' }, t('apRecheckChanged', { n: r.differences.length })),
             h('ul', { class: 'ap-small' }, ...r.differences.map((d) => h('li', { 'data-what': d.what }, differenceText(d)))))))
         .catch((e: unknown) => replaceChildren(recheckOut, h('p', { class: 'ap-error-box' }, String((e as Error).message ?? e))))
         .finally(() => recheck.removeAttribute('disabled'));
     });
     const turned = this.layersTurnedOn.length
-      ? h('p', { class: 'ap-muted ap-small', 'data-testid': 'ap-layers-on' }, atf('layersOn', { l: this.layersTurnedOn.join('、') })) : null;
+      ? h('p', { class: 'ap-muted ap-small', 'data-testid': 'ap-layers-on' }, t('apLayersOn', { l: this.layersTurnedOn.join('、') })) : null;
     return [
-      this.section(at('report'), 'ap-report',
+      this.section(t('apReport'), 'ap-report',
         h('div', { class: 'ap-report-head' },
-          h('span', { class: 'ap-label' }, at('verdict')), verdictBadge(check.verdict),
-          h('span', { class: 'ap-muted ap-small' }, `${at('checkedAt')} ${formatTime(check.checked_at)}`), link),
+          h('span', { class: 'ap-label' }, t('apVerdict')), verdictBadge(check.verdict),
+          h('span', { class: 'ap-muted ap-small' }, `${t('apCheckedAt')} ${formatTime(check.checked_at)}`), link),
         h('div', { class: 'ap-recheck-bar' }, recheck), recheckOut,
         legend, turned,
-        h('h5', { class: 'ap-minor' }, at('rules')), rules,
-        alerts ? h('h5', { class: 'ap-minor' }, at('alerts')) : null, alerts),
-      this.section(at('plans'), 'ap-plans-section', plans),
+        h('h5', { class: 'ap-minor' }, t('apRules')), rules,
+        alerts ? h('h5', { class: 'ap-minor' }, t('apAlerts')) : null, alerts),
+      this.section(t('apPlans'), 'ap-plans-section', plans),
     ];
   }
 
   private opinionCard(o: Opinion, effective: boolean): HTMLElement {
     const correct = effective && this.canCorrect(o) && !this.correction
-      ? h('button', { type: 'button', class: 'ap-link-btn', title: at('correctTitle'), 'data-testid': 'ap-correct-open' }, at('correct')) : null;
+      ? h('button', { type: 'button', class: 'ap-link-btn', title: t('apCorrectTitle'), 'data-testid': 'ap-correct-open' }, t('apCorrect')) : null;
     correct?.addEventListener('click', () => {
       this.correction = { ...emptyDraft(), opinionId: o.id };
       this.notice = undefined;
@@ -482,15 +481,15 @@ export class ApplicationDetail {
     });
     return h('div', { class: `ap-opinion${o.corrected_by ? ' ap-opinion-corrected' : ''}`, 'data-testid': 'ap-opinion', 'data-id': o.id, 'data-department': o.department, 'data-decision': o.decision },
       h('div', { class: 'ap-opinion-head' }, decisionBadge(o.decision),
-        o.corrects ? h('span', { class: 'ap-tag' }, at('correctionOf')) : null,
-        o.corrected_by ? h('span', { class: 'ap-tag ap-tag-grey' }, at('corrected')) : null, correct),
-      o.conditions ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('conditions')}${colon()}`), o.conditions) : null,
-      o.reason ? h('p', { class: 'ap-opinion-text', 'data-testid': 'ap-opinion-reason' }, h('span', { class: 'ap-label' }, `${at('reason')}${colon()}`), o.reason) : null,
-      o.note ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${at('note')}${colon()}`), o.note) : null,
+        o.corrects ? h('span', { class: 'ap-tag' }, t('apEvent_correction')) : null,
+        o.corrected_by ? h('span', { class: 'ap-tag ap-tag-grey' }, t('apCorrected')) : null, correct),
+      o.conditions ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${t('apConditions')}${colon()}`), o.conditions) : null,
+      o.reason ? h('p', { class: 'ap-opinion-text', 'data-testid': 'ap-opinion-reason' }, h('span', { class: 'ap-label' }, `${t('apReason')}${colon()}`), o.reason) : null,
+      o.note ? h('p', { class: 'ap-opinion-text' }, h('span', { class: 'ap-label' }, `${t('apNote')}${colon()}`), o.note) : null,
       h('div', { class: 'ap-sig' },
-        h('span', {}, `${at('signedBy')}${colon()}${o.author_name || o.author}${paren(o.author)}`),
-        h('span', {}, `${at('signedAt')}${colon()}${formatTime(o.signed_at)}`),
-        h('span', { title: o.signature, 'data-testid': 'ap-signature' }, `${at('signature')}${colon()}`, h('code', {}, shortSignature(o.signature)))));
+        h('span', {}, `${t('apSignedBy')}${colon()}${o.author_name || o.author}${paren(o.author)}`),
+        h('span', {}, `${t('apSignedAt')}${colon()}${formatTime(o.signed_at)}`),
+        h('span', { title: o.signature, 'data-testid': 'ap-signature' }, `${t('apSignature')}${colon()}`, h('code', {}, shortSignature(o.signature)))));
   }
 
   private decisionForm(d: OpinionDraft, prefix: string, withNote: boolean, onSubmit: () => void, onCancel?: () => void): HTMLElement {
@@ -502,24 +501,24 @@ export class ApplicationDetail {
         d.invalid.delete('decision');
         this.render();
       });
-      return h('label', { class: `ap-radio ap-radio-${dec}` }, input, term('d', dec));
+      return h('label', { class: `ap-radio ap-radio-${dec}` }, input, term('apDecision', dec));
     });
-    const text = (key: 'conditions' | 'reason' | 'note', label: ApKey, ph: ApKey): HTMLElement => {
-      const area = h('textarea', { rows: 3, placeholder: at(ph), 'data-testid': `${prefix}-${key}`, class: d.invalid.has(key) ? 'invalid' : undefined });
+    const text = (key: 'conditions' | 'reason' | 'note', label: StringKey, ph: StringKey): HTMLElement => {
+      const area = h('textarea', { rows: 3, placeholder: t(ph), 'data-testid': `${prefix}-${key}`, class: d.invalid.has(key) ? 'invalid' : undefined });
       area.value = d[key];
       area.addEventListener('input', () => { d[key] = area.value; });
-      return h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, at(label), h('span', { class: 'ap-req' }, ' *')), area);
+      return h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, t(label), h('span', { class: 'ap-req' }, ' *')), area);
     };
-    const submit = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': `${prefix}-submit`, disabled: !!this.busy }, this.busy ? at('submitting') : at('sign'));
+    const submit = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': `${prefix}-submit`, disabled: !!this.busy }, this.busy ? t('submitting') : t('apSign'));
     submit.addEventListener('click', onSubmit);
-    const cancel = onCancel ? h('button', { type: 'button', class: 'ap-btn', 'data-testid': `${prefix}-cancel` }, at('cancel')) : null;
+    const cancel = onCancel ? h('button', { type: 'button', class: 'ap-btn', 'data-testid': `${prefix}-cancel` }, t('cancel')) : null;
     cancel?.addEventListener('click', onCancel!);
     return h('div', { class: 'ap-opinion-form', 'data-testid': `${prefix}-form` },
-      h('div', { class: `ap-radios${d.invalid.has('decision') ? ' invalid' : ''}`, role: 'radiogroup', 'aria-label': at('decision') }, ...radios),
-      d.decision === 'conditional' ? text('conditions', 'conditions', 'conditionsPh') : null,
-      d.decision === 'reject' ? text('reason', 'reason', 'reasonPh') : null,
-      withNote ? text('note', 'note', 'notePh') : null,
-      h('p', { class: 'ap-hint' }, at('signNote')),
+      h('div', { class: `ap-radios${d.invalid.has('decision') ? ' invalid' : ''}`, role: 'radiogroup', 'aria-label': t('apDecision') }, ...radios),
+      d.decision === 'conditional' ? text('conditions', 'apConditions', 'apConditionsPh') : null,
+      d.decision === 'reject' ? text('reason', 'apReason', 'apReasonPh') : null,
+      withNote ? text('note', 'apNote', 'apNotePh') : null,
+      h('p', { class: 'ap-hint' }, t('apSignNote')),
       this.noticeAt(withNote ? 'correction' : 'opinion'),
       h('div', { class: 'ap-row-buttons' }, submit, cancel));
   }
@@ -529,11 +528,11 @@ export class ApplicationDetail {
     const r = this.myRequired().req;
     if (!r || r.opinion) return null;
     const days = r.days_left ?? daysUntil(r.deadline);
-    const go = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-your-turn-go' }, at('opinionForm'));
+    const go = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-your-turn-go' }, t('apOpinionForm'));
     go.addEventListener('click', () => this.root.querySelector('[data-testid="ap-opinion-form"]')?.scrollIntoView({ behavior: 'smooth', block: 'center' }));
     return h('div', { class: `ap-your-turn${r.overdue || days < 0 ? ' ap-your-turn-late' : ''}`, 'data-testid': 'ap-your-turn' },
-      h('div', {}, h('strong', {}, atf('yourTurn', { d: pick(r) })),
-        h('div', { class: 'ap-small' }, `${at('deadline')} ${r.deadline} · ${daysLeftText(days, lang())} · ${atf('versionN', { n: app.version })}`)),
+      h('div', {}, h('strong', {}, t('apYourTurn', { d: pick(r) })),
+        h('div', { class: 'ap-small' }, `${t('apDeadline')} ${r.deadline} · ${daysLeftText(days, lang())} · ${t('apVersionN', { n: app.version })}`)),
       go);
   }
 
@@ -550,18 +549,18 @@ export class ApplicationDetail {
         'data-decision': effective?.decision ?? '' },
         h('div', { class: 'ap-dept-head' },
           h('strong', { class: 'ap-dept-name' }, pick(r)),
-          effective ? decisionBadge(effective.decision) : h('span', { class: 'ap-pending' }, at('pending')),
+          effective ? decisionBadge(effective.decision) : h('span', { class: 'ap-pending' }, t('apPending')),
           h('span', { class: 'ap-dept-deadline' }, this.deadlineView(r.deadline, running && !effective, r.overdue, r.days_left))),
-        r.reasons.length ? h('ul', { class: 'ap-reasons', 'aria-label': at('reasons') }, ...r.reasons.map((x) => h('li', {}, x))) : null,
+        r.reasons.length ? h('ul', { class: 'ap-reasons', 'aria-label': t('apReasons') }, ...r.reasons.map((x) => h('li', {}, x))) : null,
         ...chain.map((o) => this.opinionCard(o, o.id === effective?.id)),
-        correcting ? h('div', { class: 'ap-subform' }, h('div', { class: 'ap-subform-title' }, at('correctForm')),
+        correcting ? h('div', { class: 'ap-subform' }, h('div', { class: 'ap-subform-title' }, t('apCorrectForm')),
           this.decisionForm(this.correction!, 'ap-correction', true, () => void this.signCorrection(), () => { this.correction = undefined; this.notice = undefined; this.render(); })) : null,
         isMine && !effective ? h('div', { class: 'ap-subform ap-subform-mine' },
-          h('div', { class: 'ap-subform-title' }, atf('opinionFor', { d: pick(r), v: cur.version })),
+          h('div', { class: 'ap-subform-title' }, t('apOpinionFor', { d: pick(r), v: cur.version })),
           this.decisionForm(this.opinion, 'ap-opinion', false, () => void this.signOpinion())) : null);
     });
-    return this.section(at('routing'), 'ap-routing',
-      mine.why && this.account()?.roles.includes('reviewer') ? h('p', { class: 'ap-muted ap-small', 'data-testid': 'ap-why-not' }, at(mine.why)) : null,
+    return this.section(t('apRouting'), 'ap-routing',
+      mine.why && this.account()?.roles.includes('reviewer') ? h('p', { class: 'ap-muted ap-small', 'data-testid': 'ap-why-not' }, t(mine.why)) : null,
       ...cards);
   }
 
@@ -569,12 +568,12 @@ export class ApplicationDetail {
     if (!this.canWithdraw && !this.canAmend) return null;
     const buttons: HTMLElement[] = [];
     if (this.canAmend && !this.amendOpen) {
-      const b = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-amend-open' }, at('amend'));
+      const b = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-amend-open' }, t('apAmend'));
       b.addEventListener('click', () => this.openAmend());
       buttons.push(b);
     }
     if (this.canWithdraw && !this.withdrawOpen && !this.amendOpen) {
-      const b = h('button', { type: 'button', class: 'ap-btn ap-btn-danger', 'data-testid': 'ap-withdraw-open' }, at('withdraw'));
+      const b = h('button', { type: 'button', class: 'ap-btn ap-btn-danger', 'data-testid': 'ap-withdraw-open' }, t('apWithdraw'));
       b.addEventListener('click', () => { this.withdrawOpen = true; this.render(); });
       buttons.push(b);
     }
@@ -583,81 +582,81 @@ export class ApplicationDetail {
       const area = h('textarea', { rows: 2, 'data-testid': 'ap-withdraw-reason' });
       area.value = this.withdrawReason;
       area.addEventListener('input', () => { this.withdrawReason = area.value; });
-      const ok = h('button', { type: 'button', class: 'ap-btn ap-btn-danger', 'data-testid': 'ap-withdraw-submit', disabled: !!this.busy }, at('withdrawConfirm'));
+      const ok = h('button', { type: 'button', class: 'ap-btn ap-btn-danger', 'data-testid': 'ap-withdraw-submit', disabled: !!this.busy }, t('apWithdrawConfirm'));
       ok.addEventListener('click', () => void this.doWithdraw());
-      const cancel = h('button', { type: 'button', class: 'ap-btn' }, at('cancel'));
+      const cancel = h('button', { type: 'button', class: 'ap-btn' }, t('cancel'));
       cancel.addEventListener('click', () => { this.withdrawOpen = false; this.notice = undefined; this.render(); });
-      withdrawForm = h('div', { class: 'ap-subform' }, h('div', { class: 'ap-subform-title' }, at('withdraw')),
-        h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, at('withdrawReason'), h('span', { class: 'ap-req' }, ' *')), area),
+      withdrawForm = h('div', { class: 'ap-subform' }, h('div', { class: 'ap-subform-title' }, t('apWithdraw')),
+        h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, t('apWithdrawReason'), h('span', { class: 'ap-req' }, ' *')), area),
         this.noticeAt('withdraw'), h('div', { class: 'ap-row-buttons' }, ok, cancel));
     }
-    return this.section(at('windowActions'), 'ap-window', h('div', { class: 'ap-row-buttons' }, ...buttons), withdrawForm, this.amendOpen ? this.amendView() : null);
+    return this.section(t('apWindowActions'), 'ap-window', h('div', { class: 'ap-row-buttons' }, ...buttons), withdrawForm, this.amendOpen ? this.amendView() : null);
   }
 
   private amendView(): HTMLElement {
     const d = this.amendDraft;
-    const input = (key: 'note' | 'name' | 'investor' | 'area', label: ApKey, required: boolean, multiline = false, ph?: ApKey): HTMLElement => {
+    const input = (key: 'note' | 'name' | 'investor' | 'area', label: StringKey, required: boolean, multiline = false, ph?: StringKey): HTMLElement => {
       const el = multiline
-        ? h('textarea', { rows: 2, 'data-testid': `ap-amend-${key}`, placeholder: ph ? at(ph) : undefined })
+        ? h('textarea', { rows: 2, 'data-testid': `ap-amend-${key}`, placeholder: ph ? t(ph) : undefined })
         : h('input', { type: 'text', 'data-testid': `ap-amend-${key}` });
       el.value = d[key];
       el.classList.toggle('invalid', d.invalid.has(key));
       el.addEventListener('input', () => { d[key] = el.value; });
-      return h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, at(label), key === 'area' ? paren(lang() === 'zh' ? '公顷' : 'ha') : '', required ? h('span', { class: 'ap-req' }, ' *') : null), el);
+      return h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, t(label), key === 'area' ? paren(t('unitHa')) : '', required ? h('span', { class: 'ap-req' }, ' *') : null), el);
     };
     const type = h('select', { 'data-testid': 'ap-amend-type' }, ...(this.types()?.types ?? []).map((t) => h('option', { value: t.code }, pick(t))));
     type.value = d.type;
     type.addEventListener('change', () => { d.type = type.value as ProjectTypeCode; });
-    const siteChoice = (newSite: boolean, label: ApKey): HTMLElement => {
+    const siteChoice = (newSite: boolean, label: StringKey): HTMLElement => {
       const r = h('input', { type: 'radio', name: 'ap-amend-site', 'data-testid': `ap-amend-site-${newSite ? 'new' : 'keep'}` });
       r.checked = d.newSite === newSite;
       r.addEventListener('change', () => { d.newSite = newSite; if (!newSite) this.amendSite?.dispose(); else this.amendSite?.redisplay(); this.render(); });
-      return h('label', { class: 'ap-radio' }, r, at(label));
+      return h('label', { class: 'ap-radio' }, r, t(label));
     };
     const submit = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-amend-submit', disabled: !!this.busy || !!this.amendSite?.isBusy },
-      this.busy === 'amend' ? at('submitting') : at('amendSubmit'));
+      this.busy === 'amend' ? t('submitting') : t('apAmendSubmit'));
     submit.addEventListener('click', () => void this.doAmend());
     this.amendButton = submit;
-    const cancel = h('button', { type: 'button', class: 'ap-btn', 'data-testid': 'ap-amend-cancel' }, at('cancel'));
+    const cancel = h('button', { type: 'button', class: 'ap-btn', 'data-testid': 'ap-amend-cancel' }, t('cancel'));
     cancel.addEventListener('click', () => this.closeAmend());
     return h('div', { class: 'ap-subform', 'data-testid': 'ap-amend-form' },
-      h('div', { class: 'ap-subform-title' }, at('amend')),
-      input('note', 'amendNote', true, true, 'amendNotePh'),
-      input('name', 'name', true),
-      h('div', { class: 'ap-grid2' }, h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, at('type')), type), input('area', 'requestedArea', false)),
-      input('investor', 'investor', true),
-      h('div', { class: 'ap-radios' }, siteChoice(false, 'amendKeepSite'), siteChoice(true, 'amendNewSite')),
+      h('div', { class: 'ap-subform-title' }, t('apAmend')),
+      input('note', 'apAmendNote', true, true, 'apAmendNotePh'),
+      input('name', 'apName', true),
+      h('div', { class: 'ap-grid2' }, h('label', { class: 'ap-field' }, h('span', { class: 'ap-label' }, t('apType')), type), input('area', 'apRequestedArea', false)),
+      input('investor', 'apInvestor', true),
+      h('div', { class: 'ap-radios' }, siteChoice(false, 'apAmendKeepSite'), siteChoice(true, 'apAmendNewSite')),
       d.newSite && this.amendSite ? this.amendSite.root : null,
       this.noticeAt('amend'),
       h('div', { class: 'ap-row-buttons' }, submit, cancel));
   }
 
   private versionsView(app: Application): HTMLElement {
-    return this.section(at('versions'), 'ap-versions',
+    return this.section(t('apVersions'), 'ap-versions',
       h('table', { class: 'ap-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, at('version')), h('th', {}, at('submittedAt')), h('th', {}, at('verdict')), h('th', {}, at('outcome')), h('th', {}))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('version')), h('th', {}, t('apSubmittedAt')), h('th', {}, t('apVerdict')), h('th', {}, t('apOutcome')), h('th', {}))),
         h('tbody', {}, ...[...app.versions].sort((a, b) => b.version - a.version).map((v) => {
-          const show = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-version-map', disabled: this.mapVersion === v.version }, at('showOnMap'));
+          const show = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-version-map', disabled: this.mapVersion === v.version }, t('apShowOnMap'));
           show.addEventListener('click', () => void this.showMap(v.version, true));
           return [
             h('tr', { 'data-testid': 'ap-version-row', 'data-version': v.version, 'data-outcome': v.outcome, class: this.mapVersion === v.version ? 'ap-row-current' : undefined },
-              h('td', {}, atf('versionN', { n: v.version })),
+              h('td', {}, t('apVersionN', { n: v.version })),
               h('td', {}, formatTime(v.submitted_at), h('div', { class: 'ap-muted ap-small' }, v.submitted_by)),
               h('td', {}, verdictBadge(v.verdict)),
               h('td', {}, statusBadge(v.outcome)),
-              h('td', { class: 'ap-nowrap' }, show, ' ', h('a', { class: 'ap-link', href: reportUrl(app.id, v.version), target: '_blank', rel: 'noopener' }, at('reportPrint')))),
-            v.note ? h('tr', { class: 'ap-note-row' }, h('td', { colspan: 5 }, h('span', { class: 'ap-label' }, `${at('amendNote')}${colon()}`), v.note)) : null,
+              h('td', { class: 'ap-nowrap' }, show, ' ', h('a', { class: 'ap-link', href: reportUrl(app.id, v.version), target: '_blank', rel: 'noopener' }, t('apReportPrint')))),
+            v.note ? h('tr', { class: 'ap-note-row' }, h('td', { colspan: 5 }, h('span', { class: 'ap-label' }, `${t('apAmendNote')}${colon()}`), v.note)) : null,
           ];
         }).flat().filter((x): x is HTMLTableRowElement => !!x))));
   }
 
   private timelineView(app: Application): HTMLElement {
-    return this.section(at('timeline'), 'ap-timeline',
+    return this.section(t('apTimeline'), 'ap-timeline',
       h('ol', { class: 'ap-timeline' }, ...app.timeline.map((e) => h('li', { class: `ap-ev ap-ev-${e.kind}`, 'data-testid': 'ap-event', 'data-kind': e.kind, 'data-version': e.version, 'data-department': e.department ?? '' },
         h('div', { class: 'ap-ev-head' },
-          h('strong', {}, term('k', e.kind)),
+          h('strong', {}, term('apEvent', e.kind)),
           e.department ? h('span', { class: 'ap-ev-dept' }, this.departmentName(e.department)) : null,
-          h('span', { class: 'ap-muted ap-small' }, atf('versionN', { n: e.version })),
+          h('span', { class: 'ap-muted ap-small' }, t('apVersionN', { n: e.version })),
           h('span', { class: 'ap-ev-meta' }, `${formatTime(e.at)} · ${e.actor}`)),
         ...describeEvent(e, { department: (id) => this.departmentName(id), type: (code) => this.typeName(code) })
           .map((line) => h('div', { class: 'ap-ev-detail' }, line))))));
@@ -666,8 +665,8 @@ export class ApplicationDetail {
   render(): void {
     const app = this.app;
     if (!app) {
-      replaceChildren(this.root, this.loading ? h('p', { class: 'ap-muted' }, at('loading'))
-        : h('p', { class: 'error', role: 'alert' }, `${at('loadError')}: ${this.loadError ?? ''}`));
+      replaceChildren(this.root, this.loading ? h('p', { class: 'ap-muted' }, t('loading'))
+        : h('p', { class: 'error', role: 'alert' }, `${t('loadError')}: ${this.loadError ?? ''}`));
       return;
     }
     this.root.dataset.status = app.status;
@@ -691,6 +690,6 @@ export class ApplicationDetail {
 function differenceText(d: CheckDifference): string {
   const l = lang();
   const value = (v: number | string | null) =>
-    v === null ? at('recheckAbsent') : typeof v === 'number' ? haText(v, l) : d.what === 'verdict' ? term('v', v) : v;
+    v === null ? t('none') : typeof v === 'number' ? haText(v, l) : d.what === 'verdict' ? term('apVerdict', v) : v;
   return `${l === 'zh' ? d.zh : d.en}${colon()}${value(d.before)} → ${value(d.after)}`;
 }

@@ -3,12 +3,11 @@
 // uploaded or typed, normalised by the server and shown on the map). 提交申请 sends it; the
 // compliance check runs with the submission and the panel opens the new application's report.
 import type { Map as MlMap } from 'maplibre-gl';
-import { lang, pick } from '../i18n/i18n';
+import { colon, pick, t, type StringKey } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import { submitApplication, type Application, type ProjectTypeCode, type ProjectTypes } from './api';
 import { parseArea } from './format';
 import { SiteEditor } from './site';
-import { at, atf, colon } from './strings';
 
 type Field = 'name' | 'type' | 'investor' | 'area' | 'site';
 
@@ -77,9 +76,9 @@ export class ApplicationForm {
   }
 
   private renderTypeInfo(): void {
-    const t = this.types?.types.find((x) => x.code === this.typeSelect.value);
-    this.typeInfo.textContent = t ? atf('typeDepartments', { d: t.departments.map((d) => this.departmentName(d)).join('、'), n: t.deadline_days }) : '';
-    this.typeInfo.hidden = !t;
+    const type = this.types?.types.find((x) => x.code === this.typeSelect.value);
+    this.typeInfo.textContent = type ? t('apTypeDepartments', { d: type.departments.map((d) => this.departmentName(d)).join('、'), n: type.deadline_days }) : '';
+    this.typeInfo.hidden = !type;
   }
 
   private async submit(): Promise<void> {
@@ -96,13 +95,13 @@ export class ApplicationForm {
     if (area !== undefined && Number.isNaN(area)) this.invalid.add('area');
     if (!site) this.invalid.add('site');
     if (this.invalid.size || !type || !site) {
-      const missing = [...this.invalid].map((f) => (f === 'site' ? at('site') : this.labels[f].textContent ?? f));
-      this.showMessage('error', this.invalid.has('site') && this.invalid.size === 1 ? at('siteNeeded') : atf('submitMissing', { f: missing.join('、') }));
+      const missing = [...this.invalid].map((f) => (f === 'site' ? t('apSite') : this.labels[f].textContent ?? f));
+      this.showMessage('error', this.invalid.has('site') && this.invalid.size === 1 ? t('apSiteNeeded') : t('apSubmitMissing', { f: missing.join('、') }));
       this.renderState();
       return;
     }
     this.busy = true;
-    this.showMessage('busy', at('submitting'));
+    this.showMessage('busy', t('submitting'));
     this.renderState();
     try {
       const app = await submitApplication({ name, project_type: type, investor, ...(area !== undefined ? { requested_area_m2: area } : {}), site });
@@ -111,13 +110,13 @@ export class ApplicationForm {
       this.investorInput.value = '';
       this.areaInput.value = '';
       this.site.reset();
-      this.showMessage('ok', atf('submitted', { n: app.number }));
+      this.showMessage('ok', t('apSubmitted', { n: app.number }));
       this.renderState();
       this.onSubmitted(app);
     } catch (err) {
       this.busy = false;
       const e = err as Error & { code?: string };
-      this.showMessage('error', `${at('submitFailed')}${colon()}${e.message}${e.code ? ` (${e.code})` : ''}`);
+      this.showMessage('error', `${t('apSubmitFailed')}${colon()}${e.message}${e.code ? ` (${e.code})` : ''}`);
       this.renderState();
     }
   }
@@ -140,25 +139,25 @@ export class ApplicationForm {
 
   /** Renders every text (also after a language switch). */
   render(): void {
-    this.heading.textContent = at('formTitle');
-    this.intro.textContent = at('formIntro');
-    const req = (key: Parameters<typeof at>[0]): (string | HTMLElement)[] => [at(key), h('span', { class: 'ap-req', title: at('required') }, ' *')];
-    replaceChildren(this.labels.name, ...req('name'));
-    replaceChildren(this.labels.type, ...req('type'));
-    replaceChildren(this.labels.investor, ...req('investor'));
-    this.labels.area.textContent = at('requestedArea');
-    replaceChildren(this.labels.site, ...req('site'));
-    this.areaInput.placeholder = at('optional');
-    this.areaInput.title = at('requestedHint');
+    this.heading.textContent = t('apFormTitle');
+    this.intro.textContent = t('apFormIntro');
+    const req = (key: StringKey): (string | HTMLElement)[] => [t(key), h('span', { class: 'ap-req', title: t('required') }, ' *')];
+    replaceChildren(this.labels.name, ...req('apName'));
+    replaceChildren(this.labels.type, ...req('apType'));
+    replaceChildren(this.labels.investor, ...req('apInvestor'));
+    this.labels.area.textContent = t('apRequestedArea');
+    replaceChildren(this.labels.site, ...req('apSite'));
+    this.areaInput.placeholder = t('apOptional');
+    this.areaInput.title = t('apRequestedHint');
     const chosen = this.typeSelect.value;
-    replaceChildren(this.typeSelect, h('option', { value: '' }, at('typeChoose')),
+    replaceChildren(this.typeSelect, h('option', { value: '' }, t('apTypeChoose')),
       ...(this.types?.types ?? []).map((t) => h('option', { value: t.code }, pick(t))));
     this.typeSelect.value = chosen;
     const unit = this.areaUnit.value || 'ha';
-    replaceChildren(this.areaUnit, h('option', { value: 'ha' }, lang() === 'zh' ? '公顷' : 'ha'), h('option', { value: 'mu' }, lang() === 'zh' ? '亩' : 'mu'));
+    replaceChildren(this.areaUnit, h('option', { value: 'ha' }, t('unitHa')), h('option', { value: 'mu' }, t('unitMu')));
     this.areaUnit.value = unit;
-    this.submitButton.textContent = at('submit');
-    this.submitButton.title = at('submitTitle');
+    this.submitButton.textContent = t('apSubmit');
+    this.submitButton.title = t('apSubmitTitle');
     this.renderTypeInfo();
     this.site.render();
     this.renderState();

@@ -1,20 +1,16 @@
 // Numbers, areas, dates and deadlines of the joint review as the panel shows them: areas in 公顷
 // (4 decimals, 1 m²) and 亩 (2 decimals), shares in per cent, the days left to a deadline.
 import { formatNumber, m2ToHa, m2ToMu } from '../identify/area';
-import type { Lang } from '../i18n/i18n';
-
-export function localeOf(l: Lang): string {
-  return l === 'zh' ? 'zh-CN' : 'en';
-}
+import { locale, t, type Lang } from '../i18n/i18n';
 
 /** "2.3145 公顷" / "2.3145 ha" from square metres. */
 export function haText(m2: number, l: Lang, ha?: number): string {
-  return `${formatNumber(ha ?? m2ToHa(m2), 4, localeOf(l))} ${l === 'zh' ? '公顷' : 'ha'}`;
+  return `${formatNumber(ha ?? m2ToHa(m2), 4, locale(l))} ${t('unitHa', undefined, l)}`;
 }
 
 /** "34.72 亩" / "34.72 mu" from square metres. */
 export function muText(m2: number, l: Lang, mu?: number): string {
-  return `${formatNumber(mu ?? m2ToMu(m2), 2, localeOf(l))} ${l === 'zh' ? '亩' : 'mu'}`;
+  return `${formatNumber(mu ?? m2ToMu(m2), 2, locale(l))} ${t('unitMu', undefined, l)}`;
 }
 
 /** "2.3145 公顷（34.72 亩）": an area both ways. */
@@ -42,9 +38,9 @@ export function daysUntil(deadline: string, today: Date = new Date()): number {
 /** Working days to the deadline, as the server counts them (weekends and public holidays skipped): "剩 3 个工作日" / "今日到期" / "超期 2 个工作日" (and the English). */
 export function daysLeftText(days: number, l: Lang): string {
   if (!Number.isFinite(days)) return '—';
-  if (days === 0) return l === 'zh' ? '今日到期' : 'due today';
-  if (days > 0) return l === 'zh' ? `剩 ${days} 个工作日` : `${days} working day${days === 1 ? '' : 's'} left`;
-  return l === 'zh' ? `超期 ${-days} 个工作日` : `${-days} working day${days === -1 ? '' : 's'} overdue`;
+  if (days === 0) return t('apDueToday', undefined, l);
+  if (days > 0) return t(days === 1 ? 'apDayLeft' : 'apDaysLeft', { n: days }, l);
+  return t(days === -1 ? 'apDayOverdue' : 'apDaysOverdue', { n: -days }, l);
 }
 
 /** The first 8 and last 8 hex digits of a signature: "3f9a…c012". */

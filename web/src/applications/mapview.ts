@@ -10,7 +10,7 @@ import type { FeatureCollection, Geometry, MultiPolygon, Polygon } from 'geojson
 import { boundsOf } from '../imports/preview';
 import { setLayerVisible, isLayerVisible } from '../layers/style-layers';
 import { formatNumber } from '../identify/area';
-import { lang } from '../i18n/i18n';
+import { lang, locale, t } from '../i18n/i18n';
 import { SITE_RED } from './draw';
 
 export const SITE_SOURCE = 'app-site';
@@ -81,7 +81,7 @@ export function removeSite(map: MlMap): void {
 /** The label of an overlap on the map: "基本农田保护区\n2.31 公顷". */
 function labelOf(p: Record<string, unknown>): string {
   const zh = lang() === 'en' && typeof p['en'] === 'string' ? String(p['en']) : String(p['zh'] ?? p['rule'] ?? p['id'] ?? '');
-  const ha = typeof p['area_ha'] === 'number' ? `${formatNumber(p['area_ha'], 2, lang() === 'zh' ? 'zh-CN' : 'en')} ${lang() === 'zh' ? '公顷' : 'ha'}` : '';
+  const ha = typeof p['area_ha'] === 'number' ? `${formatNumber(p['area_ha'], 2, locale())} ${t('unitHa')}` : '';
   return [zh, ha].filter(Boolean).join('\n');
 }
 

@@ -9,13 +9,12 @@
 // the versions and the timeline. Anonymous visitors are asked to log in (the API answers them 401).
 import type { Map as MlMap } from 'maplibre-gl';
 import { currentAccount, onAccountChange, type Account } from '../auth/session';
-import { lang, onLangChange, pick, t } from '../i18n/i18n';
+import { colon, lang, onLangChange, pick, t, term } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppStatus, type Id, type ProjectTypes, type Summary } from './api';
 import { ApplicationDetail, statusBadge, verdictBadge } from './detail';
 import { daysLeftText, daysUntil, haText } from './format';
 import { ApplicationForm } from './form';
-import { at, atf, term, colon } from './strings';
 import './applications.css';
 
 type Tab = 'new' | 'inbox' | 'list';
@@ -232,7 +231,7 @@ export class ApplicationsPanel {
         h('span', { class: 'ap-item-number' }, s.number),
         statusBadge(s.status),
         verdictBadge(s.verdict),
-        h('span', { class: 'ap-item-version ap-muted' }, atf('versionN', { n: s.version }))),
+        h('span', { class: 'ap-item-version ap-muted' }, t('apVersionN', { n: s.version }))),
       h('div', { class: 'ap-item-name' }, s.name),
       h('div', { class: 'ap-item-meta' },
         h('span', {}, this.typeName(s.project_type)),
@@ -240,31 +239,31 @@ export class ApplicationsPanel {
         h('span', { class: 'ap-num' }, haText(0, l, s.site_area_ha))),
       h('div', { class: 'ap-item-meta' },
         h('span', { class: `ap-deadline${overdue ? ' ap-overdue' : ''}`, 'data-testid': 'ap-item-deadline', 'data-overdue': String(overdue) },
-          `${at('deadline')} ${s.deadline}`, running ? ` · ${daysLeftText(days, l)}` : ''),
+          `${t('apDeadline')} ${s.deadline}`, running ? ` · ${daysLeftText(days, l)}` : ''),
         !inbox && running && s.waiting_for.length
-          ? h('span', { class: 'ap-muted' }, `${at('waitingFor')}${colon()}${s.waiting_for.map((d) => this.departmentName(d)).join('、')}`) : null));
+          ? h('span', { class: 'ap-muted' }, `${t('apWaitingFor')}${colon()}${s.waiting_for.map((d) => this.departmentName(d)).join('、')}`) : null));
     button.addEventListener('click', () => this.openApplication(s.id));
     return h('li', { class: `ap-item${overdue ? ' ap-item-overdue' : ''}`, 'data-testid': inbox ? 'ap-inbox-item' : 'ap-list-item', 'data-id': s.id, 'data-number': s.number,
       'data-status': s.status, 'data-overdue': String(overdue) }, button);
   }
 
   private errorRetry(message: string, retry: () => void): HTMLElement {
-    const b = h('button', { type: 'button', class: 'ap-btn' }, at('retry'));
+    const b = h('button', { type: 'button', class: 'ap-btn' }, t('retry'));
     b.addEventListener('click', retry);
-    return h('p', { class: 'error', role: 'alert' }, `${at('loadError')}: ${message} `, b);
+    return h('p', { class: 'error', role: 'alert' }, `${t('loadError')}: ${message} `, b);
   }
 
   private listView(): HTMLElement {
     const select = h('select', { id: 'ap-filter-status', 'data-testid': 'ap-filter-status' },
-      h('option', { value: '' }, at('allStatuses')),
-      ...(['under_review', 'approved', 'rejected', 'withdrawn'] as AppStatus[]).map((s) => h('option', { value: s }, term('st', s))));
+      h('option', { value: '' }, t('allStatuses')),
+      ...(['under_review', 'approved', 'rejected', 'withdrawn'] as AppStatus[]).map((s) => h('option', { value: s }, term('apStatus', s))));
     select.value = this.status;
     select.addEventListener('change', () => {
       this.status = select.value as AppStatus | '';
       void this.loadList(false);
     });
-    const dept = h('select', { id: 'ap-filter-dept', 'data-testid': 'ap-filter-department', title: at('filterDeptTitle') },
-      h('option', { value: '' }, at('allDepartments')),
+    const dept = h('select', { id: 'ap-filter-dept', 'data-testid': 'ap-filter-department', title: t('apFilterDeptTitle') },
+      h('option', { value: '' }, t('apAllDepartments')),
       ...(this.types?.departments ?? []).filter((d) => d.id !== 'service').map((d) => h('option', { value: d.id }, pick(d))));
     dept.value = this.department;
     dept.addEventListener('change', () => {
@@ -272,18 +271,18 @@ export class ApplicationsPanel {
       void this.loadList(false);
     });
     const l = this.list;
-    const more = h('button', { type: 'button', class: 'ap-btn ap-btn-wide', 'data-testid': 'ap-list-more', disabled: l.loading }, at('loadMore'));
+    const more = h('button', { type: 'button', class: 'ap-btn ap-btn-wide', 'data-testid': 'ap-list-more', disabled: l.loading }, t('loadMore'));
     more.addEventListener('click', () => void this.loadList(true));
     return h('div', { class: 'ap-list-view', 'data-testid': 'ap-list' },
       h('div', { class: 'ap-toolbar' },
         h('span', { class: 'ap-filters' },
-          h('label', { class: 'ap-inline', for: 'ap-filter-status' }, h('span', { class: 'ap-label' }, at('filterStatus')), select),
-          h('label', { class: 'ap-inline', for: 'ap-filter-dept' }, h('span', { class: 'ap-label' }, at('filterDept')), dept)),
-        h('span', { class: 'ap-count', 'data-testid': 'ap-list-count', 'data-total': l.total }, l.loaded ? atf('total', { n: l.total }) : '')),
+          h('label', { class: 'ap-inline', for: 'ap-filter-status' }, h('span', { class: 'ap-label' }, t('apFilterStatus')), select),
+          h('label', { class: 'ap-inline', for: 'ap-filter-dept' }, h('span', { class: 'ap-label' }, t('apFilterDept')), dept)),
+        h('span', { class: 'ap-count', 'data-testid': 'ap-list-count', 'data-total': l.total }, l.loaded ? t('apTotal', { n: l.total }) : '')),
       l.items.length ? h('ul', { class: 'ap-items' }, ...l.items.map((s) => this.item(s, false))) : null,
-      l.loaded && !l.loading && !l.error && !l.items.length ? h('p', { class: 'ap-muted ap-empty' }, at('none')) : null,
+      l.loaded && !l.loading && !l.error && !l.items.length ? h('p', { class: 'ap-muted ap-empty' }, t('apNone')) : null,
       l.error ? this.errorRetry(l.error, () => void this.loadList(false)) : null,
-      l.loading ? h('p', { class: 'ap-muted' }, at('loading')) : null,
+      l.loading ? h('p', { class: 'ap-muted' }, t('loading')) : null,
       l.items.length < l.total && !l.error ? more : null);
   }
 
@@ -293,30 +292,30 @@ export class ApplicationsPanel {
     const overdue = b.items.filter((s) => s.overdue || (s.days_left ?? daysUntil(s.deadline)) < 0).length;
     return h('div', { class: 'ap-inbox-view', 'data-testid': 'ap-inbox' },
       h('div', { class: 'ap-toolbar' },
-        h('span', { class: 'ap-count', 'data-testid': 'ap-inbox-count', 'data-total': b.items.length }, b.loaded ? atf('inboxOf', { d: dept, n: b.items.length }) : ''),
-        overdue ? h('span', { class: 'ap-overdue-chip' }, `${at('overdue')} ${overdue}`) : null),
+        h('span', { class: 'ap-count', 'data-testid': 'ap-inbox-count', 'data-total': b.items.length }, b.loaded ? t('apInboxOf', { d: dept, n: b.items.length }) : ''),
+        overdue ? h('span', { class: 'ap-overdue-chip' }, `${t('apOverdue')} ${overdue}`) : null),
       b.items.length ? h('ul', { class: 'ap-items' }, ...b.items.map((s) => this.item(s, true))) : null,
-      b.loaded && !b.loading && !b.error && !b.items.length ? h('p', { class: 'ap-muted ap-empty', 'data-testid': 'ap-inbox-empty' }, at('inboxNone')) : null,
+      b.loaded && !b.loading && !b.error && !b.items.length ? h('p', { class: 'ap-muted ap-empty', 'data-testid': 'ap-inbox-empty' }, t('apInboxNone')) : null,
       b.error ? this.errorRetry(b.error, () => void this.loadInbox()) : null,
-      b.loading ? h('p', { class: 'ap-muted' }, at('loading')) : null);
+      b.loading ? h('p', { class: 'ap-muted' }, t('loading')) : null);
   }
 
   private renderBody(): void {
     const a = currentAccount();
     this.root.dataset.tab = this.detail ? 'detail' : this.tab;
     if (!a) {
-      replaceChildren(this.body, h('div', { class: 'ap-login-first', 'data-testid': 'ap-login-first' }, h('p', {}, at('loginFirst'))));
+      replaceChildren(this.body, h('div', { class: 'ap-login-first', 'data-testid': 'ap-login-first' }, h('p', {}, t('apLoginFirst'))));
       return;
     }
     if (this.detail) {
-      this.backButton.textContent = at('back');
+      this.backButton.textContent = t('apBack');
       replaceChildren(this.body, this.backButton, this.detail.root);
       return;
     }
     switch (this.tab) {
       case 'new':
         replaceChildren(this.body,
-          this.typesError ? h('p', { class: 'error', role: 'alert' }, `${at('loadError')}: ${this.typesError}`) : null,
+          this.typesError ? h('p', { class: 'error', role: 'alert' }, `${t('loadError')}: ${this.typesError}`) : null,
           this.form?.root);
         break;
       case 'inbox':
@@ -331,7 +330,7 @@ export class ApplicationsPanel {
   render(): void {
     this.openButton.textContent = t('apOpen');
     this.openButton.title = t('apOpenTitle');
-    this.title.textContent = at('title');
+    this.title.textContent = t('apTitle');
     this.closeButton.title = t('close');
     this.renderTabs();
     this.form?.render();
@@ -342,7 +341,7 @@ export class ApplicationsPanel {
   private renderTabs(): void {
     const a = currentAccount();
     const tabs = this.tabsFor(a);
-    const labels: Record<Tab, string> = { new: at('tabNew'), inbox: at('tabInbox'), list: at('tabList') };
+    const labels: Record<Tab, string> = { new: t('apTabNew'), inbox: t('apTabInbox'), list: t('apTabList') };
     replaceChildren(this.tabsEl, ...tabs.map((tab) => {
       const b = h('button', { type: 'button', role: 'tab', class: 'ap-tab', 'data-testid': `ap-tab-${tab}`, 'aria-selected': String(!this.detail && this.tab === tab) }, labels[tab],
         tab === 'inbox' && this.inbox.loaded && this.inbox.items.length ? h('span', { class: 'ap-tab-badge', 'data-testid': 'ap-inbox-badge' }, String(this.inbox.items.length)) : null);

@@ -7,7 +7,7 @@
 // by the amendment form.
 import { Marker, type Map as MlMap } from 'maplibre-gl';
 import type { MultiPolygon } from 'geojson';
-import { lang } from '../i18n/i18n';
+import { colon, gap, lang, locale, paren, t, term, type StringKey } from '../i18n/i18n';
 import { area as turfArea } from '@turf/turf';
 import { formatLonLat } from '../coords/gk';
 import { formatNumber } from '../identify/area';
@@ -17,13 +17,12 @@ import { SiteDrawer, type DrawState } from './draw';
 import { areaText, haText, muText } from './format';
 import { fitTo, removeSite, showSite } from './mapview';
 import { checkPoints, DEFAULT_SRID, emptyRow, gkZone, parsePointsText, pointsToPolygon, toSitePoints, ZONE_CHOICES, type PointProblem, type PointRow } from './points';
-import { at, atf, term, type ApKey, colon, gap, paren } from './strings';
 
 export type SiteMode = 'drawn' | 'upload' | 'points';
 
-const PROBLEM_TEXT: Record<PointProblem['code'], ApKey> = {
-  not_a_number: 'pNotANumber', x_out_of_range: 'pXRange', y_out_of_range: 'pYRange', y_no_prefix: 'pYNoPrefix',
-  y_zone_prefix: 'pYPrefix', swapped: 'pSwapped', too_few: 'pTooFew', duplicate: 'pDuplicate', bad_ring: 'pBadRing',
+const PROBLEM_TEXT: Record<PointProblem['code'], StringKey> = {
+  not_a_number: 'apPNotANumber', x_out_of_range: 'apPXRange', y_out_of_range: 'apPYRange', y_no_prefix: 'apPYNoPrefix',
+  y_zone_prefix: 'apPYPrefix', swapped: 'apPSwapped', too_few: 'apPTooFew', duplicate: 'apPDuplicate', bad_ring: 'apPBadRing',
 };
 
 let uid = 0;
@@ -180,20 +179,20 @@ export class SiteEditor {
     const s = this.drawState;
     const l = lang();
     if (!s || s.phase === 'off') {
-      replaceChildren(this.liveArea, h('span', { class: 'ap-muted' }, at('drawIdle')));
+      replaceChildren(this.liveArea, h('span', { class: 'ap-muted' }, t('apDrawIdle')));
       return;
     }
     replaceChildren(this.liveArea,
-      h('span', { class: 'ap-live-label' }, at('drawLive')),
+      h('span', { class: 'ap-live-label' }, t('apDrawLive')),
       h('span', { class: 'ap-live-ha', 'data-testid': 'ap-draw-ha' }, haText(s.area.m2, l)),
       h('span', { class: 'ap-live-mu', 'data-testid': 'ap-draw-mu' }, muText(s.area.m2, l)),
-      h('span', { class: 'ap-muted' }, atf('drawVertices', { n: s.vertices.length })));
+      h('span', { class: 'ap-muted' }, t('apDrawVertices', { n: s.vertices.length })));
   }
 
   private drawBody(): HTMLElement {
     const phase = this.drawState?.phase ?? 'off';
-    const button = (label: ApKey, testid: string, fn: () => void, primary = false, disabled = false): HTMLButtonElement => {
-      const b = h('button', { type: 'button', class: primary ? 'ap-btn ap-btn-primary' : 'ap-btn', 'data-testid': testid, disabled }, at(label));
+    const button = (label: StringKey, testid: string, fn: () => void, primary = false, disabled = false): HTMLButtonElement => {
+      const b = h('button', { type: 'button', class: primary ? 'ap-btn ap-btn-primary' : 'ap-btn', 'data-testid': testid, disabled }, t(label));
       b.addEventListener('click', fn);
       return b;
     };
@@ -201,11 +200,11 @@ export class SiteEditor {
     return h('div', { class: 'ap-draw' },
       h('div', { class: 'ap-row-buttons' },
         ...(phase === 'drawing'
-          ? [button('drawFinish', 'ap-draw-finish', () => this.drawer.finish(), true, (this.drawState?.vertices.length ?? 0) < 3),
-            button('drawUndo', 'ap-draw-undo', () => this.drawer.undo()),
+          ? [button('apDrawFinish', 'ap-draw-finish', () => this.drawer.finish(), true, (this.drawState?.vertices.length ?? 0) < 3),
+            button('apDrawUndo', 'ap-draw-undo', () => this.drawer.undo()),
             button('cancel', 'ap-draw-cancel', () => this.drawer.clear())]
-          : [button(phase === 'done' || this.result ? 'drawRestart' : 'drawStart', 'ap-draw-start', () => this.drawer.start(), true)])),
-      phase === 'drawing' ? h('p', { class: 'ap-hint' }, at('drawHint')) : null,
+          : [button(phase === 'done' || this.result ? 'apDrawRestart' : 'apDrawStart', 'ap-draw-start', () => this.drawer.start(), true)])),
+      phase === 'drawing' ? h('p', { class: 'ap-hint' }, t('apDrawHint')) : null,
       this.liveArea);
   }
 
@@ -218,29 +217,29 @@ export class SiteEditor {
       this.dropResult();
       this.renderBody();
     });
-    const srid = h('input', { type: 'text', inputmode: 'numeric', maxlength: 6, id: `${this.id}-srid`, value: this.uploadSrid, placeholder: at('uploadSridAuto'), 'data-testid': 'ap-upload-srid' });
+    const srid = h('input', { type: 'text', inputmode: 'numeric', maxlength: 6, id: `${this.id}-srid`, value: this.uploadSrid, placeholder: t('detect'), 'data-testid': 'ap-upload-srid' });
     srid.addEventListener('input', () => {
       this.uploadSrid = srid.value;
       srid.classList.toggle('invalid', srid.value.trim() !== '' && !/^\d{4,6}$/.test(srid.value.trim()));
       if (this.result) this.dropResult();
     });
     const encoding = h('select', { id: `${this.id}-enc`, 'data-testid': 'ap-upload-encoding' },
-      h('option', { value: '' }, at('uploadSridAuto')), h('option', { value: 'gbk' }, 'GBK / GB18030'), h('option', { value: 'utf8' }, 'UTF-8'));
+      h('option', { value: '' }, t('detect')), h('option', { value: 'gbk' }, 'GBK / GB18030'), h('option', { value: 'utf8' }, 'UTF-8'));
     encoding.value = this.uploadEncoding;
     encoding.addEventListener('change', () => {
       this.uploadEncoding = encoding.value;
       if (this.result) this.dropResult();
     });
-    const send = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-upload-send', disabled: !this.file || this.busy }, at('uploadSend'));
+    const send = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-upload-send', disabled: !this.file || this.busy }, t('apUploadSend'));
     send.addEventListener('click', () => { if (this.file) void this.send({ file: this.file }); });
     return h('div', { class: 'ap-upload' },
       h('label', { class: 'ap-file', for: `${this.id}-file` }, input,
-        h('span', { class: 'ap-file-button', role: 'button' }, at('uploadChoose')),
-        h('span', { class: `ap-file-name${this.file ? '' : ' ap-muted'}`, 'data-testid': 'ap-upload-name' }, this.file ? this.file.name : at('uploadNone'))),
-      h('p', { class: 'ap-hint' }, at('uploadHint')),
+        h('span', { class: 'ap-file-button', role: 'button' }, t('apUploadChoose')),
+        h('span', { class: `ap-file-name${this.file ? '' : ' ap-muted'}`, 'data-testid': 'ap-upload-name' }, this.file ? this.file.name : t('noFile'))),
+      h('p', { class: 'ap-hint' }, t('apUploadHint')),
       h('div', { class: 'ap-grid2' },
-        h('label', { class: 'ap-field', for: `${this.id}-srid` }, h('span', { class: 'ap-label' }, at('uploadSrid')), srid),
-        h('label', { class: 'ap-field', for: `${this.id}-enc` }, h('span', { class: 'ap-label' }, at('uploadEncoding')), encoding)),
+        h('label', { class: 'ap-field', for: `${this.id}-srid` }, h('span', { class: 'ap-label' }, t('crsEpsg')), srid),
+        h('label', { class: 'ap-field', for: `${this.id}-enc` }, h('span', { class: 'ap-label' }, t('apUploadEncoding')), encoding)),
       h('div', { class: 'ap-row-buttons' }, send));
   }
 
@@ -248,7 +247,7 @@ export class SiteEditor {
 
   private zoneLabel(srid: number): string {
     const z = gkZone(srid)!;
-    return `${z.prefixed ? atf('zonePrefixed', { zone: z.zone }) : atf('zoneBare', { cm: z.cm })} · EPSG:${srid}`;
+    return `${z.prefixed ? t('apZonePrefixed', { zone: z.zone }) : t('apZoneBare', { cm: z.cm })} · EPSG:${srid}`;
   }
 
   private pointsBody(): HTMLElement {
@@ -261,18 +260,18 @@ export class SiteEditor {
       this.updatePoints();
     });
     this.renderTable();
-    const add = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-points-add' }, at('addRow'));
+    const add = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-points-add' }, t('apAddRow'));
     add.addEventListener('click', () => {
       this.rows.push(emptyRow());
       this.renderTable();
       this.tableBody.querySelector<HTMLInputElement>('tr:last-child input[data-col="x"]')?.focus();
     });
-    const pasteToggle = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-points-paste-open', 'aria-expanded': String(this.pasteOpen) }, at('paste'));
+    const pasteToggle = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-points-paste-open', 'aria-expanded': String(this.pasteOpen) }, t('apPaste'));
     pasteToggle.addEventListener('click', () => {
       this.pasteOpen = !this.pasteOpen;
       this.renderBody();
     });
-    const clear = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-points-clear' }, at('pointsClear'));
+    const clear = h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-points-clear' }, t('apPointsClear'));
     clear.addEventListener('click', () => {
       this.rows = [emptyRow(), emptyRow(), emptyRow(), emptyRow()];
       this.dropResult();
@@ -282,7 +281,7 @@ export class SiteEditor {
     let paste: HTMLElement | null = null;
     if (this.pasteOpen) {
       const area = h('textarea', { rows: 5, class: 'ap-mono', 'data-testid': 'ap-points-paste', placeholder: 'J1\t4438646.699\t38440293.859' });
-      const apply = h('button', { type: 'button', class: 'ap-btn', 'data-testid': 'ap-points-paste-apply' }, at('pasteApply'));
+      const apply = h('button', { type: 'button', class: 'ap-btn', 'data-testid': 'ap-points-paste-apply' }, t('apPasteApply'));
       apply.addEventListener('click', () => {
         const rows = parsePointsText(area.value);
         if (!rows.length) return;
@@ -292,9 +291,9 @@ export class SiteEditor {
         this.renderBody();
         this.updatePoints();
       });
-      paste = h('div', { class: 'ap-paste' }, h('p', { class: 'ap-hint' }, at('pasteHint')), area, h('div', { class: 'ap-row-buttons' }, apply));
+      paste = h('div', { class: 'ap-paste' }, h('p', { class: 'ap-hint' }, t('apPasteHint')), area, h('div', { class: 'ap-row-buttons' }, apply));
     }
-    const check = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-points-send' }, at('pointsCheck'));
+    const check = h('button', { type: 'button', class: 'ap-btn ap-btn-primary', 'data-testid': 'ap-points-send' }, t('apPointsCheck'));
     check.addEventListener('click', () => {
       const problems = checkPoints(this.rows, this.srid);
       this.updatePoints();
@@ -303,11 +302,11 @@ export class SiteEditor {
     });
     const table = h('table', { class: 'ap-points', 'data-testid': 'ap-points-table' },
       h('thead', {}, h('tr', {},
-        h('th', { class: 'ap-col-no' }, at('colNo')), h('th', {}, at('colX')), h('th', {}, at('colY')),
-        h('th', { class: 'ap-col-ring', title: at('colRingTitle') }, at('colRing')), h('th', { class: 'ap-col-del' }))),
+        h('th', { class: 'ap-col-no' }, t('apColNo')), h('th', {}, t('apColX')), h('th', {}, t('apColY')),
+        h('th', { class: 'ap-col-ring', title: t('apColRingTitle') }, t('apColRing')), h('th', { class: 'ap-col-del' }))),
       this.tableBody);
     return h('div', { class: 'ap-points-wrap' },
-      h('label', { class: 'ap-field', for: `${this.id}-zone` }, h('span', { class: 'ap-label' }, at('pointsZone')), zone),
+      h('label', { class: 'ap-field', for: `${this.id}-zone` }, h('span', { class: 'ap-label' }, t('apPointsZone')), zone),
       h('div', { class: 'ap-table-wrap' }, table),
       h('div', { class: 'ap-row-links' }, add, pasteToggle, clear),
       paste,
@@ -321,7 +320,7 @@ export class SiteEditor {
       const cell = (col: 'no' | 'x' | 'y' | 'ring', cls: string): HTMLElement => {
         const input = h('input', { type: 'text', value: r[col], 'data-col': col, 'data-row': i, class: cls, 'data-testid': `ap-point-${col}`,
           placeholder: col === 'no' ? `J${i + 1}` : undefined,
-          inputmode: col === 'no' ? undefined : 'decimal', 'aria-label': `${at(col === 'no' ? 'colNo' : col === 'x' ? 'colX' : col === 'y' ? 'colY' : 'colRing')} ${i + 1}` });
+          inputmode: col === 'no' ? undefined : 'decimal', 'aria-label': `${t(col === 'no' ? 'apColNo' : col === 'x' ? 'apColX' : col === 'y' ? 'apColY' : 'apColRing')} ${i + 1}` });
         input.addEventListener('input', () => {
           this.rows[i]![col] = input.value;
           if (col !== 'no' && this.result) this.dropResult();
@@ -341,7 +340,7 @@ export class SiteEditor {
         });
         return h('td', {}, input);
       };
-      const del = h('button', { type: 'button', class: 'ap-del', title: at('removeRow'), 'aria-label': at('removeRow'), 'data-testid': 'ap-point-del' }, '×');
+      const del = h('button', { type: 'button', class: 'ap-del', title: t('apRemoveRow'), 'aria-label': t('apRemoveRow'), 'data-testid': 'ap-point-del' }, '×');
       del.addEventListener('click', () => {
         this.rows.splice(i, 1);
         if (!this.rows.length) this.rows.push(emptyRow());
@@ -365,7 +364,7 @@ export class SiteEditor {
     }
     const shown = problems.filter((p) => p.code !== 'too_few' || filled.length >= 3);
     replaceChildren(this.pointsProblems, ...shown.slice(0, 8).map((p) => h('li', { 'data-code': p.code },
-      p.row !== undefined ? `${atf('row', { n: p.row + 1 })}${paren(this.rows[p.row]?.no || '—')}${colon()}` : '', at(PROBLEM_TEXT[p.code]))));
+      p.row !== undefined ? `${t('apRow', { n: p.row + 1 })}${paren(this.rows[p.row]?.no || '—')}${colon()}` : '', t(PROBLEM_TEXT[p.code]))));
     let polygon: MultiPolygon | null = null;
     if (!problems.some((p) => p.code !== 'too_few')) {
       try {
@@ -377,7 +376,7 @@ export class SiteEditor {
     if (polygon && !this.result) {
       const m2 = turfArea(polygon);
       replaceChildren(this.pointsPreview,
-        h('span', { class: 'ap-live-label' }, at('pointsPreview')),
+        h('span', { class: 'ap-live-label' }, t('apPointsPreview')),
         h('span', { class: 'ap-live-ha', 'data-testid': 'ap-points-ha' }, haText(m2, lang())),
         h('span', { class: 'ap-live-mu', 'data-testid': 'ap-points-mu' }, muText(m2, lang())));
       showSite(this.map, polygon, true);
@@ -392,21 +391,21 @@ export class SiteEditor {
   private renderStatus(): void {
     const l = lang();
     if (this.busy) {
-      replaceChildren(this.statusEl, h('p', { class: 'ap-muted ap-busy' }, at('siteChecking')));
+      replaceChildren(this.statusEl, h('p', { class: 'ap-muted ap-busy' }, t('apSiteChecking')));
       return;
     }
     if (this.result) {
       const s = this.result.site;
       replaceChildren(this.statusEl, h('div', { class: 'ap-site-ok', 'data-testid': 'ap-site-ok', 'data-area-m2': s.area_m2 },
-        h('div', { class: 'ap-site-ok-head' }, `✓ ${at('siteOk')}`),
+        h('div', { class: 'ap-site-ok-head' }, `✓ ${t('apSiteOk')}`),
         h('dl', { class: 'ap-dl' },
-          h('dt', {}, at('siteArea')),
+          h('dt', {}, t('apSiteArea')),
           h('dd', { 'data-testid': 'ap-site-area' }, h('strong', {}, haText(s.area_m2, l, s.area_ha)), `${gap()}${muText(s.area_m2, l, s.area_mu)}`,
-            h('span', { class: 'ap-muted' }, `${gap()}${formatNumber(s.area_m2, 1, l === 'zh' ? 'zh-CN' : 'en')} ${l === 'zh' ? '平方米' : 'm²'}`)),
-          h('dt', {}, at('siteSource')), h('dd', {}, term('src', s.source)),
-          s.file ? h('dt', {}, at('siteFile')) : null,
+            h('span', { class: 'ap-muted' }, `${gap()}${formatNumber(s.area_m2, 1, locale())} ${t('unitM2')}`)),
+          h('dt', {}, t('apSiteSource')), h('dd', {}, term('apSource', s.source)),
+          s.file ? h('dt', {}, t('apSiteFile')) : null,
           s.file ? h('dd', { class: 'ap-break' }, s.file.name, h('span', { class: 'ap-muted ap-small', title: s.file.sha256 }, ` SHA-256 ${s.file.sha256.slice(0, 12)}…`)) : null),
-        s.warnings?.length ? h('div', { class: 'ap-warn' }, h('strong', {}, `${at('siteWarnings')}${colon()}`), h('ul', {}, ...s.warnings.map((w) => h('li', {}, w)))) : null));
+        s.warnings?.length ? h('div', { class: 'ap-warn' }, h('strong', {}, `${t('apSiteWarnings')}${colon()}`), h('ul', {}, ...s.warnings.map((w) => h('li', {}, w)))) : null));
       return;
     }
     if (this.error) {
@@ -425,12 +424,12 @@ export class SiteEditor {
       return [...parts, loc].filter(Boolean).join(' · ');
     };
     const loc = e?.location;
-    const locate = loc ? h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-site-locate' }, at('siteShowLocation')) : null;
+    const locate = loc ? h('button', { type: 'button', class: 'ap-link-btn', 'data-testid': 'ap-site-locate' }, t('apSiteShowLocation')) : null;
     locate?.addEventListener('click', () => this.showLocation(loc!));
     return h('div', { class: 'ap-error-box', role: 'alert', 'data-testid': 'ap-site-error', 'data-code': e?.code ?? 'error' },
-      h('div', { class: 'ap-error-head' }, at('siteRefused'), e ? h('code', { 'data-testid': 'ap-site-error-code' }, e.code) : null),
+      h('div', { class: 'ap-error-head' }, t('apSiteRefused'), e ? h('code', { 'data-testid': 'ap-site-error-code' }, e.code) : null),
       h('p', { class: 'ap-error-message', 'data-testid': 'ap-site-error-message' }, err.message),
-      loc ? h('p', { class: 'ap-small' }, `${at('siteLocation')}${colon()}${formatLonLat(loc[0], loc[1])} `, locate) : null,
+      loc ? h('p', { class: 'ap-small' }, `${t('apSiteLocation')}${colon()}${formatLonLat(loc[0], loc[1])} `, locate) : null,
       e?.problems.length ? h('ul', { class: 'ap-problems' }, ...e.problems.slice(0, 20).map((p) => h('li', {},
         p.code ? h('code', {}, p.code) : null, ` ${p.message ?? ''}`, where(p) ? h('span', { class: 'ap-muted ap-small' }, ` ${paren(where(p))}`) : null))) : null);
   }
@@ -441,9 +440,9 @@ export class SiteEditor {
 
   /** Renders every part (also after a language switch). */
   render(): void {
-    const modes: [SiteMode, ApKey][] = [['drawn', 'siteDraw'], ['upload', 'siteUpload'], ['points', 'sitePoints']];
+    const modes: [SiteMode, StringKey][] = [['drawn', 'apSiteDraw'], ['upload', 'apSiteUpload'], ['points', 'apSitePoints']];
     replaceChildren(this.modeBar, ...modes.map(([m, key]) => {
-      const b = h('button', { type: 'button', role: 'tab', class: 'ap-seg-btn', 'aria-selected': String(this.mode === m), 'data-testid': `ap-site-mode-${m}` }, at(key));
+      const b = h('button', { type: 'button', role: 'tab', class: 'ap-seg-btn', 'aria-selected': String(this.mode === m), 'data-testid': `ap-site-mode-${m}` }, t(key));
       b.addEventListener('click', () => this.setMode(m));
       return b;
     }));

@@ -3,8 +3,7 @@
 // language. A plain string is shown as it is.
 import type { TimelineEntry } from './api';
 import { areaText } from './format';
-import { lang } from '../i18n/i18n';
-import { at, atf, term } from './strings';
+import { lang, t, term } from '../i18n/i18n';
 
 export interface Names {
   department(id: string): string;
@@ -30,31 +29,31 @@ export function describeEvent(e: Pick<TimelineEntry, 'kind'> & { detail?: unknow
       break;
     }
     case 'resubmitted': {
-      if (str(o['note'])) lines.push(`${at('amendNote')}${sep}${str(o['note'])}`);
+      if (str(o['note'])) lines.push(`${t('apAmendNote')}${sep}${str(o['note'])}`);
       const facts: string[] = [];
-      if (typeof o['site_changed'] === 'boolean') facts.push(at(o['site_changed'] ? 'tlSiteChanged' : 'tlSiteKept'));
-      if (str(o['previous_outcome'])) facts.push(atf('tlPrevious', { s: term('st', String(o['previous_outcome'])) }));
+      if (typeof o['site_changed'] === 'boolean') facts.push(t(o['site_changed'] ? 'apTlSiteChanged' : 'apTlSiteKept'));
+      if (str(o['previous_outcome'])) facts.push(t('apTlPrevious', { s: term('apStatus', String(o['previous_outcome'])) }));
       if (facts.length) lines.push(facts.join(' · '));
       break;
     }
     case 'opinion':
     case 'correction': {
-      if (str(o['decision'])) lines.push(`${at('decision')}${sep}${term('d', String(o['decision']))}`);
-      if (str(o['conditions'])) lines.push(`${at('conditions')}${sep}${str(o['conditions'])}`);
-      if (str(o['reason'])) lines.push(`${at('reason')}${sep}${str(o['reason'])}`);
-      if (str(o['note'])) lines.push(`${at('note')}${sep}${str(o['note'])}`);
+      if (str(o['decision'])) lines.push(`${t('apDecision')}${sep}${term('apDecision', String(o['decision']))}`);
+      if (str(o['conditions'])) lines.push(`${t('apConditions')}${sep}${str(o['conditions'])}`);
+      if (str(o['reason'])) lines.push(`${t('apReason')}${sep}${str(o['reason'])}`);
+      if (str(o['note'])) lines.push(`${t('apNote')}${sep}${str(o['note'])}`);
       break;
     }
     case 'withdrawn':
-      if (str(o['reason'])) lines.push(`${at('withdrawReason')}${sep}${str(o['reason'])}`);
+      if (str(o['reason'])) lines.push(`${t('apWithdrawReason')}${sep}${str(o['reason'])}`);
       break;
     case 'rejected': {
       const depts = Array.isArray(o['departments']) ? (o['departments'] as unknown[]).map((x) => names.department(String(x))) : [];
-      if (depts.length) lines.push(atf('tlRejectedBy', { d: depts.join('、') }));
+      if (depts.length) lines.push(t('apTlRejectedBy', { d: depts.join('、') }));
       break;
     }
     case 'approved':
-      if (typeof o['conditions'] === 'number' && o['conditions'] > 0) lines.push(atf('tlConditionsN', { n: o['conditions'] }));
+      if (typeof o['conditions'] === 'number' && o['conditions'] > 0) lines.push(t('apTlConditionsN', { n: o['conditions'] }));
       break;
     default:
       for (const [k, v] of Object.entries(o)) if (typeof v === 'string' || typeof v === 'number') lines.push(`${k}${sep}${v}`);

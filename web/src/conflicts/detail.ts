@@ -6,7 +6,7 @@ import type { StringKey } from '../i18n/strings';
 import { h } from '../ui/dom';
 import type { CaseDetail, CaseEvent, CaseView, Status } from './api';
 import { HIGHLIGHT_COLORS } from './highlight';
-import { areaTexts, fmt, type Vocab } from './vocab';
+import { areaTexts, type Vocab } from './vocab';
 
 /** What the user has typed for a status change (kept across reloads and a stale-version refusal). */
 export interface Draft {
@@ -118,7 +118,7 @@ function textField(m: DetailModel, key: keyof Draft, label: string, opts: { requ
     if (m.invalid.delete(key)) input.classList.remove('invalid');
   });
   return h('label', { class: 'cf-field', for: id },
-    h('span', { class: 'cf-label' }, label, opts.required ? h('span', { class: 'cf-req', title: t('cfRequired') }, ' *') : null),
+    h('span', { class: 'cf-label' }, label, opts.required ? h('span', { class: 'cf-req', title: t('required') }, ' *') : null),
     input);
 }
 
@@ -132,7 +132,7 @@ function decisionField(v: Vocab, m: DetailModel, c: CaseView): HTMLElement {
     if (m.invalid.delete('decision')) select.classList.remove('invalid');
   });
   return h('label', { class: 'cf-field', for: 'cf-draft-decision' },
-    h('span', { class: 'cf-label' }, t('cfDecision'), h('span', { class: 'cf-req', title: t('cfRequired') }, ' *')), select);
+    h('span', { class: 'cf-label' }, t('cfDecision'), h('span', { class: 'cf-req', title: t('required') }, ' *')), select);
 }
 
 function actionForm(v: Vocab, m: DetailModel, c: CaseView, handlers: DetailHandlers): HTMLElement | null {
@@ -152,9 +152,9 @@ function actionForm(v: Vocab, m: DetailModel, c: CaseView, handlers: DetailHandl
     fields.push(textField(m, 'reason', t('cfReopenReason'), { required: true, multiline: true }));
   }
   fields.push(textField(m, 'comment', t('cfComment'), { multiline: true }));
-  const submit = h('button', { type: 'button', class: 'cf-primary', 'data-testid': 'cf-submit', disabled: busy || !allowed }, busy ? t('cfSubmitting') : t('cfSubmit'));
+  const submit = h('button', { type: 'button', class: 'cf-primary', 'data-testid': 'cf-submit', disabled: busy || !allowed }, busy ? t('submitting') : t('cfSubmit'));
   submit.addEventListener('click', () => handlers.submit());
-  const cancel = h('button', { type: 'button', class: 'cf-secondary', 'data-testid': 'cf-cancel', disabled: busy }, t('cfCancel'));
+  const cancel = h('button', { type: 'button', class: 'cf-secondary', 'data-testid': 'cf-cancel', disabled: busy }, t('cancel'));
   cancel.addEventListener('click', () => handlers.chooseAction(undefined));
   let saveAsComment: HTMLElement | null = null;
   if (!allowed) {
@@ -186,14 +186,14 @@ function eventItem(v: Vocab, c: CaseView, e: CaseEvent): HTMLElement {
   lines.push(line(t('cfCityOpinion'), d.city_opinion));
   lines.push(line(t('cfEffectiveDate'), d.effective_date));
   if (e.action === 'resolved_by_data' && typeof d.layer === 'string') {
-    lines.push(line(t('cfResolvedBy'), `${v.layer(d.layer)} ${typeof d.revision === 'number' ? fmt('cfRevision', { n: d.revision }) : ''}`.trim()));
+    lines.push(line(t('cfResolvedBy'), `${v.layer(d.layer)} ${typeof d.revision === 'number' ? t('cfRevision', { n: d.revision }) : ''}`.trim()));
   }
   if (typeof d.note === 'string') lines.push(line(t('cfComment'), d.note));
   if (e.comment) lines.push(h('div', { class: 'cf-ev-comment' }, e.comment));
   return h('li', { class: `cf-event cf-ev-${e.action}`, 'data-testid': 'cf-event', 'data-action': e.action, 'data-to': e.to_status ?? '' },
     h('div', { class: 'cf-ev-head' },
       h('strong', {}, key ? t(key) : e.action),
-      e.run_id ? h('span', { class: 'cf-muted' }, ` · ${fmt('cfRunNo', { n: e.run_id })}`) : null,
+      e.run_id ? h('span', { class: 'cf-muted' }, ` · ${t('cfRunNo', { n: e.run_id })}`) : null,
       h('span', { class: 'cf-ev-meta' }, `${formatTime(e.at)} · ${actor}`)),
     ...lines);
 }
@@ -222,9 +222,9 @@ export function renderDetail(v: Vocab, m: DetailModel, handlers: DetailHandlers)
     ...(c.district_opinion ? fact(t('cfDistrictOpinion'), c.district_opinion) : []),
     ...(c.city_opinion ? fact(t('cfCityOpinion'), c.city_opinion) : []),
     ...(c.effective_date ? fact(t('cfEffectiveDate'), c.effective_date) : []),
-    ...(c.resolved_layer ? fact(t('cfResolvedBy'), `${v.layer(c.resolved_layer)} ${c.resolved_revision !== null ? fmt('cfRevision', { n: c.resolved_revision }) : ''}`.trim()) : []),
-    ...fact(t('cfFirstRun'), `${fmt('cfRunNo', { n: c.first_run })} · ${formatTime(c.created_at)}`),
-    ...fact(t('cfVersion'), String(c.version), 'cf-detail-version'));
+    ...(c.resolved_layer ? fact(t('cfResolvedBy'), `${v.layer(c.resolved_layer)} ${c.resolved_revision !== null ? t('cfRevision', { n: c.resolved_revision }) : ''}`.trim()) : []),
+    ...fact(t('cfFirstRun'), `${t('cfRunNo', { n: c.first_run })} · ${formatTime(c.created_at)}`),
+    ...fact(t('version'), String(c.version), 'cf-detail-version'));
 
   // Status change: who acts (the account; anonymous writes are refused and open the login), one
   // button per allowed transition (disabled for an account that may not make it), the open form.
@@ -265,11 +265,11 @@ export function renderDetail(v: Vocab, m: DetailModel, handlers: DetailHandlers)
     history = h('ol', { class: 'cf-history', 'data-testid': 'cf-history' },
       ...[...m.detail.events].reverse().map((e) => eventItem(v, c, e)));
   } else if (m.loadError) {
-    const retry = h('button', { type: 'button', class: 'cf-secondary' }, t('cfRetry'));
+    const retry = h('button', { type: 'button', class: 'cf-secondary' }, t('retry'));
     retry.addEventListener('click', () => handlers.reload());
-    history = h('p', { class: 'error', role: 'alert' }, `${t('cfLoadError')}: ${m.loadError} `, retry);
+    history = h('p', { class: 'error', role: 'alert' }, `${t('loadError')}: ${m.loadError} `, retry);
   } else {
-    history = h('p', { class: 'cf-muted' }, t('cfLoading'));
+    history = h('p', { class: 'cf-muted' }, t('loading'));
   }
 
   return h('article', {

@@ -24,7 +24,7 @@ import { emptyDraft, renderDetail, severityBadge, statusBadge, type DetailModel 
 import { clearHighlight, CONFLICTS_SOURCE, showGoneGeometry, showHighlight } from './highlight';
 import { renderRuns, type RunsModel } from './runs';
 import { renderSummary } from './summary';
-import { areaTexts, fmt, formatInt, Vocab } from './vocab';
+import { areaTexts, formatInt, Vocab } from './vocab';
 
 /** Cases fetched per page. */
 export const PAGE_SIZE = 50;
@@ -208,12 +208,12 @@ export class ConflictsPanel {
       ...v.info.rules.filter((r) => r.severity === s.code).map((r) => opt(r.id, pick(r)))))];
     const districtOptions = [opt('*', t('cfAllDistricts')), ...v.districts.map((d) => opt(d.adcode, pick(d))), opt('', t('cfOutside'))];
     replaceChildren(this.filtersEl,
-      select('cf-filter-rule', t('cfFilterRule'), f.rule ?? '', ruleOptions, (x) => this.setFilter({ rule: x || undefined }), true),
-      select('cf-filter-district', t('cfFilterDistrict'), f.adcode ?? '*', districtOptions, (x) => this.setFilter({ adcode: x === '*' ? undefined : x })),
+      select('cf-filter-rule', t('rule'), f.rule ?? '', ruleOptions, (x) => this.setFilter({ rule: x || undefined }), true),
+      select('cf-filter-district', t('district'), f.adcode ?? '*', districtOptions, (x) => this.setFilter({ adcode: x === '*' ? undefined : x })),
       select('cf-filter-severity', t('cfFilterSeverity'), f.severity ?? '',
         [opt('', t('cfAllSeverities')), ...v.info.severities.map((s) => opt(s.code, pick(s)))], (x) => this.setFilter({ severity: x || undefined })),
-      select('cf-filter-status', t('cfFilterStatus'), f.status ?? '',
-        [h('option', { value: 'open', title: t('cfStatusOpenTitle') }, t('cfStatusOpen')), opt('', t('cfAllStatuses')), ...v.info.statuses.map((s) => opt(s.code, pick(s)))],
+      select('cf-filter-status', t('cfStatus'), f.status ?? '',
+        [h('option', { value: 'open', title: t('cfStatusOpenTitle') }, t('cfStatusOpen')), opt('', t('allStatuses')), ...v.info.statuses.map((s) => opt(s.code, pick(s)))],
         (x) => this.setFilter({ status: (x || undefined) as CaseFilter['status'] })));
   }
 
@@ -225,7 +225,7 @@ export class ConflictsPanel {
     }
     const v = this.vocab;
     const l = this.list;
-    const count = l.loading && !l.cases.length ? t('cfLoading') : fmt('cfTotal', { n: formatInt(l.total) });
+    const count = l.loading && !l.cases.length ? t('loading') : t('cfTotal', { n: formatInt(l.total) });
     const adcode = this.filter.adcode;
     const report = adcode && /^\d{6}$/.test(adcode)
       ? h('a', { class: 'cf-link', href: reportUrl(adcode), target: '_blank', rel: 'noopener', 'data-testid': 'cf-report', title: t('cfReportTitle') },
@@ -274,26 +274,26 @@ export class ConflictsPanel {
     if (!v) {
       replaceChildren(this.listEl, this.metaError
         ? this.errorWithRetry(this.metaError, () => void this.ensureLoaded())
-        : h('p', { class: 'cf-muted' }, t('cfLoading')));
+        : h('p', { class: 'cf-muted' }, t('loading')));
       return;
     }
     const l = this.list;
     const more = l.cases.length < l.total;
     const moreButton = h('button', { type: 'button', class: 'cf-secondary cf-more', 'data-testid': 'cf-more', disabled: l.loading },
-      l.loading ? t('cfLoading') : `${t('cfLoadMore')}（${fmt('cfShown', { shown: formatInt(l.cases.length), total: formatInt(l.total) })}）`);
+      l.loading ? t('loading') : `${t('loadMore')}（${t('cfShown', { shown: formatInt(l.cases.length), total: formatInt(l.total) })}）`);
     moreButton.addEventListener('click', () => void this.loadList(true));
     replaceChildren(this.listEl,
       l.cases.length ? h('ul', { class: 'cf-cases', 'data-testid': 'cf-cases' }, ...l.cases.map((c) => this.caseItem(v, c))) : null,
       !l.loading && !l.error && !l.cases.length ? h('p', { class: 'cf-muted', 'data-testid': 'cf-empty' }, t('cfNone')) : null,
       l.error ? this.errorWithRetry(l.error, () => void this.loadList(l.cases.length > 0)) : null,
       more && !l.error ? moreButton : null,
-      l.loading && !l.cases.length ? h('p', { class: 'cf-muted' }, t('cfLoading')) : null);
+      l.loading && !l.cases.length ? h('p', { class: 'cf-muted' }, t('loading')) : null);
   }
 
   private errorWithRetry(message: string, retry: () => void): HTMLElement {
-    const b = h('button', { type: 'button', class: 'cf-secondary' }, t('cfRetry'));
+    const b = h('button', { type: 'button', class: 'cf-secondary' }, t('retry'));
     b.addEventListener('click', retry);
-    return h('p', { class: 'error', role: 'alert' }, `${t('cfLoadError')}: ${message} `, b);
+    return h('p', { class: 'error', role: 'alert' }, `${t('loadError')}: ${message} `, b);
   }
 
   // ---- one case -------------------------------------------------------------------------------
@@ -441,7 +441,7 @@ export class ConflictsPanel {
       m.draft = emptyDraft();
       m.detail = changed;
       m.item = stripDetail(changed);
-      m.notice = { kind: 'ok', text: fmt('cfDone', { status: this.vocab?.status(changed.status) ?? changed.status }), where: 'change' };
+      m.notice = { kind: 'ok', text: t('cfDone', { status: this.vocab?.status(changed.status) ?? changed.status }), where: 'change' };
       m.revealNotice = true;
       this.updateListItem(changed);
       this.renderList();
@@ -459,7 +459,7 @@ export class ConflictsPanel {
     const e = err instanceof ApiError ? err : undefined;
     if (e?.status === 412) {
       const current = (e.details as { currentVersion?: number } | undefined)?.currentVersion;
-      m.notice = { kind: 'stale', text: fmt('cfStale', { version: current ?? '?' }), where: 'change' };
+      m.notice = { kind: 'stale', text: t('cfStale', { version: current ?? '?' }), where: 'change' };
       m.revealNotice = true;
       this.renderDetailView();
       await this.loadDetail();
@@ -472,7 +472,7 @@ export class ConflictsPanel {
     }
     const field = (e?.details as { field?: string } | undefined)?.field;
     if (field && field in m.draft) m.invalid.add(field);
-    m.notice = { kind: 'error', text: `${t('cfActionFailed')}: ${messageOf(err)}`, where: 'change' };
+    m.notice = { kind: 'error', text: `${t('actionFailed')}: ${messageOf(err)}`, where: 'change' };
     m.revealNotice = true;
     this.renderDetailView();
     // 409: the case is not in the state the panel shows; show the real one.
@@ -528,7 +528,7 @@ export class ConflictsPanel {
     } catch (err) {
       if (this.selected?.item.id !== id) return false;
       m.busy = undefined;
-      m.notice = { kind: 'error', text: `${t('cfActionFailed')}: ${messageOf(err)}`, where };
+      m.notice = { kind: 'error', text: `${t('actionFailed')}: ${messageOf(err)}`, where };
       m.revealNotice = true;
       this.renderDetailView();
       return false;
@@ -605,7 +605,7 @@ export class ConflictsPanel {
     if (this.summaryError) {
       replaceChildren(this.summaryView, this.errorWithRetry(this.summaryError, () => void this.loadSummary()));
     } else if (!this.summary) {
-      replaceChildren(this.summaryView, h('p', { class: 'cf-muted' }, t('cfLoading')));
+      replaceChildren(this.summaryView, h('p', { class: 'cf-muted' }, t('loading')));
     } else {
       replaceChildren(this.summaryView, renderSummary(v, this.summary, (row: SummaryRow) => {
         this.selected = undefined;

@@ -5,7 +5,7 @@ import { formatTime, t } from '../i18n/i18n';
 import { formatNumber, m2ToHa } from '../identify/area';
 import { h } from '../ui/dom';
 import type { RunRecord, RunResult, RunTotals } from './api';
-import { fmt, formatDuration, formatInt, locale, type Vocab } from './vocab';
+import { formatDuration, formatInt, locale, type Vocab } from './vocab';
 
 export interface RunsModel {
   mode: 'incremental' | 'full';
@@ -36,7 +36,7 @@ function totalsList(v: Vocab, totals: RunTotals, changed: string[]): HTMLElement
     h('dt', {}, t('cfRunClosed')), h('dd', { 'data-testid': 'cf-run-closed' }, formatInt(totals.closed)),
     h('dt', {}, t('cfRunReopened')), h('dd', {}, formatInt(totals.reopened)),
     h('dt', {}, t('cfRunSlivers')), h('dd', {}, `${formatInt(totals.sliver_parts)} · ${formatNumber(totals.sliver_area_m2, 1, l)} ${t('unitM2')}`),
-    h('dt', {}, t('cfRunChanged')), h('dd', {}, changed.length ? changed.map((id) => v.layer(id)).join('、') : t('cfRunNoChange')));
+    h('dt', {}, t('cfRunChanged')), h('dd', {}, changed.length ? changed.map((id) => v.layer(id)).join('、') : t('none')));
 }
 
 export function renderRuns(v: Vocab, m: RunsModel, handlers: RunsHandlers): HTMLElement {
@@ -55,7 +55,7 @@ export function renderRuns(v: Vocab, m: RunsModel, handlers: RunsHandlers): HTML
   } else if (m.result) {
     const r = m.result;
     result = h('div', { class: 'cf-run-result', 'data-testid': 'cf-run-result', 'data-run': r.id, 'data-mode': r.mode },
-      h('p', { class: 'cf-run-head' }, `✓ ${fmt('cfRunDone', { id: r.id, mode: modeName(r.mode), duration: formatDuration(r.duration_ms) })}`),
+      h('p', { class: 'cf-run-head' }, `✓ ${t('cfRunDone', { id: r.id, mode: modeName(r.mode), duration: formatDuration(r.duration_ms) })}`),
       totalsList(v, r.totals, r.changedLayers),
       h('p', { class: 'cf-muted cf-small' }, t('cfRunRefreshed')));
   }
@@ -77,9 +77,9 @@ export function renderRuns(v: Vocab, m: RunsModel, handlers: RunsHandlers): HTML
           h('td', { class: 'num' }, tot ? `${formatInt(tot.opened)} / ${formatInt(tot.closed)}` : '—'));
       })));
   } else if (m.recordsError) {
-    recent = h('p', { class: 'error' }, `${t('cfLoadError')}: ${m.recordsError}`);
+    recent = h('p', { class: 'error' }, `${t('loadError')}: ${m.recordsError}`);
   } else {
-    recent = h('p', { class: 'cf-muted' }, t('cfLoading'));
+    recent = h('p', { class: 'cf-muted' }, t('loading'));
   }
 
   return h('div', { class: 'cf-runs' },

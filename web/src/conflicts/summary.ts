@@ -44,7 +44,7 @@ export function renderSummary(v: Vocab, summary: Summary, pick: (row: SummaryRow
     h('p', { class: 'cf-muted cf-small' }, t('cfSummaryNote')),
     h('table', { class: 'cf-table', 'data-testid': 'cf-summary-table' },
       h('thead', {}, h('tr', {},
-        h('th', { colspan: 2 }, `${t('cfColRule')} / ${t('cfColDistrict')}`),
+        h('th', { colspan: 2 }, `${t('rule')} / ${t('district')}`),
         h('th', { class: 'num' }, t('cfColCount')), h('th', { class: 'num' }, t('cfColHa')), h('th', { class: 'num' }, t('cfColMu')))),
       h('tbody', {}, ...body),
       h('tfoot', {}, h('tr', { 'data-testid': 'cf-summary-total' },

@@ -1,6 +1,8 @@
 // Interface language: Chinese by default, English on request, remembered in localStorage.
 import { STRINGS, type StringKey } from './strings';
 
+export type { StringKey } from './strings';
+
 /** The two interface languages. */
 export type Lang = 'zh' | 'en';
 /** Any text the registry or API gives in both languages. */
@@ -33,7 +35,7 @@ export function setLang(next: Lang): void {
   } catch {
     /* not persisted; the switch still applies to this page */
   }
-  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+  document.documentElement.lang = locale(next);
   for (const fn of listeners) fn(next);
 }
 
@@ -43,9 +45,45 @@ export function onLangChange(fn: (lang: Lang) => void): () => void {
   return () => listeners.delete(fn);
 }
 
-/** The interface string for key in the current language. */
-export function t(key: StringKey): string {
-  return STRINGS[key][current];
+/** Values for the {name} placeholders of a text. */
+export type Vars = Record<string, string | number>;
+
+/**
+ * The interface text of key in the current language (or in `l`, for formatters that take the
+ * language as an argument), its {name} placeholders filled in from vars.
+ */
+export function t(key: StringKey, vars?: Vars, l: Lang = current): string {
+  const text: string = STRINGS[key][l];
+  return vars ? text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m)) : text;
+}
+
+/** The vocabularies of the table: the part before `_` of its keys (apStatus, apDecision …). */
+export type Vocabulary = StringKey extends infer K ? (K extends `${infer V}_${string}` ? V : never) : never;
+
+/** The name of a vocabulary's code (the entry `<vocabulary>_<code>`); the code itself when there is none. */
+export function term(vocabulary: Vocabulary, code: string): string {
+  const key = `${vocabulary}_${code}`;
+  return key in STRINGS ? t(key as StringKey) : code;
+}
+
+/** The locale of the interface language, for number formats. */
+export function locale(l: Lang = current): string {
+  return l === 'zh' ? 'zh-CN' : 'en';
+}
+
+/** The colon after a label: "：" in Chinese, ": " in English. */
+export function colon(): string {
+  return current === 'zh' ? '：' : ': ';
+}
+
+/** Text in brackets: "（…）" in Chinese, " (…)" in English. */
+export function paren(text: string): string {
+  return current === 'zh' ? `（${text}）` : ` (${text})`;
+}
+
+/** A gap between figures: an ideographic space in Chinese, an en space in English. */
+export function gap(): string {
+  return current === 'zh' ? '\u3000' : '\u2002';
 }
 
 /** The current language's side of a bilingual registry text. */
@@ -55,7 +93,7 @@ export function pick(text: Localized): string {
 
 /** Sets the <html lang> attribute to the stored language at start-up. */
 export function initDocumentLang(): void {
-  document.documentElement.lang = current === 'zh' ? 'zh-CN' : 'en';
+  document.documentElement.lang = locale(current);
 }
 
 /** A timestamp as local "YYYY-MM-DD HH:mm" (the same in both languages). */

@@ -1,6 +1,6 @@
 // The identify panel on the right: the features found at the clicked point, each with its layer,
 // class, attributes (registry labels) and area in m², 公顷 and 亩.
-import { lang, pick, t } from '../i18n/i18n';
+import { locale, pick, t } from '../i18n/i18n';
 import { swatch } from '../layers/legend';
 import type { Layer } from '../layers/registry';
 import { formatGk, formatLonLat, lonLatToGk } from '../coords/gk';
@@ -19,20 +19,20 @@ export type PanelState =
 function formatValue(value: unknown, type: string): string {
   if (value === null || value === undefined || value === '') return '—';
   if (type === 'boolean' || typeof value === 'boolean') return value === true || value === 'true' ? t('yes') : t('no');
-  if (typeof value === 'number') return value.toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en', { maximumFractionDigits: 6 });
+  if (typeof value === 'number') return value.toLocaleString(locale(), { maximumFractionDigits: 6 });
   return String(value);
 }
 
 function areaRows(f: IdentifiedFeature): HTMLElement | null {
   if (f.area_m2 === null || f.area_m2 === undefined) return null;
-  const locale = lang() === 'zh' ? 'zh-CN' : 'en';
+  const l = locale();
   const ha = f.area_ha ?? m2ToHa(f.area_m2);
   const mu = f.area_mu ?? m2ToMu(f.area_m2);
   return h('div', { class: 'area', 'data-testid': 'identify-area' },
     h('span', { class: 'area-label' }, t('area')),
-    h('span', { class: 'area-value', 'data-testid': 'identify-area-m2' }, `${formatNumber(f.area_m2, 1, locale)} ${t('unitM2')}`),
-    h('span', { class: 'area-value', 'data-testid': 'identify-area-ha' }, `${formatNumber(ha, 4, locale)} ${t('unitHa')}`),
-    h('span', { class: 'area-value', 'data-testid': 'identify-area-mu' }, `${formatNumber(mu, 2, locale)} ${t('unitMu')}`));
+    h('span', { class: 'area-value', 'data-testid': 'identify-area-m2' }, `${formatNumber(f.area_m2, 1, l)} ${t('unitM2')}`),
+    h('span', { class: 'area-value', 'data-testid': 'identify-area-ha' }, `${formatNumber(ha, 4, l)} ${t('unitHa')}`),
+    h('span', { class: 'area-value', 'data-testid': 'identify-area-mu' }, `${formatNumber(mu, 2, l)} ${t('unitMu')}`));
 }
 
 function featureCard(f: IdentifiedFeature, layer: Layer | undefined): HTMLElement {

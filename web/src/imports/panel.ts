@@ -249,15 +249,15 @@ export class ImportPanel {
     this.fileHint.textContent = t('importFileHint');
     this.fileButton.textContent = t('importChooseFile');
     const file = this.fileInput.files?.[0];
-    this.fileName.textContent = file ? `${file.name} (${formatBytes(file.size)})` : t('importNoFile');
+    this.fileName.textContent = file ? `${file.name} (${formatBytes(file.size)})` : t('noFile');
     this.fileName.classList.toggle('muted', !file);
-    this.sridLabel.textContent = t('importSrid');
+    this.sridLabel.textContent = t('crsEpsg');
     this.encodingLabel.textContent = t('importEncoding');
-    this.sridInput.placeholder = t('importSridPlaceholder');
+    this.sridInput.placeholder = t('detect');
     this.sridInput.title = t('importSridTitle');
     const encoding = this.encodingSelect.value;
     replaceChildren(this.encodingSelect,
-      h('option', { value: '' }, t('importEncodingAuto')),
+      h('option', { value: '' }, t('detect')),
       h('option', { value: 'gbk' }, 'GBK / GB18030'),
       h('option', { value: 'utf8' }, 'UTF-8'));
     this.encodingSelect.value = encoding;

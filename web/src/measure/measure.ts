@@ -9,7 +9,7 @@
 // (identify stays quiet) and a double-click does not zoom. isMeasuring() tells other modules.
 import type { GeoJSONSource, IControl, Map as MlMap } from 'maplibre-gl';
 import type { Position } from 'geojson';
-import { lang, onLangChange, t } from '../i18n/i18n';
+import { locale, onLangChange, t } from '../i18n/i18n';
 import { formatNumber } from '../identify/area';
 import { h, replaceChildren } from '../ui/dom';
 import { measureArea, measureLength, sketchFeatures, type LengthResult, type MeasureMode } from './geometry';
@@ -233,9 +233,9 @@ export class MeasureControl implements IControl {
     this.title.textContent = t('measure');
     this.distanceButton.textContent = t('measureDistance');
     this.distanceButton.title = t('measureDistanceTitle');
-    this.areaButton.textContent = t('measureArea');
+    this.areaButton.textContent = t('area');
     this.areaButton.title = t('measureAreaTitle');
-    this.clearButton.textContent = t('measureClear');
+    this.clearButton.textContent = t('clear');
     this.clearButton.title = t('measureClearTitle');
     this.distanceButton.setAttribute('aria-pressed', String(this.mode === 'distance'));
     this.areaButton.setAttribute('aria-pressed', String(this.mode === 'area'));
@@ -254,21 +254,21 @@ export class MeasureControl implements IControl {
       replaceChildren(this.result, hint);
       return;
     }
-    const locale = lang() === 'zh' ? 'zh-CN' : 'en';
+    const l = locale();
     const value = (testid: string, text: string): HTMLElement => h('span', { class: 'measure-value', 'data-testid': testid }, `≈ ${text}`);
     const row = (label: string, ...values: HTMLElement[]): HTMLElement =>
       h('div', { class: 'measure-row' }, h('span', { class: 'measure-label' }, label), h('span', { class: 'measure-nums' }, ...values));
     const lengthRow = (label: string, r: LengthResult, prefix: string): HTMLElement => row(label,
-      value(`${prefix}-m`, `${formatNumber(r.m, 2, locale)} ${t('unitM')}`),
-      value(`${prefix}-km`, `${formatNumber(r.km, 4, locale)} ${t('unitKm')}`));
+      value(`${prefix}-m`, `${formatNumber(r.m, 2, l)} ${t('unitM')}`),
+      value(`${prefix}-km`, `${formatNumber(r.km, 4, l)} ${t('unitKm')}`));
     let rows: HTMLElement[];
     if (this.shown === 'area') {
       const r = measureArea(path);
       rows = [
         row(t('area'),
-          value('measure-result-m2', `${formatNumber(r.m2, 1, locale)} ${t('unitM2')}`),
-          value('measure-result-ha', `${formatNumber(r.ha, 4, locale)} ${t('unitHa')}`),
-          value('measure-result-mu', `${formatNumber(r.mu, 2, locale)} ${t('unitMu')}`)),
+          value('measure-result-m2', `${formatNumber(r.m2, 1, l)} ${t('unitM2')}`),
+          value('measure-result-ha', `${formatNumber(r.ha, 4, l)} ${t('unitHa')}`),
+          value('measure-result-mu', `${formatNumber(r.mu, 2, l)} ${t('unitMu')}`)),
         lengthRow(t('measurePerimeter'), r.perimeter, 'measure-result-perimeter'),
       ];
     } else {
