@@ -18,7 +18,7 @@ import { exportsRouter } from './exports/routes';
 import { importsRouter } from './imports/routes';
 import { Catalog } from './layers/catalog';
 import type { Registry } from './layers/registry';
-import { layersRouter } from './layers/routes';
+import { layersRoutes } from './layers/routes';
 import { LayerVersions } from './layers/versions';
 import { openApiDocument as legacyDocument } from './ogcapi/openapi';
 import { ogcRouter } from './ogcapi/routes';
@@ -108,7 +108,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(documentRoutes((req) => documentOf(baseOf(req), '3.1'), contractOpts));
   app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/applications', applicationsRouter(applications, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
-  app.use('/api', layersRouter(catalog, db.knex, db.st), apiNotFound);
+  mount(layersRoutes(catalog, db.knex, contractOpts));
   app.use('/ogcapi', ogcRouter(catalog, db.knex, { ...paging, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }), apiNotFound);
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
   if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));

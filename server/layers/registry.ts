@@ -31,7 +31,8 @@ const classSchema = z
 export const geometryTypes = ['MultiPolygon', 'MultiLineString', 'Point'] as const;
 export type GeometryType = (typeof geometryTypes)[number];
 
-const layerSchema = z
+/** One registry entry (layers/registry/<id>.json). */
+export const layerSchema = z
   .object({
     id: name,
     group: name,
@@ -64,7 +65,7 @@ const layerSchema = z
 export type Attribute = z.infer<typeof attributeSchema>;
 export type LayerClass = z.infer<typeof classSchema>;
 export type Layer = z.infer<typeof layerSchema>;
-export type Named = { id: string; zh: string; en: string };
+export type Named = z.infer<typeof namedSchema>;
 
 export interface Registry {
   layers: Layer[];
@@ -78,7 +79,9 @@ export interface Registry {
 /** Columns every layer table has besides its attributes (the registry may not reuse these names). */
 export const RESERVED_COLUMNS = ['fid', 'code', 'geom', 'area_m2', 'updated_at'];
 
-const namedList = z.array(z.object({ id: name, zh: z.string().min(1), en: z.string().min(1) }).strict()).min(1);
+/** A plan group or a department: an id with its names (layers/groups.json, layers/departments.json). */
+export const namedSchema = z.object({ id: name, zh: z.string().min(1), en: z.string().min(1) }).strict();
+const namedList = z.array(namedSchema).min(1);
 
 /** Loads and validates the registry; throws one error naming every problem. */
 export function loadRegistry(dir = path.join(PROJECT_ROOT, 'layers')): Registry {

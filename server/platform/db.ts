@@ -1,10 +1,9 @@
-// Database access: the knex pool (with knex-postgis), the PostGIS version check and migrations.
+// Database access: the knex pool, the PostGIS version check and migrations.
 // Without DATABASE_URL the embedded cluster is started; with it, that server is used as is.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
-import knexPostgis from 'knex-postgis';
 import type { Config } from './config';
 import { PROJECT_ROOT, redactUrl } from './config';
 import { startEmbeddedCluster, type EmbeddedCluster } from './embedded-pg';
@@ -12,8 +11,6 @@ import { log } from './log';
 
 export interface Database {
   knex: Knex;
-  /** knex-postgis helpers (st.asGeoJSON, st.intersects, …) bound to this knex. */
-  st: ReturnType<typeof knexPostgis>;
   postgisVersion: string;
   /** Where the pool connects (for tools that open their own connection, e.g. GDAL for exports). */
   connection: ConnectionSettings;
@@ -45,7 +42,6 @@ export async function openDatabase(config: Config, opts: { database?: string } =
     const postgisVersion = await ensurePostgis(knex);
     return {
       knex,
-      st: knexPostgis(knex),
       postgisVersion,
       connection,
       async close() {
