@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll } from 'vitest';
 import { loadDemo } from '../../server/demo/load';
 import { useTestDatabase } from './db';
-import { startTestServer, type TestServer } from './server';
+import type { TestServer } from './server';
 
 /** A database of the test file's own. */
 export interface FileDatabase {
@@ -50,6 +50,8 @@ export interface FileServer {
 export function useFileServer(database?: FileDatabase, env: Record<string, string> = {}): FileServer {
   let srv: TestServer | undefined;
   beforeAll(async () => {
+    // Imported here: a file with a database and no server does not load the whole app.
+    const { startTestServer } = await import('./server');
     srv = await startTestServer(database?.name, env);
   });
   afterAll(() => srv?.close());
