@@ -21,7 +21,7 @@ import type { Registry } from './layers/registry';
 import { layersRoutes } from './layers/routes';
 import { LayerVersions } from './layers/versions';
 import { openApiDocument as legacyDocument } from './ogcapi/openapi';
-import { ogcRouter } from './ogcapi/routes';
+import { ogcRoutes } from './ogcapi/routes';
 import type { Config } from './platform/config';
 import { PROJECT_ROOT } from './platform/config';
 import type { Routes } from './platform/contract';
@@ -109,7 +109,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/applications', applicationsRouter(applications, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
   mount(layersRoutes(catalog, db.knex, contractOpts));
-  app.use('/ogcapi', ogcRouter(catalog, db.knex, { ...paging, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }), apiNotFound);
+  mount(ogcRoutes(catalog, db.knex, { ...paging, ...contractOpts, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }));
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
   if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));
   else log.warn({ WEB_DIST }, 'viewer is not built: run `npm run build`');

@@ -24,6 +24,9 @@ describe('OGC API – Features: landing, conformance, API definition', () => {
     expect(status).toBe(200);
     const rels = Object.fromEntries(body.links.map((l: any) => [l.rel, l]));
     expect(rels['service-desc'].type).toBe('application/vnd.oai.openapi+json;version=3.0');
+    // …and the OpenAPI 3.1 rendering of the same document.
+    const desc31 = body.links.find((l: any) => l.rel === 'service-desc' && l.type === 'application/vnd.oai.openapi+json;version=3.1');
+    expect((await getJson(desc31.href)).body.openapi).toMatch(/^3\.1/);
     expect(rels.conformance.href).toBe(`${ogc}/conformance`);
     expect(rels.data.href).toBe(`${ogc}/collections`);
     for (const l of body.links) expect((await fetch(l.href)).status, l.href).toBe(200);
@@ -202,6 +205,17 @@ describe('OGC API – Features: items', () => {
     expect(named.body.features[0].properties.adcode).toBe('140202');
     await expectError(`${ogc}/collections/pv_sites/items?capacity_mw=lots`, 400, 'invalid_parameter');
     await expectError(`${ogc}/collections/pv_sites/items?on_subsidence=yes`, 400, 'invalid_parameter');
+  });
+
+  it('refuses a date that does not exist, an integer beyond the column and a filter the collection lacks, with 400 naming each', async () => {
+    const day = await expectError(`${ogc}/collections/pv_sites/items?grid_date=2024-02-30`, 400, 'invalid_parameter');
+    expect(day.details.parameter).toBe('grid_date');
+    const both = await expectError(`${ogc}/collections/pv_sites/items?grid_date=2024-13-01&capacity_mw=lots`, 400, 'invalid_parameter');
+    expect(both.details.problems.map((p: { path: string }) => p.path).sort()).toEqual(['capacity_mw', 'grid_date']);
+    expect((await getJson(`${ogc}/collections/pv_sites/items?grid_date=2024-02-29`)).status).toBe(200);
+    // PostgreSQL's integer ends at 2^31 − 1: beyond it is a bad value, not the database's error.
+    expect((await expectError(`${ogc}/collections/econ_projects/items?start_year=99999999999`, 400, 'invalid_parameter')).details.parameter).toBe('start_year');
+    expect((await expectError(`${ogc}/collections/districts/items?grid_date=2024-02-29`, 400, 'unknown_parameter')).details.parameter).toBe('grid_date');
   });
 
   it('returns one feature by id, and 404 for an unknown or malformed id', async () => {

@@ -1,9 +1,11 @@
 // Feature queries for /collections/{id}/items: GeoJSON built in PostGIS (one JSON text per feature,
 // joined without re-parsing), identifiers from the registry only, every value bound.
 import type { Knex } from 'knex';
-import { badRequest, messages } from '../platform/errors';
+import { z } from 'zod';
+import type { AttributeType, Layer } from '../layers/registry';
+import { param } from '../platform/contract';
 import { layerTable, quoteIdent } from '../platform/sql';
-import type { Layer } from '../layers/registry';
+import { INT32 } from '../platform/values';
 import { type Crs, outputGeometrySql } from './crs';
 
 export interface FeatureQuery {
@@ -20,28 +22,21 @@ export interface FeatureQuery {
 /** The names a layer can be filtered by: its class code and its attributes. */
 export const filterableNames = (layer: Layer) => ['code', ...layer.attributes.map((a) => a.name)];
 
-/** Parses a filter value by the attribute's registry type; a bad value is a 400 naming it. */
-export function parseFilterValue(layer: Layer, name: string, raw: string): Knex.Value {
-  const type = name === 'code' ? 'text' : layer.attributes.find((a) => a.name === name)?.type;
-  const bad = (expected: string) => badRequest('invalid_parameter', messages.badParam(name, expected, raw), { parameter: name });
-  switch (type) {
-    case 'text':
-      return raw;
-    case 'integer':
-      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw bad('an integer');
-      return Number(raw);
-    case 'number':
-      if (raw.trim() === '' || !Number.isFinite(Number(raw))) throw bad('a number');
-      return Number(raw);
-    case 'boolean':
-      if (raw !== 'true' && raw !== 'false') throw bad('true or false');
-      return raw === 'true';
-    case 'date':
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(raw))) throw bad('a date YYYY-MM-DD');
-      return raw;
-    default:
-      throw bad('a known attribute');
-  }
+/** A filter value of each registry type, parsed from text as platform/values.ts says (a date must exist). */
+const filterValue: Record<AttributeType, () => z.ZodType<Knex.Value, string>> = {
+  text: () => param.text(),
+  // PostgreSQL integer and double precision columns: a value outside them would be the database's error.
+  integer: () => param.int(-INT32 - 1, INT32),
+  number: () => param.number(-Infinity, Infinity),
+  boolean: () => param.bool(),
+  date: () => param.date(),
+};
+
+/** The query schema of a layer's exact-match filters (`?code=010`, `?grid_date=2019-06-30`), each parsed by its type. */
+export function filterSchema(layer: Layer) {
+  const shape: Record<string, z.ZodOptional<z.ZodType<Knex.Value, string>>> = { code: filterValue.text().optional() };
+  for (const a of layer.attributes) shape[a.name] = filterValue[a.type]().optional();
+  return z.object(shape);
 }
 
 /** SELECT list producing one GeoJSON Feature text per row. */

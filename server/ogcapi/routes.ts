@@ -1,12 +1,20 @@
 // OGC API – Features at /ogcapi: Part 1 (core, GeoJSON, OpenAPI 3.0) and Part 2 (CRS by reference).
-import { Router, type Request } from 'express';
+// The landing page links the service's OpenAPI document twice: 3.0 at /ogcapi/api (the "OpenAPI
+// 3.0" conformance class) and 3.1 at /api/openapi.json. Features leave as the JSON text PostGIS
+// built (features.ts), never re-parsed on the way out, except in the tests, where every answer is
+// checked against its schema.
+import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
+import { z } from 'zod';
+import { guard } from '../accounts/authorize';
 import type { Catalog } from '../layers/catalog';
+import { checkedText, layerIdParam } from '../layers/params';
 import type { Layer } from '../layers/registry';
+import { checkAnswer, param, Routes, validateQuery, type Contract, type RoutesOptions } from '../platform/contract';
 import { badRequest, messages, notFound } from '../platform/errors';
-import { bboxParam, intParam, onlyParams, single } from '../platform/params';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
-import { filterableNames, parseFilterValue, queryFeature, queryFeatures } from './features';
+import { filterableNames, filterSchema, queryFeature, queryFeatures } from './features';
+import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage } from './schemas';
 
 export const conformanceClasses = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
@@ -16,9 +24,12 @@ export const conformanceClasses = [
 ];
 
 const GEOJSON = 'application/geo+json';
-const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f'];
+const OPENAPI_30 = 'application/vnd.oai.openapi+json;version=3.0';
+const OPENAPI_31 = 'application/vnd.oai.openapi+json;version=3.1';
+/** Shown when a layer is empty: Datong's districts, CRS84 degrees. */
+const DATONG_BBOX: [number, number, number, number] = [112.5, 39, 114.6, 40.8];
 
-export interface OgcOptions {
+export interface OgcOptions extends RoutesOptions {
   defaultLimit: number;
   maxLimit: number;
   publicUrl?: string;
@@ -26,41 +37,82 @@ export interface OgcOptions {
   document: (req: Request) => object;
 }
 
-export function ogcRouter(catalog: Catalog, knex: Knex, opts: OgcOptions): Router {
-  const r = Router();
-  const base = (req: Request) => `${opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`}/ogcapi`;
+/** crs and bbox-crs: a CRS URI (or its EPSG:nnnn short form); another answers 400 unsupported_crs. */
+const crsParam = (description: string) => checkedText({ type: 'string', enum: supportedCrs.map((c) => c.uri) }, description);
+/** f: json or geojson; another answers 400 unsupported_format. */
+const formatParam = () => checkedText({ type: 'string', enum: ['json', 'geojson'] }, 'the format: GeoJSON (json and geojson alike)');
 
-  r.get('/', (req, res) => {
-    const b = base(req);
-    res.json({
-      title: '大同市五规合一一张图 OGC API – Features',
-      description: 'The five plans of Datong, the land-use status, subsidence, PV and approval data, as OGC API – Features collections (CGCS2000).',
-      links: [
-        { href: `${b}`, rel: 'self', type: 'application/json', title: 'this document' },
-        { href: `${b}/api`, rel: 'service-desc', type: 'application/vnd.oai.openapi+json;version=3.0', title: 'the API definition' },
-        { href: `${b}/conformance`, rel: 'conformance', type: 'application/json', title: 'conformance classes' },
-        { href: `${b}/conformance`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/conformance', type: 'application/json', title: 'conformance classes' },
-        { href: `${b}/collections`, rel: 'data', type: 'application/json', title: 'the collections' },
-        { href: `${b}/collections`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/data', type: 'application/json', title: 'the collections' },
-      ],
-    });
-  });
+export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Routes {
+  const routes = new Routes('/ogcapi', ['OGC API – Features'], opts);
+  const { registry } = catalog;
+  const serviceBase = (req: Request) => opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
+  const base = (req: Request) => `${serviceBase(req)}/ogcapi`;
+  const collectionParams = z.object({ collectionId: layerIdParam(registry, 'collection (registry layer) id') });
+  const layerOf = (id: string) => {
+    const layer = catalog.layer(id);
+    if (!layer) throw notFound('unknown_collection', messages.unknownCollection(id), { collectionId: id });
+    return layer;
+  };
 
-  r.get('/conformance', (_req, res) => void res.json({ conformsTo: conformanceClasses }));
+  routes.route(
+    {
+      method: 'get',
+      path: '/',
+      summary: 'Landing page',
+      access: guard.public,
+      responses: { 200: { description: 'links to the API definition (OpenAPI 3.0 and 3.1), the conformance classes and the collections', schema: LandingPage } },
+    },
+    ({ req }) => {
+      const b = base(req);
+      return {
+        title: '大同市五规合一一张图 OGC API – Features',
+        description: 'The five plans of Datong, the land-use status, subsidence, PV and approval data, as OGC API – Features collections (CGCS2000).',
+        links: [
+          { href: `${b}`, rel: 'self', type: 'application/json', title: 'this document' },
+          { href: `${serviceBase(req)}/api/openapi.json`, rel: 'service-desc', type: OPENAPI_31, title: 'the API definition (OpenAPI 3.1)' },
+          { href: `${b}/api`, rel: 'service-desc', type: OPENAPI_30, title: 'the API definition' },
+          { href: `${b}/conformance`, rel: 'conformance', type: 'application/json', title: 'conformance classes' },
+          { href: `${b}/conformance`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/conformance', type: 'application/json', title: 'conformance classes' },
+          { href: `${b}/collections`, rel: 'data', type: 'application/json', title: 'the collections' },
+          { href: `${b}/collections`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/data', type: 'application/json', title: 'the collections' },
+        ],
+      };
+    },
+  );
 
-  r.get('/api', (req, res) => {
-    res.type('application/vnd.oai.openapi+json;version=3.0').send(JSON.stringify(opts.document(req)));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/conformance',
+      summary: 'Conformance classes',
+      access: guard.public,
+      responses: { 200: { description: 'Part 1 core, GeoJSON and OpenAPI 3.0; Part 2 CRS', schema: Conformance } },
+    },
+    () => ({ conformsTo: conformanceClasses }),
+  );
 
-  const collectionJson = async (layer: Layer, b: string) => {
+  routes.route(
+    {
+      method: 'get',
+      path: '/api',
+      summary: 'This service’s OpenAPI 3.0 document (the 3.1 one: /api/openapi.json)',
+      access: guard.public,
+      responses: { 200: { description: 'OpenAPI 3.0', type: OPENAPI_30 } },
+    },
+    ({ req, res }) => {
+      res.type(OPENAPI_30).send(JSON.stringify(opts.document(req)));
+    },
+  );
+
+  const collectionJson = async (layer: Layer, b: string): Promise<z.output<typeof Collection>> => {
     const d = await catalog.data(layer);
     return {
       id: layer.id,
       title: layer.title.zh,
-      description: `${layer.title.en} — ${layer.standard}; ${catalog.registry.departments.find((x) => x.id === layer.department)?.zh ?? layer.department}; ${layer.period.from}–${layer.period.to}; revision ${d.revision}`,
+      description: `${layer.title.en} — ${layer.standard}; ${registry.departments.find((x) => x.id === layer.department)?.zh ?? layer.department}; ${layer.period.from}–${layer.period.to}; revision ${d.revision}`,
       itemType: 'feature',
       extent: {
-        spatial: { bbox: [d.extent ?? [112.5, 39, 114.6, 40.8]], crs: CRS84 },
+        spatial: { bbox: [d.extent ?? DATONG_BBOX], crs: CRS84 },
         temporal: { interval: [[`${layer.period.from}-01-01T00:00:00Z`, `${layer.period.to}-12-31T23:59:59Z`]], trs: 'http://www.opengis.net/def/uom/ISO-8601/0/Gregorian' },
       },
       crs: supportedCrs.map((c) => c.uri),
@@ -72,47 +124,83 @@ export function ogcRouter(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     };
   };
 
-  r.get('/collections', async (req, res) => {
-    const b = base(req);
-    res.json({
-      links: [{ href: `${b}/collections`, rel: 'self', type: 'application/json', title: 'the collections' }],
-      crs: supportedCrs.map((c) => c.uri),
-      collections: await Promise.all(catalog.registry.layers.map((l) => collectionJson(l, b))),
-    });
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/collections',
+      summary: 'The collections (one per registry layer)',
+      access: guard.public,
+      responses: { 200: { description: 'every collection, in the registry’s order', schema: Collections } },
+    },
+    async ({ req }) => {
+      const b = base(req);
+      return {
+        links: [{ href: `${b}/collections`, rel: 'self', type: 'application/json', title: 'the collections' }],
+        crs: supportedCrs.map((c) => c.uri),
+        collections: await Promise.all(registry.layers.map((l) => collectionJson(l, b))),
+      };
+    },
+  );
 
-  const layerOf = (id: string) => {
-    const layer = catalog.layer(id);
-    if (!layer) throw notFound('unknown_collection', messages.unknownCollection(id), { collectionId: id });
-    return layer;
+  routes.route(
+    {
+      method: 'get',
+      path: '/collections/:collectionId',
+      summary: 'One collection',
+      access: guard.public,
+      params: collectionParams,
+      responses: { 200: { description: 'the collection', schema: Collection } },
+      errors: [404],
+    },
+    ({ req, params }) => collectionJson(layerOf(params.collectionId), base(req)),
+  );
+
+  // The items' query: paging, bbox, CRS, format, and an exact-match filter for every name some
+  // collection can be filtered by; which of them a collection has, and their types, it checks itself.
+  const itemsQuery = {
+    limit: param.int(1, opts.maxLimit).default(opts.defaultLimit).describe('page size'),
+    offset: param.int(0, 1_000_000_000).default(0).describe('features to skip (the next/prev links carry it)'),
+    bbox: param.bbox().optional().describe('minx,miny,maxx,maxy in bbox-crs axis order'),
+    'bbox-crs': crsParam('CRS of bbox (default CRS84)').optional(),
+    crs: crsParam('CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order').default(CRS84),
+    f: formatParam().optional(),
   };
+  const filterNames = [...new Set(registry.layers.flatMap(filterableNames))].sort();
+  const filters = new Map(registry.layers.map((l) => [l.id, filterSchema(l)]));
+  const items = {
+    method: 'get',
+    path: '/collections/:collectionId/items',
+    summary: 'Features of a collection, paged, with bbox and attribute filters',
+    access: guard.public,
+    params: collectionParams,
+    query: z.object({
+      ...itemsQuery,
+      ...Object.fromEntries(
+        filterNames.map((n) => [n, param.text().optional().describe(`exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)]),
+      ),
+    }),
+    responses: { 200: { description: 'GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links', type: GEOJSON, schema: FeatureCollection, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
+    errors: [404],
+  } satisfies Contract<typeof collectionParams, z.ZodObject<z.ZodRawShape>, undefined, undefined>;
 
-  r.get('/collections/:collectionId', async (req, res) => {
-    res.json(await collectionJson(layerOf(req.params.collectionId), base(req)));
-  });
-
-  r.get('/collections/:collectionId/items', async (req, res) => {
-    const layer = layerOf(req.params.collectionId);
+  routes.route(items, async ({ req, res, params, query }) => {
+    const layer = layerOf(params.collectionId);
+    const { limit, offset, bbox, 'bbox-crs': bboxCrsText, crs: crsText, f, ...given } = query as z.output<z.ZodObject<typeof itemsQuery>> & Record<string, string | undefined>;
+    // A filter another collection has is unknown here.
     const names = filterableNames(layer);
-    for (const k of Object.keys(req.query)) {
-      if (!ITEMS_PARAMS.includes(k) && !names.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...ITEMS_PARAMS, ...names]), { parameter: k });
+    for (const k of Object.keys(given)) {
+      if (!names.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...Object.keys(itemsQuery), ...names]), { parameter: k });
     }
-    checkFormat(req.query);
-    const crs = crsParam(req.query, 'crs');
-    const bboxCrs = crsParam(req.query, 'bbox-crs');
-    const bbox = bboxParam(req.query, 'bbox');
+    checkFormat(f);
+    const crs = crsOf(crsText, 'crs');
+    const bboxCrs = crsOf(bboxCrsText ?? CRS84, 'bbox-crs');
     if (bbox) checkBboxRange(bbox, bboxCrs);
-    else if (req.query['bbox-crs'] !== undefined) throw badRequest('invalid_parameter', "parameter 'bbox-crs' is given without 'bbox'", { parameter: 'bbox-crs' });
-    const limit = intParam(req.query, 'limit', 1, opts.maxLimit, opts.defaultLimit)!;
-    const offset = intParam(req.query, 'offset', 0, 1_000_000_000, 0)!;
-    const filters = new Map<string, Knex.Value>();
-    for (const n of names) {
-      const raw = single(req.query, n);
-      if (raw !== undefined) filters.set(n, parseFilterValue(layer, n, raw));
-    }
-    const { features, matched } = await queryFeatures(knex, layer, { crs, bbox, bboxCrs, filters, limit, offset });
+    else if (bboxCrsText !== undefined) throw badRequest('invalid_parameter', "parameter 'bbox-crs' is given without 'bbox'", { parameter: 'bbox-crs' });
+    const values = validateQuery(filters.get(layer.id)!, given) as Record<string, Knex.Value>;
+    const { features, matched } = await queryFeatures(knex, layer, { crs, bbox, bboxCrs, filters: new Map(Object.entries(values)), limit, offset });
 
-    const self = new URL(`${base(req)}/collections/${layer.id}/items`);
+    const b = base(req);
+    const self = new URL(`${b}/collections/${layer.id}/items`);
     for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') self.searchParams.set(k, v);
     const page = (o: number) => {
       const u = new URL(self);
@@ -122,43 +210,59 @@ export function ogcRouter(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     };
     const links = [
       { href: self.toString(), rel: 'self', type: GEOJSON, title: 'this page' },
-      { href: `${base(req)}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
+      { href: `${b}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
     ];
     if (offset + features.length < matched) links.push({ href: page(offset + limit), rel: 'next', type: GEOJSON, title: 'next page' });
     if (offset > 0) links.push({ href: page(Math.max(0, offset - limit)), rel: 'prev', type: GEOJSON, title: 'previous page' });
     const head = JSON.stringify({ type: 'FeatureCollection', timeStamp: new Date().toISOString(), numberMatched: matched, numberReturned: features.length, links });
-    res.set('Content-Crs', `<${crs.uri}>`).type(GEOJSON);
-    res.send(`${head.slice(0, -1)},"features":[${features.join(',')}]}`);
+    sendGeoJson(res, items, crs, `${head.slice(0, -1)},"features":[${features.join(',')}]}`);
   });
 
-  r.get('/collections/:collectionId/items/:featureId', async (req, res) => {
-    const layer = layerOf(req.params.collectionId);
-    onlyParams(req.query, ['crs', 'f']);
-    checkFormat(req.query);
-    const crs = crsParam(req.query, 'crs');
-    const id = req.params.featureId;
+  const featureParams = collectionParams.extend({ featureId: checkedText({ type: 'integer', minimum: 0 }, 'feature id (fid); another answers 404') });
+  const feature = {
+    method: 'get',
+    path: '/collections/:collectionId/items/:featureId',
+    summary: 'One feature',
+    access: guard.public,
+    params: featureParams,
+    query: z.object({ crs: itemsQuery.crs, f: itemsQuery.f }),
+    responses: { 200: { description: 'GeoJSON Feature', type: GEOJSON, schema: Feature, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
+    errors: [404],
+  } satisfies Contract<typeof featureParams, z.ZodObject<z.ZodRawShape>, undefined, undefined>;
+
+  routes.route(feature, async ({ req, res, params, query }) => {
+    const layer = layerOf(params.collectionId);
+    checkFormat(query.f as string | undefined);
+    const crs = crsOf(query.crs as string, 'crs');
+    const id = params.featureId;
     const fid = /^\d{1,15}$/.test(id) ? Number(id) : undefined;
-    const feature = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs);
-    if (!feature) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id });
+    const text = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs);
+    if (!text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id });
     const b = base(req);
     const links = [
       { href: `${b}/collections/${layer.id}/items/${fid}`, rel: 'self', type: GEOJSON, title: 'this feature' },
       { href: `${b}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
     ];
-    res.set('Content-Crs', `<${crs.uri}>`).type(GEOJSON).send(`${feature.slice(0, -1)},"links":${JSON.stringify(links)}}`);
+    sendGeoJson(res, feature, crs, `${text.slice(0, -1)},"links":${JSON.stringify(links)}}`);
   });
 
-  return r;
+  /** Sends GeoJSON text as it is, with its Content-Crs; checked against the contract when answers are checked (tests). */
+  function sendGeoJson(res: Response, contract: Pick<Contract<undefined, undefined, undefined, undefined>, 'method' | 'path' | 'responses'>, crs: Crs, text: string) {
+    if (opts.checkResponses) checkAnswer(contract, 200, JSON.parse(text));
+    res.set('Content-Crs', `<${crs.uri}>`).type(GEOJSON).send(text);
+  }
+
+  return routes;
 }
 
-function crsParam(query: Record<string, unknown>, name: string): Crs {
-  const raw = single(query, name);
-  if (raw === undefined) return findCrs(CRS84)!;
+/** The CRS a crs or bbox-crs parameter names (400 unsupported_crs otherwise). */
+function crsOf(raw: string, name: string): Crs {
   const crs = findCrs(raw);
   if (!crs) throw badRequest('unsupported_crs', messages.unsupportedCrs(raw, supportedCrs.map((c) => c.uri)), { parameter: name });
   return crs;
 }
 
+/** A bbox must lie within the plausible range of its CRS's axes (400 invalid_parameter). */
 function checkBboxRange(bbox: [number, number, number, number], crs: Crs) {
   const [[a0, a1], [b0, b1]] = crs.range;
   const [x1, y1, x2, y2] = bbox;
@@ -167,7 +271,7 @@ function checkBboxRange(bbox: [number, number, number, number], crs: Crs) {
   }
 }
 
-function checkFormat(query: Record<string, unknown>) {
-  const f = single(query, 'f');
+/** f is json or geojson: the one format there is (400 unsupported_format otherwise). */
+function checkFormat(f: string | undefined) {
   if (f !== undefined && !['json', 'geojson'].includes(f)) throw badRequest('unsupported_format', messages.badParam('f', 'json or geojson', f), { parameter: 'f' });
 }
