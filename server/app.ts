@@ -6,7 +6,7 @@ import express from 'express';
 import { accountRoutes } from './accounts/admin-routes';
 import { authRoutes, identify } from './accounts/routes';
 import { WorkCalendar } from './applications/calendar';
-import { applicationsRouter } from './applications/routes';
+import { applicationsRoutes } from './applications/routes';
 import { loadProjectTypes } from './applications/types';
 import { Applications } from './applications/workflow';
 import { auditRoutes } from './audit/routes';
@@ -107,7 +107,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(auditRoutes(db.knex, { ...paging, ...contractOpts }));
   mount(documentRoutes((req) => documentOf(baseOf(req), '3.1'), contractOpts));
   app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
-  app.use('/api/applications', applicationsRouter(applications, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
+  mount(applicationsRoutes(applications, { ...paging, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
   mount(layersRoutes(catalog, db.knex, contractOpts));
   mount(ogcRoutes(catalog, db.knex, { ...paging, ...contractOpts, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }));
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);

@@ -101,12 +101,9 @@ export const reviewInbox: Need = { action: "a department's inbox", roles: ['revi
 /** Any opinion (before the application is read): a department's reviewer, never an admin as such. */
 export const reviewing: Need = { action: 'signing or correcting an opinion', roles: ['reviewer'], admin: false };
 
-/** An application as its reviews see it: its number, the departments it goes to, who submitted its versions. */
+/** An application as its reviews see it: its number, and who submitted its versions (nobody reviews what they submitted). */
 export interface UnderReview {
   number: string;
-  /** The departments the version goes to, with their names for the message. */
-  departments: { id: string; zh: string }[];
-  /** The accounts that submitted any of its versions (nobody reviews what they submitted). */
   submitters: string[];
 }
 
@@ -115,16 +112,19 @@ const notOwn = (app: UnderReview): Need['notBy'] => ({
   why: `nobody reviews an application they submitted, and ${app.submitters.join(', ')} submitted ${app.number}`,
 });
 
+/** A department, with its name for the message. */
+type Department = { id: string; zh: string };
+
 /** Signing an opinion: a reviewer of one of the departments the version goes to, never its submitter. */
-export const signOpinion = (app: UnderReview): Need => ({
+export const signOpinion = (app: UnderReview, goesTo: Department[]): Need => ({
   ...reviewing,
-  action: `an opinion on ${app.number} (it goes to ${app.departments.map((d) => d.zh).join('、')})`,
-  departments: app.departments.map((d) => d.id),
+  action: `an opinion on ${app.number} (it goes to ${goesTo.map((d) => d.zh).join('、')})`,
+  departments: goesTo.map((d) => d.id),
   notBy: notOwn(app),
 });
 
 /** Correcting an opinion: a reviewer of the opinion's department, never the application's submitter. */
-export const correctOpinion = (app: UnderReview, opinion: { id: number; department: { id: string; zh: string } }): Need => ({
+export const correctOpinion = (app: UnderReview, opinion: { id: number; department: Department }): Need => ({
   ...reviewing,
   action: `correcting opinion ${opinion.id} on ${app.number} (it is ${opinion.department.zh}'s; only its reviewers correct it)`,
   departments: [opinion.department.id],

@@ -12,11 +12,11 @@ import type { Knex } from 'knex';
 import { areaFigures, M2_PER_HA } from '../layers/area';
 import type { Layer, Registry } from '../layers/registry';
 import { layerTable } from '../platform/sql';
+import type { Check, CheckClass, CheckLayer, CheckRule, CheckAlert, Routing } from './schemas';
 import type { ProjectType, ProjectTypes } from './types';
+import { WINDOW_DEPARTMENT, worstVerdict as worst, zhOf, VERDICTS, type FindingKind, type Verdict } from './vocabulary';
 
-export type Verdict = 'compliant' | 'conflicting' | 'needs_review';
-const RANK: Record<Verdict, number> = { compliant: 0, needs_review: 1, conflicting: 2 };
-const worst = (vs: Verdict[]): Verdict => vs.reduce<Verdict>((w, v) => (RANK[v] > RANK[w] ? v : w), 'compliant');
+export type { Check } from './schemas';
 
 /** An alert counts from this much overlap (m²): less is the noise of boundaries drawn twice. */
 export const ALERT_MIN_M2 = 1;
@@ -26,26 +26,10 @@ export const CONFORMS_MIN_SHARE = 0.9;
 const NOT_CHECKED = new Set(['base', 'conflicts']);
 
 /** Areas as the check reports them (m², 公顷, 亩). */
-interface Area { area_m2: number; area_ha: number; area_mu: number }
+type Area = Check['site'];
 const areas = (m2: number): Area => areaFigures(m2) as Area;
-export interface CheckClass extends Area { code: string; zh: string; en: string; share: number }
-export interface CheckLayer { layer: string; zh: string; en: string; department: string; revision: number | null; verdict: Verdict; covered_share: number; classes: CheckClass[]; notes: string[] }
-export interface CheckRule extends Area { rule: string; zh: string; en: string; kind: string; severity: string; departments: string[]; layer: string; classes: string[]; share: number; sliver: boolean; summary_zh: string }
-export interface CheckAlert extends Area { id: string; zh: string; en: string; layer: string; department: string; share: number }
-export interface Required { department: string; reasons: string[] }
-export interface Check {
-  verdict: Verdict;
-  project_type: string;
-  site: Area;
-  checked_at: string;
-  revisions: Record<string, number | null>;
-  plans: { group: string; zh: string; en: string; verdict: Verdict; layers: CheckLayer[] }[];
-  rules: CheckRule[];
-  alerts: CheckAlert[];
-  required: Required[];
-}
 /** Overlap geometries (EWKB hex) of the rules broken and the alerts touched, stored for the map. */
-export interface Finding { kind: 'rule' | 'alert'; ref: string; ewkb: string; area_m2: number }
+export interface Finding { kind: FindingKind; ref: string; ewkb: string; area_m2: number }
 
 const SITE = 'ST_GeomFromEWKB(decode(:site, \'hex\'))';
 /**
@@ -190,7 +174,7 @@ export async function checkSite(
   // owners of the plans the site does not comply with. The window itself does not review.
   const required = new Map<string, string[]>();
   const need = (d: string, why: string) => {
-    if (d === 'service') return;
+    if (d === WINDOW_DEPARTMENT) return;
     const list = required.get(d) ?? [];
     if (!list.includes(why)) list.push(why);
     required.set(d, list);
@@ -198,7 +182,7 @@ export async function checkSite(
   for (const d of type.departments) need(d, `${type.zh}必审`);
   for (const r of rules.filter((x) => !x.sliver)) for (const d of r.departments) need(d, `规则：${r.zh}`);
   for (const a of alerts) need(a.department, `涉及${a.zh}`);
-  for (const l of checkedLayers.filter((x) => x.verdict !== 'compliant')) need(l.department, `${l.zh}：${l.verdict === 'conflicting' ? '不符合' : '需审查'}`);
+  for (const l of checkedLayers.filter((x) => x.verdict !== 'compliant')) need(l.department, `${l.zh}：${zhOf(VERDICTS, l.verdict)}`);
   const order = registry.departments.map((d) => d.id);
 
   const verdict = worst(checkedLayers.map((l) => l.verdict));
@@ -212,7 +196,7 @@ export async function checkSite(
       plans,
       rules,
       alerts,
-      required: [...required].map(([department, reasons]) => ({ department, reasons })).sort((a, b) => order.indexOf(a.department) - order.indexOf(b.department)),
+      required: [...required].map(([department, reasons]): Routing => ({ department, reasons })).sort((a, b) => order.indexOf(a.department) - order.indexOf(b.department)),
     },
     findings,
   };

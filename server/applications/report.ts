@@ -7,18 +7,18 @@
 import { areaFigures } from '../layers/area';
 import { esc, ha, mu, PRINT_CSS, svgMap } from '../platform/print';
 import { layerTable } from '../platform/sql';
-import type { Check, Verdict } from './check';
+import { getApplication, getVersion } from './queries';
+import { DECISIONS, OUTCOMES, VERDICTS, zhOf } from './vocabulary';
 import type { Applications } from './workflow';
-import { DECISIONS } from './workflow';
 
-const VERDICT_ZH: Record<Verdict, string> = { compliant: '符合', conflicting: '不符合', needs_review: '需审查' };
-const OUTCOME_ZH: Record<string, string> = { under_review: '审查中', approved: '已批准', rejected: '未通过', withdrawn: '已撤回', superseded: '已被新版本取代' };
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const verdictZh = (v: string) => zhOf(VERDICTS, v);
 
+/** The report of a version (the current one by default), as one HTML page for print. */
 export async function applicationReport(apps: Applications, id: number, version?: number): Promise<string> {
-  const app = await apps.get(id);
-  const v = version === undefined || version === app.version ? app.current : await apps.version(id, version);
-  const check = v.check as Check;
+  const app = await getApplication(apps, id);
+  const v = version === undefined || version === app.version ? app.current : await getVersion(apps, id, version);
+  const check = v.check;
   const type = apps.types.byCode.get(v.project_type);
 
   // The map: the site, the overlaps found, and the classes of the layers those are on, around it.
@@ -56,10 +56,9 @@ export async function applicationReport(apps: Applications, id: number, version?
   <path d="${f.site}" fill="none" stroke="#1f3a93" stroke-width="${stroke * 2.2}" fill-rule="evenodd"/>`);
   const legendClasses = [...new Map(shapes.map((s) => [`${s.layer}/${s.code}`, s])).values()].slice(0, 12);
 
-  const decisionZh = new Map<string, string>(DECISIONS.map((d) => [d.code, d.zh]));
   const severityZh = (s: string) => registry.byId.get('conflicts')?.classification.classes.find((c) => c.code === s)?.zh ?? s;
-  const site = areaFigures(v.site_area_m2 as number);
-  const requested = v.requested_area_m2 as number | null;
+  const site = areaFigures(v.site_area_m2);
+  const requested = v.requested_area_m2;
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>${esc(app.number)} 合规性审查报告</title>
@@ -71,12 +70,12 @@ export async function applicationReport(apps: Applications, id: number, version?
 </style></head>
 <body>
 <h1>大同市建设项目选址合规性审查报告</h1>
-<div class="sub">${esc(app.number)} · 第${v.version}版 · ${esc(OUTCOME_ZH[v.outcome as string] ?? v.outcome)} · 审查于 ${esc(String(check.checked_at).slice(0, 16).replace('T', ' '))} UTC</div>
+<div class="sub">${esc(app.number)} · 第${v.version}版 · ${esc(zhOf(OUTCOMES, v.outcome))} · 审查于 ${esc(String(check.checked_at).slice(0, 16).replace('T', ' '))} UTC</div>
 <dl>
   <dt>项目名称</dt><dd>${esc(v.name)}</dd><dt>项目类型</dt><dd>${esc(type?.zh ?? v.project_type)}</dd>
-  <dt>建设单位</dt><dd>${esc(v.investor)}</dd><dt>受理</dt><dd>${esc(v.submitted_by)} · ${esc(new Date(v.submitted_at as string).toISOString().slice(0, 10))}</dd>
+  <dt>建设单位</dt><dd>${esc(v.investor)}</dd><dt>受理</dt><dd>${esc(v.submitted_by)} · ${esc(v.submitted_at.slice(0, 10))}</dd>
   <dt>用地面积</dt><dd>${ha(site.area_m2 ?? 0)} 公顷（${mu(site.area_m2 ?? 0)} 亩）</dd><dt>申请面积</dt><dd>${requested ? `${ha(requested)} 公顷${Math.abs(requested - (site.area_m2 ?? 0)) > 0.05 * requested ? '（与图上面积相差超过5%）' : ''}` : '—'}</dd>
-  <dt>综合结论</dt><dd class="verdict ${check.verdict}">${VERDICT_ZH[check.verdict]}</dd><dt>办理时限</dt><dd>${esc(v.deadline)}</dd>
+  <dt>综合结论</dt><dd class="verdict ${check.verdict}">${verdictZh(check.verdict)}</dd><dt>办理时限</dt><dd>${esc(v.deadline)}</dd>
 </dl>
 <figure>${svg}
 <figcaption>图1 选址位置（CGCS2000 / 3度带高斯-克吕格 114°E，EPSG:4547）：蓝线为用地范围，红色斜线为冲突部分
@@ -94,12 +93,12 @@ ${check.alerts.map((a) => `<tr><td>${esc(a.zh)}</td><td class="n">${ha(a.area_m2
 
 <h2>表3 各规划符合性</h2>
 <table><thead><tr><th>规划</th><th>图层（版本）</th><th>结论</th><th>涉及地类：面积（公顷）、比例</th><th>说明</th></tr></thead><tbody>
-${check.plans.flatMap((p) => p.layers.map((l, i) => `<tr>${i === 0 ? `<td rowspan="${p.layers.length}">${esc(p.zh)}<br><span class="verdict ${p.verdict}">${VERDICT_ZH[p.verdict]}</span></td>` : ''}<td>${esc(l.zh)}${l.revision ? `（第${l.revision}版）` : ''}</td><td class="${l.verdict}">${VERDICT_ZH[l.verdict]}</td><td>${l.classes.length ? l.classes.map((c) => `${esc(c.zh)}：${ha(c.area_m2 ?? 0)}，${pct(c.share)}`).join('<br>') : '未覆盖'}</td><td>${l.notes.map(esc).join('<br>')}</td></tr>`)).join('\n')}
+${check.plans.flatMap((p) => p.layers.map((l, i) => `<tr>${i === 0 ? `<td rowspan="${p.layers.length}">${esc(p.zh)}<br><span class="verdict ${p.verdict}">${verdictZh(p.verdict)}</span></td>` : ''}<td>${esc(l.zh)}${l.revision ? `（第${l.revision}版）` : ''}</td><td class="${l.verdict}">${verdictZh(l.verdict)}</td><td>${l.classes.length ? l.classes.map((c) => `${esc(c.zh)}：${ha(c.area_m2 ?? 0)}，${pct(c.share)}`).join('<br>') : '未覆盖'}</td><td>${l.notes.map(esc).join('<br>')}</td></tr>`)).join('\n')}
 </tbody></table>
 
 <h2>表4 并联审查部门与意见</h2>
 <table><thead><tr><th>部门</th><th>列入原因</th><th>意见</th><th>条件 / 理由</th><th>签署</th></tr></thead><tbody>
-${v.required.map((r) => `<tr><td>${esc(r.zh)}</td><td>${r.reasons.map(esc).join('<br>')}</td><td>${r.opinion ? esc(decisionZh.get(r.opinion.decision)) : r.overdue ? '<b class="conflicting">已超期</b>' : '待审查'}</td><td>${esc(r.opinion?.conditions ?? r.opinion?.reason ?? '')}</td><td>${r.opinion ? `${esc(r.opinion.author_name)}<br>${esc(r.opinion.signed_at.slice(0, 16).replace('T', ' '))}<br><small>签名 ${esc(r.opinion.signature.slice(0, 16))}…</small>` : ''}</td></tr>`).join('\n')}
+${v.required.map((r) => `<tr><td>${esc(r.zh)}</td><td>${r.reasons.map(esc).join('<br>')}</td><td>${r.opinion ? esc(zhOf(DECISIONS, r.opinion.decision)) : r.overdue ? '<b class="conflicting">已超期</b>' : '待审查'}</td><td>${esc(r.opinion?.conditions ?? r.opinion?.reason ?? '')}</td><td>${r.opinion ? `${esc(r.opinion.author_name)}<br>${esc(r.opinion.signed_at.slice(0, 16).replace('T', ' '))}<br><small>签名 ${esc(r.opinion.signature.slice(0, 16))}…</small>` : ''}</td></tr>`).join('\n')}
 </tbody></table>
 <p style="font-size:9pt;color:#444">面积为CGCS2000椭球面积。审查所用规划版本：${Object.entries(check.revisions).filter(([, r]) => r !== null).map(([l, r]) => `${esc(registry.byId.get(l)?.title.zh ?? l)} 第${r}版`).join('、')}。</p>
 </body></html>`;

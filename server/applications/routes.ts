@@ -1,182 +1,305 @@
-// /api/applications: the joint review over HTTP (see workflow.ts for the rules). Every route needs
-// an account (applications name investors and sites not yet public); writes check the role and
-// department in the workflow itself. Errors are the service's JSON errors with a code and where.
+// /api/applications: the joint review over HTTP, one contract per route (schemas.ts). Every route
+// needs an account (applications name investors and sites not yet public); each write is a need
+// of accounts/needs.ts, checked before the body is read, and the commands check the needs that
+// depend on the application (its departments, its submitters) once they have read it.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import express, { Router, type Request, type Response } from 'express';
-import { requireAccount } from '../accounts/authorize';
-import type { Account } from '../accounts/accounts';
-import { receiveUpload } from '../imports/routes';
+import { promisify } from 'node:util';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { guard } from '../accounts/authorize';
+import { amendApplication, prepareSite as prepareSiteNeed, reviewing, reviewInbox, submitApplication, withdrawApplication } from '../accounts/needs';
 import { uploadTooLarge } from '../imports/messages';
-import { normaliseEncoding } from '../imports/encoding';
-import { AppError, badRequest, messages } from '../platform/errors';
-import { intParam, onlyParams, single } from '../platform/params';
+import { receiveUpload } from '../imports/routes';
+import { badRequest } from '../platform/errors';
+import { paging, param, Routes, validateBody, type RoutesOptions } from '../platform/contract';
+import { amend, correct, prepareSite, sign, submit, withdraw } from './commands';
+import { getApplication, getVersion, listApplications, reviewMap } from './queries';
+import { recheck } from './recheck';
 import { applicationReport } from './report';
+import {
+  Amendment, Application, ApplicationList, ApplicationVersion, CorrectionBody, Inbox, NewApplication, NormalisedSite, OpinionAnswer, OpinionBody,
+  ProjectTypesAnswer, Recheck, ReviewMap, SiteInput, SiteUpload, SiteUploadFields, Withdrawal,
+} from './schemas';
 import { siteAnswer, siteFromFile, validateSite } from './site';
-import { STATUSES, type Applications, type Status } from './workflow';
+import { codes, RECHECK_AGAINST, STATUSES } from './vocabulary';
+import type { Applications } from './workflow';
 
-export interface ApplicationsRouteOptions {
+export interface ApplicationsRouteOptions extends RoutesOptions {
   defaultLimit: number;
   maxLimit: number;
   uploadMaxMb: number;
 }
 
-const idParam = (req: Request, name = 'id'): number => {
-  const v = (req.params as Record<string, string>)[name];
-  if (!/^\d{1,9}$/.test(v)) throw badRequest('invalid_parameter', messages.badParam(name, 'a whole number', v), { parameter: name });
-  return Number(v);
-};
-const body = (req: Request): Record<string, unknown> => {
-  const b = req.body as unknown;
-  if (!b || typeof b !== 'object' || Array.isArray(b)) throw badRequest('invalid_body', 'expected a JSON object (Content-Type: application/json)');
-  return b as Record<string, unknown>;
-};
-const staff = (res: Response, roles: Account['roles'][number][], action: string): Account => {
-  const a = requireAccount(res);
-  if (!roles.some((r) => a.roles.includes(r))) {
-    throw new AppError(403, 'forbidden', `${action} needs a ${roles.join(' or ')}; you are ${a.name} (${a.roles.join(', ')})`, { need: { roles } });
-  }
-  return a;
-};
+/** Sites and submissions carry geometry: larger JSON bodies than the default. */
+const BODY_LIMIT = '4mb';
+const readJson = promisify(express.json({ limit: BODY_LIMIT })) as (req: Request, res: Response) => Promise<void>;
 
-export function applicationsRouter(apps: Applications, opts: ApplicationsRouteOptions): Router {
-  const r = Router();
-  const json = express.json({ limit: '4mb' });
-  const page = (req: Request) => ({
-    limit: intParam(req.query, 'limit', 1, opts.maxLimit, opts.defaultLimit)!,
-    offset: intParam(req.query, 'offset', 0, 1_000_000, 0)!,
-  });
-  const show = async (res: Response, id: number, status = 200) => {
-    const a = await apps.get(id);
-    res.status(status).set('ETag', `"${a.id}-${a.row_version}"`).set('Cache-Control', 'no-store').json(a);
+const id = param.id().describe('the application’s id');
+const ofApplication = z.object({ id });
+const ofVersion = z.object({ id, version: param.id().describe('the version number') });
+const asOfVersion = z.object({ version: param.int(1, 1_000_000).optional().describe('the version (default: the current one)') });
+const everyone = guard.account('any account');
+const reviewer = guard.need(reviewing, 'a reviewer of a department the version goes to (the opinion’s department for a correction), never on an application they submitted');
+
+export function applicationsRoutes(apps: Applications, opts: ApplicationsRouteOptions): Routes {
+  const routes = new Routes('/api/applications', ['Applications'], opts);
+  /** The application as answered after a write and by GET: with its ETag, never cached. */
+  const show = async (res: Response, appId: number) => {
+    const a = await getApplication(apps, appId);
+    res.set('ETag', `"${a.id}-${a.row_version}"`).set('Cache-Control', 'no-store');
+    return a;
+  };
+  const withOpinion = async (appId: number, opinionId: number) => {
+    const application = await getApplication(apps, appId);
+    return { opinion: application.opinions.find((o) => o.id === opinionId)!, application };
   };
 
-  r.get('/project-types', (_req, res) => {
-    requireAccount(res);
-    res.json({
+  routes.route(
+    {
+      method: 'get',
+      path: '/project-types',
+      summary: 'Project types with the departments each always requires, their deadlines (working days) and rules; the sensitive zones; the departments',
+      access: everyone,
+      responses: { 200: { description: 'the types, zones and departments', schema: ProjectTypesAnswer } },
+    },
+    () => ({
       types: apps.types.types.map((t) => ({ code: t.code, zh: t.zh, en: t.en, departments: t.departments, deadline_days: t.deadline_days, rules: t.rules.map((x) => x.rule.id) })),
       alerts: apps.types.alerts.map((a) => ({ id: a.id, zh: a.zh, en: a.en, layer: a.layer.id, department: a.department })),
       departments: apps.registry.departments,
-    });
-  });
+    }),
+  );
 
-  // Normalises a site before submission (nothing written): JSON drawn/points, or a file upload.
-  // express.json leaves a multipart body alone (it parses application/json only).
-  r.post('/sites', json, async (req, res) => {
-    staff(res, ['window_clerk', 'admin'], 'preparing a site');
-    onlyParams(req.query, []);
-    if (/^multipart\/form-data/i.test(req.get('content-type') ?? '')) {
+  routes.route(
+    {
+      method: 'post',
+      path: '/sites',
+      summary: 'A site as the service takes it, before anything is submitted; writes nothing',
+      description:
+        'A JSON body (`SiteInput`: drawn GeoJSON, or boundary points in a CGCS2000 Gauss-Krüger zone) or a multipart upload (a GeoJSON file or a zipped Shapefile, read by the import readers with their CRS and encoding detection, several polygons united).',
+      access: guard.need(prepareSiteNeed),
+      multipart: SiteUpload,
+      responses: { 200: { description: 'the site in EPSG:4490 with its area', schema: NormalisedSite } },
+      errors: [413, 422],
+    },
+    async ({ req, res }) => {
+      if (!/^multipart\/form-data/i.test(req.get('content-type') ?? '')) {
+        await readJson(req, res);
+        const site = await prepareSite(apps, validateBody(SiteInput, req.body));
+        return siteAnswer(site, site.source === 'points' ? { srid: site.input.srid, crs: site.input.crs } : {});
+      }
       const upload = await receiveUpload(req, opts.uploadMaxMb * 1024 * 1024);
       try {
         if (upload.tooLarge) throw uploadTooLarge(opts.uploadMaxMb);
         if (!upload.file) throw badRequest('invalid_body', "the upload has no field 'file'", { field: 'file' });
-        const f = upload.fields;
-        const srid = f.srid ? Number(f.srid) : undefined;
-        if (srid !== undefined && !(Number.isInteger(srid) && srid > 0 && srid < 999_999)) throw badRequest('invalid_parameter', messages.badParam('srid', 'an EPSG code', f.srid), { field: 'srid' });
-        if (f.encoding && !normaliseEncoding(f.encoding)) throw badRequest('invalid_parameter', messages.badParam('encoding', 'gbk or utf8', f.encoding), { field: 'encoding' });
+        // (a field left empty in a form is one not given)
+        const given = Object.fromEntries(Object.entries(upload.fields).filter(([, v]) => v !== ''));
+        const f = validateBody(SiteUploadFields, given, 'invalid_parameter');
         const sha256 = createHash('sha256').update(await fs.promises.readFile(upload.file.path)).digest('hex');
-        const read = await siteFromFile(apps.knex, upload.file.path, { name: upload.file.name, srid, encoding: f.encoding || undefined });
+        const read = await siteFromFile(apps.knex, upload.file.path, { name: upload.file.name, srid: f.srid, encoding: f.encoding });
         const site = await validateSite(apps.knex, { geometry: read.geometry, source: 'upload', input: { file_name: upload.file.name, file_sha256: sha256 }, warnings: read.warnings });
-        res.json(siteAnswer(site, { crs: read.crs, file: { name: upload.file.name, sha256 } }));
+        return siteAnswer(site, { crs: read.crs, file: { name: upload.file.name, sha256 } });
       } finally {
         if (upload.file) await fs.promises.rm(upload.file.path, { force: true });
       }
-      return;
-    }
-    const site = await apps.site(body(req));
-    res.json(siteAnswer(site, site.source === 'points' ? { srid: site.input.srid, crs: site.input.crs } : {}));
-  });
+    },
+  );
 
-  r.get('/', async (req, res) => {
-    requireAccount(res);
-    onlyParams(req.query, ['status', 'department', 'limit', 'offset']);
-    const status = single(req.query, 'status');
-    if (status !== undefined && !STATUSES.includes(status as Status)) throw badRequest('invalid_parameter', messages.badParam('status', STATUSES.join(' | '), status), { parameter: 'status' });
-    const department = single(req.query, 'department');
-    if (department !== undefined && !apps.registry.departments.some((d) => d.id === department)) throw badRequest('invalid_parameter', messages.badParam('department', 'a department id', department), { parameter: 'department' });
-    res.set('Cache-Control', 'no-store').json(await apps.list({ status: status as Status | undefined, department, ...page(req) }));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/inbox',
+      summary: 'What waits for the reviewer’s department, by deadline, with working days left',
+      access: guard.need(reviewInbox),
+      query: z.object(paging(opts.defaultLimit, opts.maxLimit)),
+      responses: { 200: { description: 'the department’s applications waiting for its opinion', schema: Inbox } },
+    },
+    async ({ res, query, account }) => {
+      const department = account.department!;
+      const list = await listApplications(apps, { department, waitingOnly: true, ...query });
+      res.set('Cache-Control', 'no-store');
+      return { department, department_zh: apps.deptZh(department), ...list };
+    },
+  );
 
-  r.get('/inbox', async (req, res) => {
-    const a = staff(res, ['reviewer'], 'an inbox');
-    onlyParams(req.query, ['limit', 'offset']);
-    const list = await apps.list({ department: a.department!, waitingOnly: true, ...page(req) });
-    res.set('Cache-Control', 'no-store').json({ department: a.department, department_zh: apps.deptZh(a.department!), ...list });
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/',
+      summary: 'Applications, newest first, with what each waits for and whether overdue',
+      access: everyone,
+      query: z.object({
+        status: param.oneOf(codes(STATUSES)).optional().describe('only applications with this status'),
+        department: param.oneOf(apps.registry.departments.map((d) => d.id)).optional().describe('only applications that go to this department'),
+        ...paging(opts.defaultLimit, opts.maxLimit),
+      }),
+      responses: { 200: { description: 'summaries', schema: ApplicationList } },
+    },
+    async ({ res, query }) => {
+      res.set('Cache-Control', 'no-store');
+      return listApplications(apps, query);
+    },
+  );
 
-  r.post('/', json, async (req, res) => {
-    const a = staff(res, ['window_clerk'], 'submitting an application');
-    onlyParams(req.query, []);
-    const id = await apps.submit(a, body(req));
-    res.location(`${req.baseUrl}/${id}`);
-    await show(res, id, 201);
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/',
+      summary: 'Submits an application: the site checked against every plan and routed in the same transaction',
+      access: guard.need(submitApplication),
+      body: NewApplication,
+      bodyLimit: BODY_LIMIT,
+      responses: { 201: { description: 'the application, checked and routed', schema: Application, headers: { Location: 'the application’s URL', ETag: 'its row version' } } },
+      errors: [422],
+    },
+    async ({ req, res, body, account }) => {
+      const appId = await submit(apps, account, body);
+      res.location(`${req.baseUrl}/${appId}`);
+      return show(res, appId);
+    },
+  );
 
-  r.get('/:id', async (req, res) => {
-    requireAccount(res);
-    onlyParams(req.query, []);
-    await show(res, idParam(req));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/:id',
+      summary: 'One application: the current version with its check, required departments and their opinions; the versions, opinions and timeline',
+      access: everyone,
+      params: ofApplication,
+      responses: { 200: { description: 'the application', schema: Application, headers: { ETag: 'its row version' } } },
+      errors: [404],
+    },
+    ({ res, params }) => show(res, params.id),
+  );
 
-  r.get('/:id/versions/:version', async (req, res) => {
-    requireAccount(res);
-    onlyParams(req.query, []);
-    res.set('Cache-Control', 'no-store').json(await apps.version(idParam(req), idParam(req, 'version')));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/:id/versions/:version',
+      summary: 'A version as it was checked',
+      access: everyone,
+      params: ofVersion,
+      responses: { 200: { description: 'the version', schema: ApplicationVersion } },
+      errors: [404],
+    },
+    async ({ res, params }) => {
+      res.set('Cache-Control', 'no-store');
+      return getVersion(apps, params.id, params.version);
+    },
+  );
 
-  r.get('/:id/versions/:version/recheck', async (req, res) => {
-    requireAccount(res);
-    onlyParams(req.query, ['against']);
-    const against = single(req.query, 'against') ?? 'recorded';
-    if (against !== 'recorded' && against !== 'current') throw badRequest('invalid_parameter', messages.badParam('against', 'recorded | current', against), { parameter: 'against' });
-    res.set('Cache-Control', 'no-store').json(await apps.recheck(idParam(req), idParam(req, 'version'), against));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/:id/versions/:version/recheck',
+      summary: 'The version’s check run again, writing nothing: against the plan revisions it recorded (reproduced, or the differences) or against today’s plans (what changed)',
+      access: everyone,
+      params: ofVersion,
+      query: z.object({ against: param.oneOf(RECHECK_AGAINST).default('recorded').describe('which plans: the revisions the check recorded, or today’s') }),
+      responses: { 200: { description: 'the check run again and the differences', schema: Recheck } },
+      errors: [404, 409],
+    },
+    async ({ res, params, query }) => {
+      res.set('Cache-Control', 'no-store');
+      return recheck(apps, params.id, params.version, query.against);
+    },
+  );
 
-  r.get('/:id/map', async (req, res) => {
-    requireAccount(res);
-    onlyParams(req.query, ['version']);
-    res.set('Cache-Control', 'no-store').type('application/geo+json').json(await apps.map(idParam(req), intParam(req.query, 'version', 1, 1_000_000)));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/:id/map',
+      summary: 'The site and the overlaps the check found (role site | rule | alert), as GeoJSON in EPSG:4490 for the map',
+      access: everyone,
+      params: ofApplication,
+      query: asOfVersion,
+      responses: { 200: { description: 'a FeatureCollection', type: 'application/geo+json', schema: ReviewMap } },
+      errors: [404],
+    },
+    async ({ res, params, query }) => {
+      res.set('Cache-Control', 'no-store').type('application/geo+json');
+      return reviewMap(apps, params.id, query.version);
+    },
+  );
 
-  r.get('/:id/report', async (req, res) => {
-    requireAccount(res);
-    onlyParams(req.query, ['version']);
-    res.set('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(await applicationReport(apps, idParam(req), intParam(req.query, 'version', 1, 1_000_000)));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/:id/report',
+      summary: 'The printable report: map (EPSG:4547, scale bar), rules, zones, verdict per plan with classes and areas, departments and opinions, plan revisions used',
+      access: everyone,
+      params: ofApplication,
+      query: asOfVersion,
+      responses: { 200: { description: 'an HTML page for print (A4)', type: 'text/html' } },
+      errors: [404],
+    },
+    async ({ res, params, query }) => {
+      res.set('Cache-Control', 'no-store').type('text/html; charset=utf-8').send(await applicationReport(apps, params.id, query.version));
+    },
+  );
 
-  r.post('/:id/opinions', json, async (req, res) => {
-    const a = requireAccount(res);
-    onlyParams(req.query, []);
-    const id = idParam(req);
-    const opinionId = await apps.sign(a, id, body(req));
-    const application = await apps.get(id);
-    res.status(201).json({ opinion: application.opinions.find((o) => o.id === opinionId), application });
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/:id/opinions',
+      summary: 'Signs a department’s opinion on the current version: approve, conditional (with conditions) or reject (with a reason)',
+      access: reviewer,
+      params: ofApplication,
+      body: OpinionBody,
+      responses: { 201: { description: 'the signed opinion and the application it leaves', schema: OpinionAnswer } },
+      errors: [404, 409],
+    },
+    async ({ params, body, account }) => withOpinion(params.id, await sign(apps, account, params.id, body)),
+  );
 
-  r.post('/:id/opinions/:opinionId/corrections', json, async (req, res) => {
-    const a = requireAccount(res);
-    onlyParams(req.query, []);
-    const id = idParam(req);
-    const opinionId = await apps.correct(a, id, idParam(req, 'opinionId'), body(req));
-    const application = await apps.get(id);
-    res.status(201).json({ opinion: application.opinions.find((o) => o.id === opinionId), application });
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/:id/opinions/:opinionId/corrections',
+      summary: 'Corrects a signed opinion with a new entry naming it (the signed one stays as it was)',
+      access: reviewer,
+      params: z.object({ id, opinionId: param.id().describe('the opinion corrected (the latest entry of its chain)') }),
+      body: CorrectionBody,
+      responses: { 201: { description: 'the correction and the application it leaves', schema: OpinionAnswer } },
+      errors: [404, 409],
+    },
+    async ({ params, body, account }) => withOpinion(params.id, await correct(apps, account, params.id, params.opinionId, body)),
+  );
 
-  r.post('/:id/withdraw', json, async (req, res) => {
-    const a = requireAccount(res);
-    onlyParams(req.query, []);
-    const id = idParam(req);
-    await apps.withdraw(a, id, body(req));
-    await show(res, id);
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/:id/withdraw',
+      summary: 'Withdraws an application (not once approved)',
+      access: guard.need(withdrawApplication),
+      params: ofApplication,
+      body: Withdrawal,
+      responses: { 200: { description: 'the application, withdrawn', schema: Application, headers: { ETag: 'its row version' } } },
+      errors: [404, 409],
+    },
+    async ({ res, params, body, account }) => {
+      await withdraw(apps, account, params.id, body);
+      return show(res, params.id);
+    },
+  );
 
-  r.post('/:id/versions', json, async (req, res) => {
-    const a = requireAccount(res);
-    onlyParams(req.query, []);
-    const id = idParam(req);
-    await apps.amend(a, id, body(req));
-    await show(res, id, 201);
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/:id/versions',
+      summary: 'Amends and resubmits: a new version with what changed, checked and routed again; opinions anew',
+      access: guard.need(amendApplication),
+      params: ofApplication,
+      body: Amendment,
+      bodyLimit: BODY_LIMIT,
+      responses: { 201: { description: 'the application at its new version', schema: Application, headers: { ETag: 'its row version' } } },
+      errors: [404, 409, 422],
+    },
+    async ({ res, params, body, account }) => {
+      await amend(apps, account, params.id, body);
+      return show(res, params.id);
+    },
+  );
 
-  return r;
+  return routes;
 }

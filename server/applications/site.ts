@@ -11,25 +11,11 @@ import { AppError, badRequest } from '../platform/errors';
 import { geoJsonProblems } from '../platform/geojson';
 import { DATONG_EXTENT, knownCrs, KNOWN_CRS, openImport, readAll } from '../imports';
 import type { KnownCrs } from '../imports/crs';
-
-export const SITE_SOURCES = ['drawn', 'upload', 'points'] as const;
-export type SiteSource = (typeof SITE_SOURCES)[number];
+import type { BoundaryPoint, NormalisedSite, SiteInput, SiteRecord } from './schemas';
+import type { SiteSource } from './vocabulary';
 
 /** Limits that tell a site from a mistake: a project site is not a county. */
 export const SITE_LIMITS = { maxPoints: 20_000, maxAreaM2: 50_000_000, minAreaM2: 1, outsideToleranceShare: 0.001 };
-
-export interface BoundaryPoint {
-  polygon?: number | string;
-  ring?: number;
-  order?: number;
-  x: number;
-  y: number;
-}
-
-/** What a client sends as the site. */
-export type SiteInput =
-  | { source: 'drawn' | 'upload'; geometry: unknown; file?: { name?: string; sha256?: string } }
-  | { source: 'points'; srid: number; points: BoundaryPoint[] };
 
 export interface Site {
   /** MultiPolygon in EPSG:4490 (lon, lat). */
@@ -39,23 +25,21 @@ export interface Site {
   area_m2: number;
   source: SiteSource;
   /** What the client gave besides the geometry (points and zone, file name and hash), kept with the version. */
-  input: Record<string, unknown>;
+  input: SiteRecord;
   warnings: string[];
 }
 
 const invalidSite = (message: string, details: Record<string, unknown> = {}) => new AppError(422, 'invalid_site', message, details);
 const GRS80_LONLAT = '+proj=longlat +ellps=GRS80 +no_defs';
 
-/** Reads the `site` member of a request body into a geometry in EPSG:4490 (not yet checked in PostGIS). */
-export function siteGeometry(input: unknown): { geometry: Geometry; source: SiteSource; input: Record<string, unknown>; warnings: string[] } {
-  if (!input || typeof input !== 'object') throw badRequest('invalid_body', "'site': expected { source: 'drawn' | 'upload', geometry } or { source: 'points', srid, points }", { field: 'site' });
-  const s = input as Record<string, unknown>;
+/** A site as the client sent it (its body already checked against SiteInput), as a geometry in EPSG:4490 not yet checked in PostGIS. */
+export type SiteGeometry = Pick<Site, 'source' | 'input' | 'warnings'> & { geometry: Geometry };
+
+/** Reads the `site` of a request into a geometry in EPSG:4490: drawn or uploaded GeoJSON checked, boundary points converted. */
+export function siteGeometry(s: SiteInput): SiteGeometry {
   if (s.source === 'points') {
     const { geometry, warnings, crs } = polygonFromPoints(s.srid, s.points);
     return { geometry, source: 'points', input: { srid: crs.epsg, crs: crs.name, points: s.points }, warnings };
-  }
-  if (s.source !== 'drawn' && s.source !== 'upload') {
-    throw badRequest('invalid_body', `'site.source': expected drawn, upload or points, got ${JSON.stringify(s.source)}`, { field: 'site.source' });
   }
   const g = s.geometry as Geometry | undefined;
   const problems = geoJsonProblems(g, 'site.geometry');
@@ -83,48 +67,37 @@ export function siteGeometry(input: unknown): { geometry: Geometry; source: Site
       hint: swapped ? 'latitude and longitude are swapped: the first coordinate is the longitude' : undefined,
     });
   }
-  const file = s.file as { name?: unknown; sha256?: unknown } | undefined;
-  const meta: Record<string, unknown> = {};
-  if (s.source === 'upload' && file) {
-    if (typeof file.name === 'string') meta.file_name = file.name.slice(0, 300);
-    if (typeof file.sha256 === 'string' && /^[0-9a-f]{64}$/.test(file.sha256)) meta.file_sha256 = file.sha256;
+  const input: SiteRecord = {};
+  if (s.source === 'upload' && s.file) {
+    if (s.file.name !== undefined) input.file_name = s.file.name.slice(0, 300);
+    if (s.file.sha256 !== undefined && /^[0-9a-f]{64}$/.test(s.file.sha256)) input.file_sha256 = s.file.sha256;
   }
-  return { geometry: g!, source: s.source, input: meta, warnings: [] };
+  return { geometry: g!, source: s.source, input, warnings: [] };
 }
 
-/** The CGCS2000 Gauss-Krüger CRS of typed boundary points (3° or 6° zones, with or without the zone prefix). */
-function gkCrs(srid: unknown): KnownCrs {
-  const c = typeof srid === 'number' && Number.isInteger(srid) ? knownCrs(srid) : undefined;
-  if (!c || c.datum !== 'CGCS2000' || (c.kind !== 'gk3' && c.kind !== 'gk6')) {
-    const examples = [4526, 4547, 4505, 4492].map((e) => `EPSG:${e} (${KNOWN_CRS.get(e)!.name})`).join(', ');
-    throw badRequest('invalid_body', `'site.srid': boundary points are typed in a CGCS2000 Gauss-Krüger zone, e.g. ${examples}; got ${JSON.stringify(srid)}`, { field: 'site.srid' });
-  }
-  return c;
+/** The CGCS2000 Gauss-Krüger CRS (3° or 6° zones, with or without the zone prefix) of an EPSG code; undefined for any other. */
+export function gaussKrugerZone(srid: number): KnownCrs | undefined {
+  const c = knownCrs(srid);
+  return c && c.datum === 'CGCS2000' && (c.kind === 'gk3' || c.kind === 'gk6') ? c : undefined;
 }
 
-/** Polygons from boundary points (X northing, Y easting as surveyors write them), converted with proj4. */
-export function polygonFromPoints(srid: unknown, points: unknown): { geometry: MultiPolygon; warnings: string[]; crs: KnownCrs } {
-  const crs = gkCrs(srid);
-  if (!Array.isArray(points) || points.length < 3) throw badRequest('invalid_body', "'site.points': expected at least 3 boundary points { x, y }", { field: 'site.points' });
+/** Zones to name when a CRS is not one (the one of central Datong first). */
+export const GAUSS_KRUGER_EXAMPLES = [4526, 4547, 4505, 4492].map((e) => `EPSG:${e} (${KNOWN_CRS.get(e)!.name})`).join(', ');
+
+/** Polygons from boundary points (X northing, Y easting as surveyors write them, in the Gauss-Krüger zone `srid`), converted with proj4. */
+export function polygonFromPoints(srid: number, points: BoundaryPoint[]): { geometry: MultiPolygon; warnings: string[]; crs: KnownCrs } {
+  const crs = gaussKrugerZone(srid)!;
   if (points.length > SITE_LIMITS.maxPoints) throw invalidSite(`${points.length} boundary points; at most ${SITE_LIMITS.maxPoints}`, { field: 'site.points' });
   const rings = new Map<string, Map<number, { order: number; i: number; xy: Position }[]>>();
-  points.forEach((raw, i) => {
-    const p = raw as BoundaryPoint;
-    const where = { field: `site.points.${i}` };
-    if (!p || typeof p !== 'object' || typeof p.x !== 'number' || typeof p.y !== 'number' || !Number.isFinite(p.x) || !Number.isFinite(p.y)) {
-      throw badRequest('invalid_body', `'site.points.${i}': expected numbers x (northing) and y (easting), got ${JSON.stringify(raw)}`, where);
-    }
-    const ring = p.ring ?? 1;
-    const order = p.order ?? i + 1;
-    if (!Number.isInteger(ring) || ring < 1 || !Number.isFinite(order)) throw badRequest('invalid_body', `'site.points.${i}': ring is a whole number from 1 (the outer boundary) and order a number`, where);
+  points.forEach((p, i) => {
     checkZone(crs, p, i);
     const poly = String(p.polygon ?? 1);
+    const ring = p.ring ?? 1;
     const byRing = rings.get(poly) ?? new Map();
     rings.set(poly, byRing);
     const list = byRing.get(ring) ?? [];
     byRing.set(ring, list);
-    if (list.some((q: { order: number }) => q.order === order)) throw badRequest('invalid_body', `'site.points.${i}': polygon ${poly} ring ${ring} has point ${order} twice`, where);
-    list.push({ order, i, xy: [p.y, p.x] });
+    list.push({ order: p.order ?? i + 1, i, xy: [p.y, p.x] });
   });
   const polygons: Position[][][] = [];
   for (const [poly, byRing] of rings) {
@@ -211,7 +184,7 @@ export async function siteFromFile(knex: Knex, filePath: string, opts: { name: s
  * Checks a site in PostGIS: valid (ST_IsValidDetail's reason and place), of a sensible size, and
  * inside Datong (the districts layer; a thousandth of the area may lie outside, for boundary noise).
  */
-export async function validateSite(knex: Knex, g: ReturnType<typeof siteGeometry>): Promise<Site> {
+export async function validateSite(knex: Knex, g: SiteGeometry): Promise<Site> {
   const { rows: v } = await knex.raw<{ rows: { valid: boolean; reason: string | null; location: string | null; empty: boolean }[] }>(
     `SELECT ST_IsValid(g) AS valid, (ST_IsValidDetail(g)).reason, ST_AsGeoJSON((ST_IsValidDetail(g)).location) AS location, ST_IsEmpty(g) AS empty
        FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(?), 4490) AS g) s`,
@@ -255,10 +228,10 @@ export async function validateSite(knex: Knex, g: ReturnType<typeof siteGeometry
   return { geometry: JSON.parse(r.geojson), ewkb: r.ewkb, area_m2: r.area, source: g.source, input: g.input, warnings: g.warnings };
 }
 
-/** What POST /api/applications/sites answers: the site as the service will take it. */
-export const siteAnswer = (s: Site, extra: Record<string, unknown> = {}) => ({
+/** What POST /api/applications/sites answers: the site as the service will take it (with the CRS it was read in, and the file). */
+export const siteAnswer = (s: Site, extra: Pick<NormalisedSite, 'srid' | 'crs' | 'file'> = {}): NormalisedSite => ({
   geometry: s.geometry,
-  ...areaFigures(s.area_m2),
+  ...(areaFigures(s.area_m2) as Pick<NormalisedSite, 'area_m2' | 'area_ha' | 'area_mu'>),
   source: s.source,
   ...extra,
   warnings: s.warnings,

@@ -1,13 +1,11 @@
-// Project types of the joint review as data (layers/project-types.json), validated at load against
+// Project types of the joint review as data (layers/project-types.json, read by vocabulary.ts), validated at load against
 // the registry and the conflict rules like the rules themselves: every problem named by key path.
 // For each type this resolves, once, which conflict rules a site of the type is checked against
 // (the rule side the site stands in for, and the other side it is overlaid with).
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import type { Layer, Registry } from '../layers/registry';
-import { PROJECT_ROOT } from '../platform/config';
 import type { Rule, RuleSet, RuleSide } from '../conflicts/rules';
+import { PROJECT_TYPES_FILE } from './vocabulary';
 
 const classes = z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]);
 const typeSchema = z
@@ -58,16 +56,9 @@ export interface ProjectTypes {
   alerts: Alert[];
 }
 
-export const PROJECT_TYPES_FILE = path.join(PROJECT_ROOT, 'layers', 'project-types.json');
-
-export function loadProjectTypes(registry: Registry, rules: RuleSet, file = PROJECT_TYPES_FILE): ProjectTypes {
-  const where = path.basename(file);
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`project types are invalid:\n  ${where}: ${(err as Error).message}`);
-  }
+/** Validates the project types (the file's content: layers/project-types.json unless given) against the registry and the rules. */
+export function loadProjectTypes(registry: Registry, rules: RuleSet, json: unknown = PROJECT_TYPES_FILE): ProjectTypes {
+  const where = 'project-types.json';
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {
     throw new Error(`project types are invalid:\n  ${parsed.error.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  ')}`);

@@ -13,70 +13,49 @@ export interface Term<C extends string = string> {
   en: string;
 }
 
-const codes = <C extends string>(terms: readonly Term<C>[]) => terms.map((t) => t.code) as [C, ...C[]];
+/** A vocabulary from its table, code → [Chinese, English], in the table's order. */
+const terms = <T extends Record<string, readonly [zh: string, en: string]>>(table: T) =>
+  Object.entries(table).map(([code, [zh, en]]) => ({ code, zh, en })) as Term<Extract<keyof T, string>>[];
+/** The codes of a vocabulary, as z.enum takes them. */
+export const codes = <C extends string>(vocabulary: readonly Term<C>[]) => vocabulary.map((t) => t.code) as [C, ...C[]];
 /** The Chinese name of a code of a vocabulary (the code itself when it is not one). */
-export const zhOf = (terms: readonly Term[], code: string): string => terms.find((t) => t.code === code)?.zh ?? code;
+export const zhOf = (vocabulary: readonly Term[], code: string): string => vocabulary.find((t) => t.code === code)?.zh ?? code;
+type CodeOf<V extends readonly Term[]> = V[number]['code'];
 
 /**
  * The statuses of an application: under review from submission; rejected as soon as one effective
  * opinion rejects, approved when every required department approves; withdrawn by the window.
- * An amendment puts a rejected (or still open) application under review again.
+ * An amendment puts a rejected (or still open) application under review again. A version's
+ * outcome is its application's status while it is current, superseded once amended.
  */
-export const STATUSES = [
-  { code: 'under_review', zh: '审查中', en: 'Under review' },
-  { code: 'approved', zh: '已批准', en: 'Approved' },
-  { code: 'rejected', zh: '未通过', en: 'Rejected' },
-  { code: 'withdrawn', zh: '已撤回', en: 'Withdrawn' },
-] as const satisfies readonly Term[];
-export type Status = (typeof STATUSES)[number]['code'];
-export const STATUS_CODES = codes(STATUSES);
-
-/** What became of a version: its application's status while current, superseded once amended. */
-export const OUTCOMES = [...STATUSES, { code: 'superseded', zh: '已被新版本取代', en: 'Superseded' }] as const satisfies readonly Term[];
-export type Outcome = (typeof OUTCOMES)[number]['code'];
-export const OUTCOME_CODES = codes(OUTCOMES);
+export const STATUSES = terms({ under_review: ['审查中', 'Under review'], approved: ['已批准', 'Approved'], rejected: ['未通过', 'Rejected'], withdrawn: ['已撤回', 'Withdrawn'] });
+export const OUTCOMES = [...STATUSES, ...terms({ superseded: ['已被新版本取代', 'Superseded'] })];
+export type Status = CodeOf<typeof STATUSES>;
+export type Outcome = CodeOf<typeof OUTCOMES>;
 
 /** A department's opinion: 同意, 有条件同意 (conditions required), 不同意 (a reason required). */
-export const DECISIONS = [
-  { code: 'approve', zh: '同意', en: 'Approve' },
-  { code: 'conditional', zh: '有条件同意', en: 'Approve with conditions' },
-  { code: 'reject', zh: '不同意', en: 'Reject' },
-] as const satisfies readonly Term[];
-export type Decision = (typeof DECISIONS)[number]['code'];
-export const DECISION_CODES = codes(DECISIONS);
+export const DECISIONS = terms({ approve: ['同意', 'Approve'], conditional: ['有条件同意', 'Approve with conditions'], reject: ['不同意', 'Reject'] });
+export type Decision = CodeOf<typeof DECISIONS>;
 
 /** What the timeline records; each event also goes to the audit trail as `application.<kind>`. */
-export const EVENT_KINDS = [
-  { code: 'submitted', zh: '受理提交', en: 'Submitted' },
-  { code: 'resubmitted', zh: '修改后重新提交', en: 'Resubmitted' },
-  { code: 'opinion', zh: '签署意见', en: 'Opinion' },
-  { code: 'correction', zh: '更正意见', en: 'Correction' },
-  { code: 'approved', zh: '审批通过', en: 'Approved' },
-  { code: 'rejected', zh: '审批未通过', en: 'Rejected' },
-  { code: 'withdrawn', zh: '撤回', en: 'Withdrawn' },
-] as const satisfies readonly Term[];
-export type EventKind = (typeof EVENT_KINDS)[number]['code'];
+export const EVENT_KINDS = terms({
+  submitted: ['受理提交', 'Submitted'], resubmitted: ['修改后重新提交', 'Resubmitted'], opinion: ['签署意见', 'Opinion'], correction: ['更正意见', 'Correction'],
+  approved: ['审批通过', 'Approved'], rejected: ['审批未通过', 'Rejected'], withdrawn: ['撤回', 'Withdrawn'],
+});
+export type EventKind = CodeOf<typeof EVENT_KINDS>;
 
 /** What the compliance check concludes, per layer, per plan and overall: mildest first, a verdict's rank is its index. */
-export const VERDICTS = [
-  { code: 'compliant', zh: '符合', en: 'Compliant' },
-  { code: 'needs_review', zh: '需审查', en: 'Needs review' },
-  { code: 'conflicting', zh: '不符合', en: 'Conflicting' },
-] as const satisfies readonly Term[];
-export type Verdict = (typeof VERDICTS)[number]['code'];
-export const VERDICT_CODES = codes(VERDICTS);
+export const VERDICTS = terms({ compliant: ['符合', 'Compliant'], needs_review: ['需审查', 'Needs review'], conflicting: ['不符合', 'Conflicting'] });
+export type Verdict = CodeOf<typeof VERDICTS>;
 /** The gravest of some verdicts (compliant for none). */
-export const worstVerdict = (vs: readonly Verdict[]): Verdict =>
-  vs.reduce<Verdict>((w, v) => (VERDICT_CODES.indexOf(v) > VERDICT_CODES.indexOf(w) ? v : w), 'compliant');
+export const worstVerdict = (vs: readonly Verdict[]): Verdict => {
+  const rank = (v: Verdict) => VERDICTS.findIndex((t) => t.code === v);
+  return vs.reduce<Verdict>((w, v) => (rank(v) > rank(w) ? v : w), 'compliant');
+};
 
 /** Where a site comes from: drawn on the map, uploaded as a file, typed as boundary points (界址点). */
-export const SITE_SOURCES = [
-  { code: 'drawn', zh: '地图绘制', en: 'drawn' },
-  { code: 'upload', zh: '文件上传', en: 'uploaded' },
-  { code: 'points', zh: '界址点', en: 'boundary points' },
-] as const satisfies readonly Term[];
-export type SiteSource = (typeof SITE_SOURCES)[number]['code'];
-export const SITE_SOURCE_CODES = codes(SITE_SOURCES);
+export const SITE_SOURCES = terms({ drawn: ['地图绘制', 'drawn'], upload: ['文件上传', 'uploaded'], points: ['界址点', 'boundary points'] });
+export type SiteSource = CodeOf<typeof SITE_SOURCES>;
 
 /** What the check found on a site that the map shows: an overlap breaking a rule, or a sensitive zone touched. */
 export const FINDING_KINDS = ['rule', 'alert'] as const;
@@ -92,7 +71,6 @@ export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 
 /** The project types as layers/project-types.json lists them (code and names; server/applications/types.ts validates the rest). */
 export const PROJECT_TYPES: readonly Term[] = projectTypesFile.types.map((t) => ({ code: t.code, zh: t.zh, en: t.en }));
-export const PROJECT_TYPE_CODES = codes(PROJECT_TYPES);
 /** The raw file, for the loader that validates it against the registry and the rules. */
 export const PROJECT_TYPES_FILE: unknown = projectTypesFile;
 

@@ -1,11 +1,14 @@
 // Demo applications of the joint review, so that a first start shows the workflow at work: a PV
 // project on basic farmland waiting in the inboxes of 国土局, 发改委 and 规划局, and one already
-// approved (with a condition). Made through the workflow itself (checked, routed, signed, audited),
-// on sites found in the demo data: 300 m squares of a 2 km grid in EPSG:4547 inside one district,
-// clear of every sensitive layer, one with 2–7 ha of 基本农田保护区 and one without.
+// approved (with a condition). Made through the workflow itself (the bodies validated as the API
+// validates them; checked, routed, signed, audited), on sites found in the demo data: 300 m
+// squares of a 2 km grid in EPSG:4547 inside one district, clear of every sensitive layer, one
+// with 2–7 ha of 基本农田保护区 and one without.
 import type { Knex } from 'knex';
 import type { Account } from '../accounts/accounts';
 import { WorkCalendar } from '../applications/calendar';
+import { sign, submit } from '../applications/commands';
+import { NewApplication, OpinionBody } from '../applications/schemas';
 import { loadProjectTypes } from '../applications/types';
 import { Applications } from '../applications/workflow';
 import type { RuleSet } from '../conflicts/rules';
@@ -79,18 +82,18 @@ export async function loadDemoApplications(knex: Knex, registry: Registry, rules
   const sites = await findDemoSites(knex);
 
   // Approved: a distributed PV plant on a clean site, typed as boundary points with the zone prefix.
-  const approved = await apps.submit(window, {
+  const approved = await submit(apps, window, NewApplication.parse({
     name: '南郊区农光互补分布式光伏电站', project_type: 'energy', investor: '大同市南郊新能源开发有限公司', requested_area_m2: 90_000,
     site: { source: 'points', srid: 4526, points: squarePoints(sites.clean, true) },
-  });
-  await apps.sign(land, approved, { version: 1, decision: 'conditional', conditions: '光伏板下保持农业种植，不得硬化地面；按规定办理设施农用地备案' });
-  await apps.sign(ndrc, approved, { version: 1, decision: 'approve' });
-  await apps.sign(planning, approved, { version: 1, decision: 'approve' });
+  }));
+  await sign(apps, land, approved, OpinionBody.parse({ version: 1, decision: 'conditional', conditions: '光伏板下保持农业种植，不得硬化地面；按规定办理设施农用地备案' }));
+  await sign(apps, ndrc, approved, OpinionBody.parse({ version: 1, decision: 'approve' }));
+  await sign(apps, planning, approved, OpinionBody.parse({ version: 1, decision: 'approve' }));
 
   // Under review: a ground PV station whose site lies partly on basic farmland.
-  await apps.submit(window, {
+  await submit(apps, window, NewApplication.parse({
     name: '塔山光伏电站二期', project_type: 'energy', investor: '大同光伏新能源有限公司', requested_area_m2: 90_000,
     site: { source: 'drawn', geometry: sites.farmland.geometry },
-  });
+  }));
   return 2;
 }

@@ -4,251 +4,58 @@
 // corrections, withdrawal, amendment). Writes carry the session's CSRF token. An error answer
 // becomes SiteError with the whole body kept (its problems and location, wherever the server
 // put them: at the top level or in details).
-import type { FeatureCollection, Geometry, MultiPolygon, Polygon } from 'geojson';
+import type { z } from 'zod';
+import type * as S from '../../../server/applications/schemas';
+import type { Decision, EventKind, Outcome, RecheckAgainst, SiteSource, Status, Verdict } from '../../../server/applications/vocabulary';
 import { ApiError, apiError, csrfHeader, getJson } from '../platform/http';
 
-export type ProjectTypeCode = 'industrial' | 'residential' | 'public' | 'infrastructure' | 'energy' | 'mining' | 'other';
-export type AppStatus = 'under_review' | 'approved' | 'rejected' | 'withdrawn';
-export type Verdict = 'compliant' | 'conflicting' | 'needs_review';
-export type Decision = 'approve' | 'conditional' | 'reject';
-export type SiteSource = 'drawn' | 'upload' | 'points';
-export type VersionOutcome = AppStatus | 'superseded';
-export type TimelineKind = 'submitted' | 'resubmitted' | 'opinion' | 'correction' | 'approved' | 'rejected' | 'withdrawn';
+// The view types are the server's schemas (server/applications/schemas.ts): what it answers is
+// their output, what it takes their input; the words are its vocabulary (vocabulary.ts).
+export type { Decision, SiteSource, Verdict };
+export type AppStatus = Status;
+export type VersionOutcome = Outcome;
+export type TimelineKind = EventKind;
+/** A project type's code: one of layers/project-types.json. */
+export type ProjectTypeCode = S.NewApplication['project_type'];
 
-/** Ids as the server gives them (numbers today; kept opaque). */
-export type Id = string | number;
-
-export interface Named {
-  id: string;
-  zh: string;
-  en: string;
-}
-
-export interface ProjectType {
-  code: ProjectTypeCode;
-  zh: string;
-  en: string;
-  /** Departments that always review this type. */
-  departments: string[];
-  deadline_days: number;
-}
+/** An application's or an opinion's id. */
+export type Id = S.Application['id'];
 
 /** GET /api/applications/project-types. */
-export interface ProjectTypes {
-  types: ProjectType[];
-  departments: Named[];
-}
-
+export type ProjectTypes = S.ProjectTypesAnswer;
+export type ProjectType = ProjectTypes['types'][number];
+export type Named = ProjectTypes['departments'][number];
 /** An application as the list and the inbox give it. */
-export interface Summary {
-  id: Id;
-  number: string;
-  status: AppStatus;
-  version: number;
-  name: string;
-  project_type: ProjectTypeCode;
-  investor: string;
-  site_area_ha: number;
-  verdict: Verdict;
-  submitted_by: string;
-  submitted_at: string;
-  deadline: string;
-  waiting_for: string[];
-  overdue: boolean;
-  /** Working days until the deadline (negative when overdue). */
-  days_left?: number;
-}
-
-export interface Opinion {
-  id: Id;
-  version: number;
-  department: string;
-  decision: Decision;
-  conditions: string | null;
-  reason: string | null;
-  author: string;
-  author_name: string;
-  signed_at: string;
-  corrects: Id | null;
-  corrected_by: Id | null;
-  signature: string;
-  /** A correction's note (when the server gives it). */
-  note?: string | null;
-}
-
-export interface AreaFigures {
-  area_m2: number;
-  area_ha: number;
-  area_mu: number;
-}
-
-export interface CheckClass extends AreaFigures {
-  code: string;
-  zh: string;
-  en: string;
-  share: number;
-}
-
-export interface CheckLayer {
-  layer: string;
-  zh: string;
-  en: string;
-  revision: number;
-  verdict: Verdict;
-  classes: CheckClass[];
-  /** What the check found on this layer, in words (when the server gives them). */
-  notes?: string[];
-}
-
-export interface CheckPlan {
-  group: string;
-  zh: string;
-  en: string;
-  verdict: Verdict;
-  layers: CheckLayer[];
-}
-
-export interface CheckRule extends AreaFigures {
-  rule: string;
-  zh: string;
-  en: string;
-  kind: string;
-  severity: string;
-  departments: string[];
-  layer: string;
-  share: number;
-  summary_zh: string;
-}
-
-export interface CheckAlert {
-  id: 'subsidence' | 'eco_redline' | 'water_source' | 'nature_reserve' | string;
-  zh: string;
-  en: string;
-  layer: string;
-  department: string;
-  area_m2: number;
-  area_ha: number;
-  share: number;
-}
-
-export interface Check {
-  verdict: Verdict;
-  site: AreaFigures;
-  checked_at: string;
-  revisions: Record<string, number>;
-  plans: CheckPlan[];
-  rules: CheckRule[];
-  alerts: CheckAlert[];
-}
-
-export interface Required {
-  department: string;
-  zh: string;
-  en: string;
-  reasons: string[];
-  deadline: string;
-  /** Working days to the deadline (negative: overdue). */
-  days_left: number;
-  overdue: boolean;
-  opinion: Opinion | null;
-}
-
-export interface Version {
-  version: number;
-  name: string;
-  project_type: ProjectTypeCode;
-  investor: string;
-  requested_area_m2: number | null;
-  site_source: SiteSource;
-  site_area_m2: number;
-  site_area_ha: number;
-  site_area_mu: number;
-  submitted_by: string;
-  submitted_at: string;
-  note: string | null;
-  deadline: string;
-  /** Working days to the deadline (negative: overdue). */
-  days_left: number;
-  check: Check;
-  required: Required[];
-}
-
-export interface VersionEntry {
-  version: number;
-  name: string;
-  project_type: ProjectTypeCode;
-  submitted_at: string;
-  submitted_by: string;
-  note: string | null;
-  verdict: Verdict;
-  outcome: VersionOutcome;
-}
-
-export interface TimelineEntry {
-  at: string;
-  actor: string;
-  kind: TimelineKind;
-  version: number;
-  department?: string;
-  /** The event's facts: an object (decision, reason, note …) or words. */
-  detail?: string | Record<string, unknown>;
-}
-
-export interface Application {
-  id: Id;
-  number: string;
-  status: AppStatus;
-  version: number;
-  submitted_by: string;
-  created_at: string;
-  updated_at: string;
-  current: Version;
-  versions: VersionEntry[];
-  opinions: Opinion[];
-  timeline: TimelineEntry[];
-}
+export type Summary = S.Summary;
+export type Opinion = S.Opinion;
+export type AreaFigures = S.Check['site'];
+export type CheckClass = S.CheckClass;
+export type CheckLayer = S.CheckLayer;
+export type CheckPlan = S.Check['plans'][number];
+export type CheckRule = S.CheckRule;
+export type CheckAlert = S.CheckAlert;
+export type Check = S.Check;
+/** A department a version goes to, with its deadline and effective opinion. */
+export type Required = S.RequiredDepartment;
+export type Version = S.ApplicationVersion;
+export type VersionEntry = S.VersionEntry;
+export type TimelineEntry = S.TimelineEntry;
+export type Application = S.Application;
+/** One difference between the check as recorded and the check run again (areas in m²; null: absent). */
+export type CheckDifference = S.CheckDifference;
+export type Recheck = S.Recheck;
+/** POST /api/applications/sites: the normalised site. */
+export type NormalisedSite = S.NormalisedSite;
 
 /** A boundary point as the server takes it: x the northing, y the easting (metres). */
-export interface SitePoint {
-  polygon?: number;
-  ring?: number;
-  order?: number;
-  x: number;
-  y: number;
-}
-
+export type SitePoint = z.input<typeof S.BoundaryPoint>;
 /** What a submission or an amendment sends as its site. */
-export type SiteInput =
-  | { source: 'drawn'; geometry: Polygon | MultiPolygon }
-  | { source: 'points'; srid: number; points: SitePoint[] }
-  | { source: 'upload'; geometry: MultiPolygon; file: { name: string; sha256: string } };
-
-/** POST /api/applications/sites: the normalised site. */
-export interface NormalisedSite extends AreaFigures {
-  geometry: MultiPolygon;
-  source: SiteSource;
-  file?: { name: string; sha256: string };
-  warnings: string[];
-}
-
-export interface NewApplication {
-  name: string;
-  project_type: ProjectTypeCode;
-  investor: string;
-  requested_area_m2?: number;
-  site: SiteInput;
-}
-
-export interface Amendment {
-  note: string;
-  /** The version the amendment was made against: 409 stale_version when someone amended it meanwhile. */
-  expected_version?: number;
-  name?: string;
-  project_type?: ProjectTypeCode;
-  investor?: string;
-  requested_area_m2?: number;
-  site?: SiteInput;
-}
+export type SiteInput = z.input<typeof S.SiteInput>;
+export type NewApplication = z.input<typeof S.NewApplication>;
+/** An amendment; `expected_version` is the version it was made against (409 stale_version when someone amended it meanwhile). */
+export type Amendment = z.input<typeof S.Amendment>;
+type OpinionBody = z.input<typeof S.OpinionBody>;
+type CorrectionBody = z.input<typeof S.CorrectionBody>;
 
 /** One problem the server found in a site (or any other refused write), as it words it. */
 export interface ServerProblem {
@@ -320,14 +127,14 @@ export function fetchProjectTypes(signal?: AbortSignal): Promise<ProjectTypes> {
   return getJson<ProjectTypes>(`${BASE}/project-types`, signal);
 }
 
-export function fetchList(status: AppStatus | '', department: string, limit: number, offset: number, signal?: AbortSignal): Promise<{ items: Summary[]; total: number }> {
+export function fetchList(status: AppStatus | '', department: string, limit: number, offset: number, signal?: AbortSignal): Promise<S.ApplicationList> {
   const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
   if (status) q.set('status', status);
   if (department) q.set('department', department);
   return live(`${BASE}?${q}`, signal);
 }
 
-export function fetchInbox(signal?: AbortSignal): Promise<{ department: string; items: Summary[] }> {
+export function fetchInbox(signal?: AbortSignal): Promise<S.Inbox> {
   return live(`${BASE}/inbox`, signal);
 }
 
@@ -335,30 +142,12 @@ export function fetchApplication(id: Id, signal?: AbortSignal): Promise<Applicat
   return live(`${BASE}/${enc(id)}`, signal);
 }
 
-export function fetchReportMap(id: Id, version: number, signal?: AbortSignal): Promise<FeatureCollection<Geometry>> {
+export function fetchReportMap(id: Id, version: number, signal?: AbortSignal): Promise<S.ReviewMap> {
   return live(`${BASE}/${enc(id)}/map?version=${version}`, signal);
 }
 
-/** One difference between the check as recorded and the check run again (areas in m²; null: absent). */
-export interface CheckDifference {
-  what: 'verdict' | 'rule' | 'zone' | 'class' | 'departments';
-  key: string;
-  zh: string;
-  en: string;
-  before: number | string | null;
-  after: number | string | null;
-  text: string;
-}
-
-export interface Recheck {
-  against: 'recorded' | 'current';
-  reproduced: boolean;
-  differences: CheckDifference[];
-  check: Check;
-}
-
 /** A version's check run again, against the plan revisions it recorded or against today's plans. */
-export function fetchRecheck(id: Id, version: number, against: 'recorded' | 'current', signal?: AbortSignal): Promise<Recheck> {
+export function fetchRecheck(id: Id, version: number, against: RecheckAgainst, signal?: AbortSignal): Promise<Recheck> {
   return live(`${BASE}/${enc(id)}/versions/${version}/recheck?against=${against}`, signal);
 }
 
@@ -385,11 +174,11 @@ export function submitApplication(body: NewApplication): Promise<Application> {
   return write(BASE, body);
 }
 
-export function postOpinion(id: Id, body: { version: number; decision: Decision; conditions?: string; reason?: string }): Promise<{ opinion: Opinion; application: Application }> {
+export function postOpinion(id: Id, body: OpinionBody): Promise<S.OpinionAnswer> {
   return write(`${BASE}/${enc(id)}/opinions`, body);
 }
 
-export function postCorrection(id: Id, opinionId: Id, body: { decision: Decision; conditions?: string; reason?: string; note: string }): Promise<{ opinion: Opinion; application: Application }> {
+export function postCorrection(id: Id, opinionId: Id, body: CorrectionBody): Promise<S.OpinionAnswer> {
   return write(`${BASE}/${enc(id)}/opinions/${enc(opinionId)}/corrections`, body);
 }
 
