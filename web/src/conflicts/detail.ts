@@ -1,54 +1,13 @@
 // The detail view of one case: the rule, both plans' layer and class, the area in m², 公顷 and
 // 亩, the coordination state, the status change (buttons for the allowed transitions, each with
-// its form), comments and the full history. Pure rendering: the panel owns the state and the calls.
-import { formatTime, t } from '../i18n/i18n';
-import type { StringKey } from '../i18n/strings';
+// its form), comments and the full history. Pure rendering of the store's DetailModel: the calls
+// are the handlers' (actions.ts).
+import { formatTime, t, type StringKey } from '../i18n/i18n';
 import { h } from '../ui/dom';
-import type { CaseDetail, CaseEvent, CaseView, Status } from './api';
+import type { CaseAction, CaseEvent, CaseView, Status } from './api';
+import type { DetailModel, Draft, Notice } from './store';
 import { HIGHLIGHT_COLORS } from './highlight';
 import { areaTexts, type Vocab } from './vocab';
-
-/** What the user has typed for a status change (kept across reloads and a stale-version refusal). */
-export interface Draft {
-  decision: string;
-  reason: string;
-  district_opinion: string;
-  city_opinion: string;
-  effective_date: string;
-  comment: string;
-}
-
-export const emptyDraft = (): Draft => ({ decision: '', reason: '', district_opinion: '', city_opinion: '', effective_date: '', comment: '' });
-
-export interface Notice {
-  kind: 'ok' | 'error' | 'stale';
-  text: string;
-  /** Shown where the user acted: by the status change or by the comment box. */
-  where: 'change' | 'comment';
-}
-
-export interface DetailModel {
-  /** The case as the list showed it (until the detail has loaded). */
-  item: CaseView;
-  detail?: CaseDetail;
-  loading: boolean;
-  loadError?: string;
-  /** The transition whose form is open. */
-  action?: Status;
-  draft: Draft;
-  /** The comment box. */
-  comment: string;
-  /** The logged-in account's display name: the actor the server records (none: anonymous, whose writes are refused). */
-  account?: string;
-  /** What the logged-in account may do with this case (web/src/auth/permissions.ts); absent when anonymous. */
-  may?: { transition(to: Status): boolean; comment: boolean };
-  busy?: 'transition' | 'comment';
-  notice?: Notice;
-  /** Scroll the notice into view at the next rendering (it is new). */
-  revealNotice?: boolean;
-  /** Draft fields the server or the check refused. */
-  invalid: Set<string>;
-}
 
 export interface DetailHandlers {
   back(): void;
@@ -66,7 +25,7 @@ const ACTION_KEYS: Record<Status, StringKey> = {
   resolved_by_data: 'cfEvResolved',
 };
 
-const EVENT_KEYS: Record<string, StringKey> = {
+const EVENT_KEYS: Record<CaseAction, StringKey> = {
   detected: 'cfEvDetected',
   transition: 'cfEvTransition',
   comment: 'cfEvComment',

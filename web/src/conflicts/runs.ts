@@ -4,21 +4,9 @@
 import { formatTime, t } from '../i18n/i18n';
 import { formatNumber, m2ToHa } from '../identify/area';
 import { h } from '../ui/dom';
-import type { RunRecord, RunResult, RunTotals } from './api';
+import type { RunTotals } from './api';
+import type { RunsModel } from './store';
 import { formatDuration, formatInt, locale, type Vocab } from './vocab';
-
-export interface RunsModel {
-  mode: 'incremental' | 'full';
-  running: boolean;
-  result?: RunResult;
-  error?: string;
-  records?: RunRecord[];
-  /** An automatic run is in progress on the server. */
-  busy: boolean;
-  /** false: the logged-in account may not start a run (planning's reviewers and editors and admins may). */
-  allowed?: boolean;
-  recordsError?: string;
-}
 
 export interface RunsHandlers {
   modeChanged(mode: 'incremental' | 'full'): void;
