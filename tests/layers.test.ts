@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { expectError, getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileServer } from './helpers/setup';
 
-let srv: TestServer;
-beforeAll(async () => {
-  srv = await startTestServer();
-});
-afterAll(() => srv?.close());
+const srv = useFileServer();
 
 describe('/api/layers', () => {
   it('returns the registry grouped by plan, with each layer’s revision, count and extent', async () => {

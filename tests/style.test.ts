@@ -1,14 +1,10 @@
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileServer } from './helpers/setup';
 
-let srv: TestServer;
-beforeAll(async () => {
-  srv = await startTestServer();
-});
-afterAll(() => srv?.close());
+const srv = useFileServer();
 
 describe('MapLibre style', () => {
   it('passes the MapLibre style-spec validator', async () => {

@@ -1,13 +1,14 @@
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { openDatabase } from '../server/platform/db';
 import { expectError, getJson } from './helpers/http';
 import { tileContaining, tileParams, tileStatement } from '../server/tiles/mvt';
 import { testConfig, useTestDatabase } from './helpers/db';
-import { startTestServer, type TestServer } from './helpers/server';
+import { startTestServer } from './helpers/server';
+import { useFileServer } from './helpers/setup';
 
 const tileOf = tileContaining;
 
@@ -17,11 +18,7 @@ async function fetchTile(url: string) {
   return { res, tile: new VectorTile(new Pbf(raw)), raw };
 }
 
-let srv: TestServer;
-beforeAll(async () => {
-  srv = await startTestServer();
-});
-afterAll(() => srv?.close());
+const srv = useFileServer();
 
 describe('TileJSON', () => {
   it('is TileJSON 3.0 whose tiles template points at the layer’s MVT endpoint, with the data version', async () => {
