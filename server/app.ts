@@ -11,7 +11,7 @@ import { loadProjectTypes } from './applications/types';
 import { Applications } from './applications/workflow';
 import { auditRoutes } from './audit/routes';
 import { ConflictEngine } from './conflicts/detect';
-import { conflictsRouter } from './conflicts/routes';
+import { conflictsRoutes } from './conflicts/routes';
 import { loadRules } from './conflicts/rules';
 import { ConflictWatcher } from './conflicts/watcher';
 import { exportsRouter } from './exports/routes';
@@ -106,7 +106,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(accountRoutes(db.knex, registry, contractOpts));
   mount(auditRoutes(db.knex, { ...paging, ...contractOpts }));
   mount(documentRoutes((req) => documentOf(baseOf(req), '3.1'), contractOpts));
-  app.use('/api/conflicts', conflictsRouter(db.knex, engine, watcher, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
+  mount(conflictsRoutes(db.knex, engine, watcher, { ...paging, ...contractOpts }));
   mount(applicationsRoutes(applications, { ...paging, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
   mount(layersRoutes(catalog, db.knex, contractOpts));
   mount(ogcRoutes(catalog, db.knex, { ...paging, ...contractOpts, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }));

@@ -7,7 +7,7 @@ import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUN_LOCKS } from '../server/conflicts/detect';
+import { RUN_LOCKS } from '../server/conflicts/run';
 import { loadDemo } from '../server/demo/load';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';

@@ -1,205 +1,260 @@
-// /api/conflicts: rules, runs, the ledger (cases, status changes, comments), summaries, exports
-// (CSV, GeoJSON) and the printable per-district report. The patches themselves are also the
-// "conflicts" layer (OGC API collection, vector tiles, style) through the view plan.conflicts.
-import express, { Router, type Request } from 'express';
+// /api/conflicts: the rules, detection runs, the ledger (cases, status changes, comments), the
+// summary per rule × district, the ledger as files (CSV, GeoJSON) and the printable per-district
+// report. Each route is a contract (platform/contract.ts) over the schemas of schemas.ts. The
+// patches themselves are also the "conflicts" layer (OGC API collection, vector tiles, style)
+// through the view plan.conflicts.
+//
+// Reads are public. Writes need an account, asked for before the body is read (401); what the
+// account may do is a need of accounts/needs.ts: runs are the planning bureau's (checked first,
+// 403), a case's status changes and comments belong to its rule's departments (checked once the
+// case is found).
+import { stringify } from 'csv-stringify/sync';
 import type { Knex } from 'knex';
-import { AppError, badRequest, messages, notFound } from '../platform/errors';
-import { intParam, onlyParams, single } from '../platform/params';
-import { DEAD_RUN, type ConflictEngine, type RunMode } from './detect';
-import { type CaseFilter, type Decision, Ledger, type Status } from './ledger';
-import { conflictRun, ledgerComment, ledgerTransition, requireAccount, requireAllowed } from '../accounts/authorize';
+import { z } from 'zod';
+import { conflictRun, guard, ledgerComment, ledgerTransition, requireAllowed } from '../accounts/authorize';
+import { paging, param, Routes, type RoutesOptions } from '../platform/contract';
+import { AppError, badRequest, conflict, notFound } from '../platform/errors';
+import type { ConflictEngine } from './detect';
+import { Ledger } from './ledger';
 import { districtReport } from './report';
+import { asSeen, liveRunningRun, readRun, readRuns } from './run';
+import {
+  CaseDetail, CaseIdParams, caseFilters, CaseList, CommentBody, CommentEvent, LedgerGeoJson, ReportQuery, RulesInfo, RunBody, RunIdParams, RunList, RunRecord,
+  RunResult, Summary, TransitionBody,
+} from './schemas';
 import type { ConflictWatcher } from './watcher';
 
-const FILTERS = ['rule', 'adcode', 'severity', 'status', 'kind', 'open', 'fid'];
+/** The ledger's columns in the CSV export, in order. */
+const CSV_COLUMNS = [
+  'id', 'rule_id', 'rule_zh', 'severity', 'kind', 'district', 'adcode', 'status', 'decision', 'reason', 'district_opinion', 'city_opinion', 'effective_date',
+  'area_m2', 'area_ha', 'area_mu', 'a_layer', 'a_fid', 'a_code', 'a_class', 'b_layer', 'b_fid', 'b_code', 'b_class', 'resolved_layer', 'resolved_revision', 'version', 'updated_at',
+];
 
-export function conflictsRouter(knex: Knex, engine: ConflictEngine, watcher: ConflictWatcher, opts: { defaultLimit: number; maxLimit: number }): Router {
-  const r = Router();
-  // Every write here needs an account: an anonymous one is told to log in (401) before its body
-  // is read, so a malformed body does not answer first.
-  r.use((req, res, next) => {
-    if (req.method === 'POST') requireAccount(res);
-    next();
-  });
-  r.use(express.json({ limit: '64kb' }));
+export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: ConflictWatcher, opts: { defaultLimit: number; maxLimit: number } & RoutesOptions): Routes {
+  const routes = new Routes('/api/conflicts', ['Conflicts'], opts);
   const ledger = new Ledger(knex, engine.registry, engine.rules);
-  // Writes need an account (server/accounts/authorize.ts); the actor recorded is the account's name.
-  // A ledger action's permission depends on the case's rule: its departments act on it.
-  const ruleOfCase = async (id: string) => {
-    const row = await knex('conflict_cases').where({ id }).first<{ rule_id: string } | undefined>('rule_id');
-    if (!row) throw notFound('unknown_case', `conflict case '${id}' does not exist`, { caseId: id });
-    const rule = engine.rules.byId.get(row.rule_id);
-    // A case of a rule that was removed from conflict-rules.json: only an admin acts on it.
-    return rule ?? { id: row.rule_id, departments: [] as string[] };
-  };
-  // A run whose process died is shown as what the next run will record it as.
-  const asSeen = ({ dead, ...run }: { dead: boolean; [column: string]: unknown }) => (dead ? { ...run, status: 'failed', error: 'interrupted' } : run);
-  const filterOf = (req: Request): CaseFilter => {
-    const f: CaseFilter = {};
-    const rule = single(req.query, 'rule');
-    if (rule !== undefined) {
-      if (!engine.rules.byId.has(rule)) throw badRequest('invalid_parameter', messages.badParam('rule', `a rule id (${[...engine.rules.byId.keys()].join(', ')})`, rule), { parameter: 'rule' });
-      f.rule = rule;
-    }
-    const adcode = single(req.query, 'adcode');
-    if (adcode !== undefined) {
-      if (!/^(\d{6})?$/.test(adcode)) throw badRequest('invalid_parameter', messages.badParam('adcode', 'a 6-digit division code (empty: outside every district)', adcode), { parameter: 'adcode' });
-      f.adcode = adcode;
-    }
-    const oneOf = (name: 'severity' | 'status' | 'kind', values: string[]) => {
-      const v = single(req.query, name);
-      if (v === undefined) return;
-      if (!values.includes(v)) throw badRequest('invalid_parameter', messages.badParam(name, `one of ${values.join(', ')}`, v), { parameter: name });
-      f[name] = v;
-    };
-    oneOf('severity', ['critical', 'major', 'minor']);
-    oneOf('status', ['pending', 'coordinated', 'verified', 'resolved_by_data']);
-    oneOf('kind', ['conflict', 'hazard', 'notice']);
-    const fid = intParam(req.query, 'fid', 1, Number.MAX_SAFE_INTEGER);
-    if (fid !== undefined) f.fid = fid;
-    const open = single(req.query, 'open');
-    if (open !== undefined) {
-      if (open !== 'true' && open !== 'false') throw badRequest('invalid_parameter', messages.badParam('open', 'true or false', open), { parameter: 'open' });
-      f.open = open === 'true';
-    }
-    return f;
-  };
-  const caseId = (req: Request) => {
-    const id = (req.params as { id: string }).id;
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw badRequest('invalid_parameter', messages.badParam('id', 'a case id (uuid)', id), { parameter: 'id' });
-    return id;
-  };
+  const filters = caseFilters([...engine.rules.byId.keys()]);
+  const FilterQuery = z.object(filters);
+  const caseWriter = guard.account("a reviewer of one of the rule's departments (for a comment also a plan_editor); to verified (已核验) a reviewer of planning; or an admin");
+  const bodyLimit = '64kb';
 
-  r.get('/rules', (req, res) => {
-    onlyParams(req.query, []);
-    res.json(ledger.describeRules());
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/rules',
+      summary: 'The rules with their layers, classes and departments; the severities, statuses, decisions and transitions',
+      access: guard.public,
+      responses: { 200: { description: 'the rules and the vocabulary of the ledger', schema: RulesInfo } },
+    },
+    () => ledger.describeRules(),
+  );
 
-  r.get('/runs', async (req, res) => {
-    onlyParams(req.query, ['limit']);
-    const limit = intParam(req.query, 'limit', 1, 500, 20)!;
-    const runs = await knex('conflict_runs').select('*', knex.raw(`${DEAD_RUN} AS dead`)).orderBy('id', 'desc').limit(limit);
-    res.json({ runs: runs.map(asSeen), busy: watcher.busy });
-  });
+  // --- runs --------------------------------------------------------------------------------------
 
-  r.get('/runs/:id', async (req, res) => {
-    const id = Number(req.params.id);
-    if (!Number.isSafeInteger(id) || id < 1) throw badRequest('invalid_parameter', messages.badParam('id', 'a run number', req.params.id), { parameter: 'id' });
-    const run = await knex('conflict_runs').where({ id }).first('*', knex.raw(`${DEAD_RUN} AS dead`));
-    if (!run) throw notFound('unknown_run', `run ${id} does not exist`, { runId: id });
-    res.json(asSeen(run));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/runs',
+      summary: 'The detection runs, newest first',
+      access: guard.public,
+      query: z.object({ limit: param.int(1, 500).default(20).describe('how many') }),
+      responses: { 200: { description: 'the runs, and whether an automatic one is going on', schema: RunList } },
+    },
+    async ({ query }) => ({ runs: (await readRuns(knex, query.limit)).map(asSeen), busy: watcher.busy }),
+  );
 
-  // An explicit run: 'full' recomputes every rule; 'incremental' catches up with what changed.
-  r.post('/runs', async (req, res) => {
-    const account = requireAllowed(res, conflictRun);
-    const body = (req.body ?? {}) as { mode?: unknown };
-    const mode = body.mode ?? 'full';
-    if (mode !== 'full' && mode !== 'incremental') throw badRequest('invalid_body', `'mode': expected full or incremental, got ${JSON.stringify(mode)}`, { field: 'mode' });
-    // One run at a time: a request while one is going is told so at once, instead of holding a
-    // database connection while it waits (the running one includes every change made before it).
-    // (A run whose process is gone does not count: see RUN_LOCKS.)
-    const running = await knex('conflict_runs').where('status', 'running').whereNull('finished_at').whereRaw(`NOT ${DEAD_RUN}`).first('id');
-    if (running) throw new AppError(409, 'run_in_progress', `detection run ${running.id} is in progress; try again when it has finished`, { runId: running.id });
-    const result = await engine.run({ mode: mode as RunMode, requestedBy: account.name, trigger: { via: 'api' } });
-    res.status(201).json(result);
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/runs/:id',
+      summary: 'One detection run',
+      access: guard.public,
+      params: RunIdParams,
+      responses: { 200: { description: 'the run: mode, layer revisions read, counts, areas, slivers, duration', schema: RunRecord } },
+      errors: [404],
+    },
+    async ({ params }) => {
+      const run = await readRun(knex, params.id);
+      if (!run) throw notFound('unknown_run', `run ${params.id} does not exist`, { runId: params.id });
+      return asSeen(run);
+    },
+  );
 
-  r.get('/summary', async (req, res) => {
-    onlyParams(req.query, FILTERS);
-    res.json(await ledger.summary(filterOf(req)));
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/runs',
+      summary: "Starts a run: 'full' recomputes every rule, 'incremental' catches up with what changed",
+      description: 'One run at a time: while another lives, 409 run_in_progress at once (the running one includes every change made before it).',
+      access: guard.need(conflictRun),
+      body: RunBody,
+      bodyLimit,
+      responses: { 201: { description: 'the run, finished', schema: RunResult } },
+      errors: [409],
+    },
+    async ({ body, account }) => {
+      // Told at once, instead of holding a database connection while it waits. (A run whose
+      // process is gone does not count: see run.ts.)
+      const running = await liveRunningRun(knex);
+      if (running) throw conflict('run_in_progress', `detection run ${running} is in progress; try again when it has finished`, { runId: running });
+      return engine.run({ mode: body.mode, requestedBy: account.name, trigger: { via: 'api' } });
+    },
+  );
 
-  r.get('/cases', async (req, res) => {
-    onlyParams(req.query, [...FILTERS, 'limit', 'offset']);
-    const limit = intParam(req.query, 'limit', 1, opts.maxLimit, opts.defaultLimit)!;
-    const offset = intParam(req.query, 'offset', 0, 1_000_000_000, 0)!;
-    res.json(await ledger.list(filterOf(req), limit, offset));
-  });
+  // --- the ledger ----------------------------------------------------------------------------------
 
-  r.get('/cases/:id', async (req, res) => {
-    onlyParams(req.query, []);
-    const c = await ledger.get(caseId(req));
-    // The ETag names the version changes are made against (If-Match); comments do not change it,
-    // so the response is not to be reused from a cache.
-    res.set('ETag', `"${c.version}"`).set('Cache-Control', 'no-store').json(c);
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/summary',
+      summary: 'Count and area of the current patches per rule × district (same filters as the cases)',
+      access: guard.public,
+      query: FilterQuery,
+      responses: { 200: { description: 'rows and totals in m², 公顷 and 亩', schema: Summary } },
+    },
+    ({ query }) => ledger.summary(query),
+  );
 
-  r.post('/cases/:id/transitions', async (req, res) => {
-    const id = caseId(req);
-    requireAccount(res);
-    const b = (req.body ?? {}) as Record<string, unknown>;
-    const account = requireAllowed(res, ledgerTransition(await ruleOfCase(id), String(b.to)));
-    // The version the change is made against: If-Match ("3" or W/"3") or the body's version.
-    const ifMatch = req.get('If-Match');
-    let version = b.version as number;
-    if (ifMatch !== undefined) {
-      const m = /^(?:W\/)?"(\d+)"$/.exec(ifMatch.trim());
-      if (!m) throw badRequest('invalid_header', `If-Match: expected the case's ETag such as "3", got ${JSON.stringify(ifMatch)}`, { header: 'If-Match' });
-      version = Number(m[1]);
-    }
-    if (version === undefined) {
-      throw new AppError(428, 'version_required', 'say which version of the case the change is made against: the If-Match header (the ETag of GET /cases/{id}) or "version" in the body', { caseId: id });
-    }
-    const c = await ledger.transition(id, {
-      to: b.to as Status,
-      version,
-      decision: b.decision as Decision | undefined,
-      reason: b.reason as string | undefined,
-      comment: b.comment as string | undefined,
-      district_opinion: b.district_opinion as string | undefined,
-      city_opinion: b.city_opinion as string | undefined,
-      effective_date: b.effective_date as string | undefined,
-      by: account.name,
-    });
-    res.set('ETag', `"${c.version}"`).json(c);
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/cases',
+      summary: 'The cases, gravest first, then the largest',
+      access: guard.public,
+      query: z.object({ ...filters, ...paging(opts.defaultLimit, opts.maxLimit) }),
+      responses: { 200: { description: 'one page of cases and how many match', schema: CaseList } },
+    },
+    ({ query: { limit, offset, ...f } }) => ledger.list(f, limit, offset),
+  );
 
-  r.post('/cases/:id/comments', async (req, res) => {
-    const id = caseId(req);
-    requireAccount(res);
-    const account = requireAllowed(res, ledgerComment(await ruleOfCase(id)));
-    const text = ((req.body ?? {}) as { text?: unknown }).text;
-    res.status(201).json(await ledger.comment(id, text as string, account.name));
-  });
+  routes.route(
+    {
+      method: 'get',
+      path: '/cases/:id',
+      summary: 'One case with its geometry and history',
+      access: guard.public,
+      params: CaseIdParams,
+      responses: { 200: { description: 'the case', schema: CaseDetail, headers: { ETag: 'the case version, what a status change is made against (If-Match)' } } },
+      errors: [404],
+    },
+    async ({ params, res }) => {
+      const c = await ledger.get(params.id);
+      // Comments do not change the version (the ETag), so the answer is not to be reused from a cache.
+      res.set('ETag', `"${c.version}"`).set('Cache-Control', 'no-store');
+      return c;
+    },
+  );
 
-  // The ledger as a file: every case (open and closed) matching the filters.
-  r.get('/ledger.csv', async (req, res) => {
-    onlyParams(req.query, FILTERS);
-    const rows = await ledger.all(filterOf(req));
-    const head = ['id', 'rule_id', 'rule_zh', 'severity', 'kind', 'district', 'adcode', 'status', 'decision', 'reason', 'district_opinion', 'city_opinion', 'effective_date', 'area_m2', 'area_ha', 'area_mu',
-      'a_layer', 'a_fid', 'a_code', 'a_class', 'b_layer', 'b_fid', 'b_code', 'b_class', 'resolved_layer', 'resolved_revision', 'version', 'updated_at'];
-    const cell = (v: unknown) => {
-      if (v === null || v === undefined) return '';
-      // Text that a spreadsheet would take for a formula is kept as text.
-      const s = v instanceof Date ? v.toISOString() : typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-    };
-    const lines = rows.map((c) => {
-      const x = c as unknown as Record<string, unknown>;
-      return [x.id, x.rule_id, x.rule_zh, x.severity, x.kind, x.district, x.adcode, x.status, x.decision, x.reason, x.district_opinion, x.city_opinion, x.effective_date, x.area_m2, x.area_ha, x.area_mu,
-        c.a.layer, c.a.fid, c.a.code, c.a.class_zh, c.b.layer, c.b.fid, c.b.code, c.b.class_zh, x.resolved_layer, x.resolved_revision, x.version, x.updated_at].map(cell).join(',');
-    });
-    // UTF-8 with a byte-order mark: spreadsheet programs then read the Chinese text correctly.
-    res.type('text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="conflict-ledger.csv"').send(`\ufeff${[head.join(','), ...lines].join('\r\n')}\r\n`);
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/cases/:id/transitions',
+      summary: 'Changes the status of a case, against the version it was read at',
+      description:
+        'The version comes from If-Match (the ETag of GET /cases/{id}: "3" or W/"3") or the body\'s `version`: without either 428, a stale one 412 with the current state, a move its status does not allow 409. The actor is the account (a `by` in the body is ignored).',
+      access: caseWriter,
+      params: CaseIdParams,
+      body: TransitionBody,
+      bodyLimit,
+      responses: { 200: { description: 'the changed case with its history', schema: CaseDetail, headers: { ETag: 'the new version' } } },
+      errors: [404, 409, 412, 428],
+    },
+    async ({ params: { id }, body, req, res }) => {
+      const account = requireAllowed(res, ledgerTransition(await ledger.ruleOfCase(id), body.to));
+      const version = versionOf(req.get('If-Match'), body.version, id);
+      const c = await ledger.transition(id, { ...body, version, by: account.name });
+      res.set('ETag', `"${c.version}"`);
+      return c;
+    },
+  );
 
-  r.get('/ledger.geojson', async (req, res) => {
-    onlyParams(req.query, FILTERS);
-    const rows = await ledger.all(filterOf(req));
-    const features = rows.map((c) => {
-      const { geometry, ...props } = c as unknown as Record<string, unknown> & { geometry: unknown };
-      return { type: 'Feature', id: c.id, geometry: geometry ?? null, properties: props };
-    });
-    res.type('application/geo+json').set('Content-Disposition', 'attachment; filename="conflict-ledger.geojson"').send(JSON.stringify({ type: 'FeatureCollection', features }));
-  });
+  routes.route(
+    {
+      method: 'post',
+      path: '/cases/:id/comments',
+      summary: 'Comments on a case (no version needed: two people commenting at once both land)',
+      access: caseWriter,
+      params: CaseIdParams,
+      body: CommentBody,
+      bodyLimit,
+      responses: { 201: { description: 'the comment as it is in the history', schema: CommentEvent } },
+      errors: [404],
+    },
+    async ({ params: { id }, body, res }) => {
+      const account = requireAllowed(res, ledgerComment(await ledger.ruleOfCase(id)));
+      return ledger.comment(id, body.text, account.name);
+    },
+  );
 
-  r.get('/report', async (req, res) => {
-    onlyParams(req.query, ['adcode']);
-    const adcode = single(req.query, 'adcode');
-    if (!adcode || !/^\d{6}$/.test(adcode)) throw badRequest('invalid_parameter', messages.badParam('adcode', 'a 6-digit division code of a district', adcode ?? null), { parameter: 'adcode' });
-    res.type('text/html; charset=utf-8').send(await districtReport(knex, ledger, engine, adcode));
-  });
+  // --- the ledger as files, and the report ----------------------------------------------------------
 
-  return r;
+  routes.route(
+    {
+      method: 'get',
+      path: '/ledger.csv',
+      summary: 'The ledger as CSV: every case (open and closed) matching the filters',
+      description: 'UTF-8 with a byte-order mark and CRLF line ends, so spreadsheet programs read the Chinese text; text that would start a formula is kept as text.',
+      access: guard.public,
+      query: FilterQuery,
+      responses: { 200: { description: 'the ledger', type: 'text/csv' } },
+    },
+    async ({ query, res }) => {
+      const rows = (await ledger.all(query)).map((c) => ({ ...c, a_layer: c.a.layer, a_fid: c.a.fid, a_code: c.a.code, a_class: c.a.class_zh, b_layer: c.b.layer, b_fid: c.b.fid, b_code: c.b.code, b_class: c.b.class_zh }));
+      const csv = stringify(rows, {
+        bom: true,
+        header: true,
+        columns: CSV_COLUMNS,
+        record_delimiter: 'windows',
+        escape_formulas: true,
+        cast: { date: (d) => d.toISOString() },
+      });
+      res.type('text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="conflict-ledger.csv"').send(csv);
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/ledger.geojson',
+      summary: 'The ledger as GeoJSON: every case (open and closed) matching the filters, with its (last) geometry',
+      access: guard.public,
+      query: FilterQuery,
+      responses: { 200: { description: 'the ledger', type: 'application/geo+json', schema: LedgerGeoJson } },
+    },
+    async ({ query, res }) => {
+      const features = (await ledger.all(query)).map(({ geometry, ...properties }) => ({ type: 'Feature' as const, id: properties.id, geometry, properties }));
+      res.type('application/geo+json').set('Content-Disposition', 'attachment; filename="conflict-ledger.geojson"');
+      return { type: 'FeatureCollection' as const, features };
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/report',
+      summary: 'The printable report of one district: a map, the summary by rule and the case table',
+      access: guard.public,
+      query: ReportQuery,
+      responses: { 200: { description: 'self-contained HTML (A4)', type: 'text/html' } },
+      errors: [404],
+    },
+    async ({ query, res }) => {
+      res.type('text/html; charset=utf-8').send(await districtReport(knex, ledger, engine, query.adcode));
+    },
+  );
+
+  return routes;
+}
+
+/** The version a change is made against: If-Match ("3" or W/"3") first, else the body's; neither: 428. */
+function versionOf(ifMatch: string | undefined, fromBody: number | undefined, caseId: string): number {
+  if (ifMatch === undefined) {
+    if (fromBody !== undefined) return fromBody;
+    throw new AppError(428, 'version_required', 'say which version of the case the change is made against: the If-Match header (the ETag of GET /cases/{id}) or "version" in the body', { caseId });
+  }
+  const m = /^(?:W\/)?"(\d+)"$/.exec(ifMatch.trim());
+  if (!m) throw badRequest('invalid_header', `If-Match: expected the case's ETag such as "3", got ${JSON.stringify(ifMatch)}`, { header: 'If-Match' });
+  const version = Number(m[1]);
+  if (!Number.isSafeInteger(version) || version < 1) throw badRequest('invalid_body', `'version': expected the case version the change is made against (an integer ≥ 1)`, { field: 'version' });
+  return version;
 }

@@ -7,10 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Layer, LayerClass, Registry } from '../layers/registry';
 import { PROJECT_ROOT } from '../platform/config';
-
-export const KINDS = ['conflict', 'hazard', 'notice'] as const;
-export const SEVERITIES = ['critical', 'major', 'minor'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import { KINDS, SEVERITIES, type Kind, type Severity } from './vocabulary';
 
 const facts = z.object({ construction: z.boolean().optional(), unstable: z.boolean().optional() }).strict();
 const sideSchema = z
@@ -58,7 +55,7 @@ export interface Rule {
   id: string;
   zh: string;
   en: string;
-  kind: (typeof KINDS)[number];
+  kind: Kind;
   severity: Severity;
   departments: string[];
   a: RuleSide;
@@ -82,6 +79,11 @@ export const RULES_FILE = path.join(PROJECT_ROOT, 'layers', 'conflict-rules.json
 export function loadRules(registry: Registry, file = RULES_FILE): RuleSet {
   const problems: string[] = [];
   const where = path.basename(file);
+  // The severities are named and coloured by the classes of the registry layer 'conflicts'.
+  const classes = registry.byId.get('conflicts')?.classification.classes.map((c) => c.code) ?? [];
+  if (classes.join() !== SEVERITIES.join()) {
+    problems.push(`registry/conflicts.json: classification.classes: the codes must be the severities ${SEVERITIES.join(', ')} in that order, got ${classes.join(', ') || 'none'}`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));

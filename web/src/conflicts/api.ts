@@ -1,182 +1,31 @@
 // The conflicts API (/api/conflicts): rules and their vocabularies, the case list and one case
 // with its history, status changes (optimistic concurrency: If-Match with the case's version),
 // comments, the rule × district summary and detection runs.
-import type { MultiPolygon } from 'geojson';
+import type {
+  CaseDetail, CaseEvent, CaseFilter as FilterQuery, CaseList, CaseSide, CaseView, RuleView, RulesInfo, RunList, RunRecord, RunResult, RunTotals, Summary, SummaryRow,
+  TransitionBody,
+} from '../../../server/conflicts/schemas';
+import type { Status } from '../../../server/conflicts/vocabulary';
 import { getJson, postJson } from '../platform/http';
 
+// The answers' types are the server's schemas' (server/conflicts/schemas.ts): a field renamed
+// there fails the viewer's type-check.
+export type { CaseDetail, CaseEvent, CaseList, CaseSide, CaseView, RulesInfo, RunList, RunRecord, RunResult, RunTotals, Summary, SummaryRow };
+export type { CaseAction, Decision, Kind, Severity, Status } from '../../../server/conflicts/vocabulary';
+
+/** A rule as GET /api/conflicts/rules describes it, and one of its sides. */
+export type Rule = RuleView;
+export type RuleSide = RuleView['a'];
+
 /** A code with its names in both languages (severity, status, decision). */
-export interface Term {
-  code: string;
-  zh: string;
-  en: string;
-}
+export type Term = RulesInfo['severities'][number] | RulesInfo['statuses'][number] | RulesInfo['decisions'][number];
 
-export type Severity = 'critical' | 'major' | 'minor';
-export type Status = 'pending' | 'coordinated' | 'verified' | 'resolved_by_data';
-export type Decision = 'follow_a' | 'follow_b' | 'adjust_both' | 'exception';
-
-export interface RuleSide {
-  layer: string;
-  title: { zh: string; en: string };
-  classes: { code: string; zh: string | null }[];
-}
-
-export interface Rule {
-  id: string;
-  zh: string;
-  en: string;
-  kind: string;
-  severity: Severity;
-  departments: { id: string; zh: string; en: string }[];
-  a: RuleSide;
-  b: RuleSide;
-  min_area_m2: number;
-  min_thinness: number;
-}
-
-/** GET /api/conflicts/rules. */
-export interface RulesInfo {
-  rules: Rule[];
-  severities: (Term & { color: string })[];
-  statuses: Term[];
-  decisions: Term[];
-  transitions: Record<string, Status[]>;
-}
-
-/** One side (plan layer) of a case. */
-export interface CaseSide {
-  layer: string;
-  layer_zh: string;
-  /** The source feature; null once the patch is gone. */
-  fid: number | null;
-  code: string;
-  class_zh: string | null;
-}
-
-/** A case of the ledger (a conflict patch with its coordination state). */
-export interface CaseView {
-  id: string;
-  fid: number;
-  rule_id: string;
-  rule_zh: string;
-  rule_en: string;
-  severity: Severity;
-  kind: string;
-  status: Status;
-  decision: Decision | null;
-  reason: string | null;
-  district_opinion: string | null;
-  city_opinion: string | null;
-  effective_date: string | null;
-  /** District name; '区外' outside every district. */
-  district: string;
-  /** Division code; '' outside every district. */
-  adcode: string;
-  version: number;
-  first_run: number;
-  resolved_run: number | null;
-  resolved_layer: string | null;
-  resolved_revision: number | null;
-  created_at: string;
-  updated_at: string;
-  thinness: number | null;
-  bbox: [number, number, number, number] | null;
-  area_m2: number | null;
-  area_ha: number | null;
-  area_mu: number | null;
-  a: CaseSide;
-  b: CaseSide;
-  allowed: Status[];
-}
-
-export type CaseAction = 'detected' | 'transition' | 'comment' | 'resolved_by_data' | 'reappeared';
-
-/** One entry of a case's history. */
-export interface CaseEvent {
-  id: string | number;
-  at: string;
-  actor: string;
-  action: CaseAction;
-  from_status: Status | null;
-  to_status: Status | null;
-  decision: Decision | null;
-  reason: string | null;
-  comment: string | null;
-  run_id: number | null;
-  details: Record<string, unknown> | null;
-}
-
-/** GET /api/conflicts/cases/{id}: the case with its geometry and history. */
-export interface CaseDetail extends CaseView {
-  geometry: MultiPolygon | null;
-  events: CaseEvent[];
-}
-
-export interface CaseList {
-  total: number;
-  limit: number;
-  offset: number;
-  cases: CaseView[];
-}
-
-export interface SummaryRow {
-  rule_id: string;
-  rule_zh: string;
-  severity: Severity;
-  adcode: string;
-  district: string;
-  count: number;
-  area_m2: number;
-  area_ha: number;
-  area_mu: number;
-}
-
-export interface Summary {
-  rows: SummaryRow[];
-  totals: { count: number; area_m2: number; area_ha: number; area_mu: number };
-}
-
-export interface RunTotals {
-  patches: number;
-  area_m2: number;
-  sliver_parts: number;
-  sliver_area_m2: number;
-  opened: number;
-  closed: number;
-  reopened: number;
-}
-
-/** A run as GET /api/conflicts/runs lists it. */
-export interface RunRecord {
-  id: number;
-  mode: 'full' | 'incremental';
-  status: string;
-  trigger: Record<string, unknown> | null;
-  requested_by?: string;
-  started_at: string;
-  finished_at: string | null;
-  duration_ms: number | null;
-  stats: { changedLayers?: string[]; totals?: RunTotals } | null;
-}
-
-/** POST /api/conflicts/runs. */
-export interface RunResult {
-  id: number;
-  mode: 'full' | 'incremental';
-  status: string;
-  duration_ms: number;
-  changedLayers: string[];
-  totals: RunTotals;
-}
-
-/** The list filters; undefined: any. status 'open' means pending or coordinated. */
-export interface CaseFilter {
-  rule?: string;
-  /** A 6-digit division code, or '' for outside every district. */
-  adcode?: string;
-  severity?: string;
-  status?: Status | 'open';
-}
+/**
+ * The list filters the panel offers (undefined: any): the server's rule and district (a 6-digit
+ * division code, or '' for outside every district), a severity code (as a select gives it), and a
+ * status, where 'open' means pending or coordinated (the server's open=true).
+ */
+export type CaseFilter = Pick<FilterQuery, 'rule' | 'adcode'> & { severity?: string; status?: Status | 'open' };
 
 /** The query string of a filter (the same for cases, summary and the ledger exports). */
 export function filterQuery(f: CaseFilter): URLSearchParams {
@@ -216,8 +65,8 @@ export function fetchSummary(f: CaseFilter, signal?: AbortSignal): Promise<Summa
   return getLive<Summary>(`${BASE}/summary?${filterQuery(f)}`, signal);
 }
 
-export function fetchRuns(limit = 5, signal?: AbortSignal): Promise<{ runs: RunRecord[]; busy: boolean }> {
-  return getLive<{ runs: RunRecord[]; busy: boolean }>(`${BASE}/runs?limit=${limit}`, signal);
+export function fetchRuns(limit = 5, signal?: AbortSignal): Promise<RunList> {
+  return getLive<RunList>(`${BASE}/runs?limit=${limit}`, signal);
 }
 
 /** A district for the filter: division code and names. */
@@ -242,16 +91,8 @@ export async function fetchDistricts(signal?: AbortSignal): Promise<District[]> 
   return out;
 }
 
-/** What a status change sends (empty optional texts are left out). */
-export interface TransitionRequest {
-  to: Status;
-  decision?: Decision;
-  reason?: string;
-  comment?: string;
-  district_opinion?: string;
-  city_opinion?: string;
-  effective_date?: string;
-}
+/** What a status change sends (empty optional texts are left out; the version goes as If-Match). */
+export type TransitionRequest = Omit<TransitionBody, 'version'>;
 
 /**
  * Moves case id to req.to, made against `version` (sent as If-Match, the case's ETag). Answers the

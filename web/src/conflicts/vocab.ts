@@ -4,6 +4,7 @@ import { lang, pick, t } from '../i18n/i18n';
 import type { StringKey } from '../i18n/strings';
 import { formatNumber, m2ToHa, m2ToMu } from '../identify/area';
 import type { Registry } from '../layers/registry';
+import { DECISIONS, type Kind } from '../../../server/conflicts/vocabulary';
 import type { CaseSide, CaseView, District, RulesInfo, Term } from './api';
 
 /** An interface string with {name} placeholders filled in. */
@@ -37,7 +38,7 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${formatNumber(ms / 1000, 1, locale())} ${t('cfSeconds')}`;
 }
 
-const KIND_KEYS: Record<string, StringKey> = { conflict: 'cfKindConflict', hazard: 'cfKindHazard', notice: 'cfKindNotice' };
+const KIND_KEYS: Record<Kind, StringKey> = { conflict: 'cfKindConflict', hazard: 'cfKindHazard', notice: 'cfKindNotice' };
 
 /** The vocabularies of the API (rules endpoint) and of the registry, looked up by code. */
 export class Vocab {
@@ -48,7 +49,7 @@ export class Vocab {
 
   constructor(readonly info: RulesInfo, readonly districts: District[], registry: Registry) {
     this.rules = new Map(info.rules.map((r) => [r.id, r]));
-    this.terms = new Map([
+    this.terms = new Map<string, Term>([
       ...info.severities.map((s) => [`severity:${s.code}`, s] as const),
       ...info.statuses.map((s) => [`status:${s.code}`, s] as const),
       ...info.decisions.map((s) => [`decision:${s.code}`, s] as const),
@@ -86,14 +87,16 @@ export class Vocab {
 
   decision(code: string | null, c?: Pick<CaseView, 'a' | 'b'>): string {
     const name = this.term('decision', code);
-    if (!c || (code !== 'follow_a' && code !== 'follow_b')) return name;
-    const side = code === 'follow_a' ? c.a : c.b;
+    // A decision that follows one plan names it.
+    const follows = DECISIONS.find((d) => d.code === code)?.follows;
+    if (!c || !follows) return name;
+    const side = c[follows];
     const layer = this.layer(side.layer, side.layer_zh);
     return lang() === 'zh' ? `${name}（${layer}）` : `${name} (${layer})`;
   }
 
   kind(code: string): string {
-    const key = KIND_KEYS[code];
+    const key = KIND_KEYS[code as Kind];
     return key ? t(key) : code;
   }
 
