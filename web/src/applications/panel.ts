@@ -9,7 +9,9 @@
 // the versions and the timeline. Anonymous visitors are asked to log in (the API answers them 401).
 import type { Map as MlMap } from 'maplibre-gl';
 import { currentAccount, onAccountChange, type Account } from '../auth/session';
-import { colon, lang, onLangChange, pick, t, term } from '../i18n/i18n';
+import { allows, reviewInbox, submitApplication } from '../../../server/accounts/needs';
+import { STATUSES } from '../../../server/applications/vocabulary';
+import { colon, lang, onLangChange, pick, t } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppStatus, type Id, type ProjectTypes, type Summary } from './api';
 import { ApplicationDetail, statusBadge, verdictBadge } from './detail';
@@ -111,7 +113,7 @@ export class ApplicationsPanel {
     this.form = undefined;
     this.list = { items: [], total: 0, loading: false, loaded: false };
     this.inbox = { items: [], total: 0, loading: false, loaded: false };
-    this.tab = a?.roles.includes('window_clerk') ? 'new' : a?.roles.includes('reviewer') ? 'inbox' : 'list';
+    this.tab = this.tabsFor(a)[0] ?? 'list';
     this.typesError = undefined;
     if (!a) this.types = undefined;
     if (this.isOpen) this.ensureLoaded();
@@ -121,8 +123,8 @@ export class ApplicationsPanel {
   private tabsFor(a: Account | null): Tab[] {
     if (!a) return [];
     const tabs: Tab[] = [];
-    if (a.roles.includes('window_clerk')) tabs.push('new');
-    if (a.roles.includes('reviewer')) tabs.push('inbox');
+    if (allows(a, submitApplication)) tabs.push('new');
+    if (allows(a, reviewInbox)) tabs.push('inbox');
     tabs.push('list');
     return tabs;
   }
@@ -140,7 +142,7 @@ export class ApplicationsPanel {
         this.render();
       });
     }
-    if (this.tab === 'new' && !this.form && a.roles.includes('window_clerk')) {
+    if (this.tab === 'new' && !this.form && allows(a, submitApplication)) {
       this.form = new ApplicationForm(this.map, () => this.root, this.types, (app) => this.submitted(app));
     }
     if (this.tab === 'inbox' && !this.inbox.loaded && !this.inbox.loading) void this.loadInbox();
@@ -192,7 +194,8 @@ export class ApplicationsPanel {
     if (i >= 0) this.list.items[i] = { ...this.list.items[i]!, status: app.status, version: app.version, verdict: app.current.check.verdict };
     this.inbox.loaded = false;
     // A reviewer's inbox count follows its opinions.
-    if (currentAccount()?.roles.includes('reviewer')) void this.loadInbox();
+    const a = currentAccount();
+    if (a && allows(a, reviewInbox)) void this.loadInbox();
   }
 
   private showTab(tab: Tab): void {
@@ -256,7 +259,7 @@ export class ApplicationsPanel {
   private listView(): HTMLElement {
     const select = h('select', { id: 'ap-filter-status', 'data-testid': 'ap-filter-status' },
       h('option', { value: '' }, t('allStatuses')),
-      ...(['under_review', 'approved', 'rejected', 'withdrawn'] as AppStatus[]).map((s) => h('option', { value: s }, term('apStatus', s))));
+      ...STATUSES.map((s) => h('option', { value: s.code }, pick(s))));
     select.value = this.status;
     select.addEventListener('change', () => {
       this.status = select.value as AppStatus | '';

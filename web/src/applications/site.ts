@@ -7,7 +7,8 @@
 // by the amendment form.
 import { Marker, type Map as MlMap } from 'maplibre-gl';
 import type { MultiPolygon } from 'geojson';
-import { colon, gap, lang, locale, paren, t, term, type StringKey } from '../i18n/i18n';
+import { SITE_SOURCES } from '../../../server/applications/vocabulary';
+import { nameOf, colon, gap, lang, locale, paren, t, type StringKey } from '../i18n/i18n';
 import { area as turfArea } from '@turf/turf';
 import { formatLonLat } from '../coords/gk';
 import { formatNumber } from '../identify/area';
@@ -402,7 +403,7 @@ export class SiteEditor {
           h('dt', {}, t('apSiteArea')),
           h('dd', { 'data-testid': 'ap-site-area' }, h('strong', {}, haText(s.area_m2, l, s.area_ha)), `${gap()}${muText(s.area_m2, l, s.area_mu)}`,
             h('span', { class: 'ap-muted' }, `${gap()}${formatNumber(s.area_m2, 1, locale())} ${t('unitM2')}`)),
-          h('dt', {}, t('apSiteSource')), h('dd', {}, term('apSource', s.source)),
+          h('dt', {}, t('apSiteSource')), h('dd', {}, nameOf(SITE_SOURCES, s.source)),
           s.file ? h('dt', {}, t('apSiteFile')) : null,
           s.file ? h('dd', { class: 'ap-break' }, s.file.name, h('span', { class: 'ap-muted ap-small', title: s.file.sha256 }, ` SHA-256 ${s.file.sha256.slice(0, 12)}…`)) : null),
         s.warnings?.length ? h('div', { class: 'ap-warn' }, h('strong', {}, `${t('apSiteWarnings')}${colon()}`), h('ul', {}, ...s.warnings.map((w) => h('li', {}, w)))) : null));

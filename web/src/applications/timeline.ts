@@ -3,7 +3,8 @@
 // language. A plain string is shown as it is.
 import type { TimelineEntry } from './api';
 import { areaText } from './format';
-import { lang, t, term } from '../i18n/i18n';
+import { DECISIONS, OUTCOMES } from '../../../server/applications/vocabulary';
+import { nameOf, lang, t } from '../i18n/i18n';
 
 export interface Names {
   department(id: string): string;
@@ -32,13 +33,13 @@ export function describeEvent(e: Pick<TimelineEntry, 'kind'> & { detail?: unknow
       if (str(o['note'])) lines.push(`${t('apAmendNote')}${sep}${str(o['note'])}`);
       const facts: string[] = [];
       if (typeof o['site_changed'] === 'boolean') facts.push(t(o['site_changed'] ? 'apTlSiteChanged' : 'apTlSiteKept'));
-      if (str(o['previous_outcome'])) facts.push(t('apTlPrevious', { s: term('apStatus', String(o['previous_outcome'])) }));
+      if (str(o['previous_outcome'])) facts.push(t('apTlPrevious', { s: nameOf(OUTCOMES, String(o['previous_outcome'])) }));
       if (facts.length) lines.push(facts.join(' · '));
       break;
     }
     case 'opinion':
     case 'correction': {
-      if (str(o['decision'])) lines.push(`${t('apDecision')}${sep}${term('apDecision', String(o['decision']))}`);
+      if (str(o['decision'])) lines.push(`${t('apDecision')}${sep}${nameOf(DECISIONS, String(o['decision']))}`);
       if (str(o['conditions'])) lines.push(`${t('apConditions')}${sep}${str(o['conditions'])}`);
       if (str(o['reason'])) lines.push(`${t('apReason')}${sep}${str(o['reason'])}`);
       if (str(o['note'])) lines.push(`${t('apNote')}${sep}${str(o['note'])}`);

@@ -91,6 +91,12 @@ export function pick(text: Localized): string {
   return text[current] || text.zh;
 }
 
+/** The current language's name of `code` in a vocabulary's terms (the server's lists); the code itself when it is none of them. */
+export function nameOf(terms: readonly (Localized & { code: string })[], code: string): string {
+  const found = terms.find((x) => x.code === code);
+  return found ? pick(found) : code;
+}
+
 /** Sets the <html lang> attribute to the stored language at start-up. */
 export function initDocumentLang(): void {
   document.documentElement.lang = locale(current);

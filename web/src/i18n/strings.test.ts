@@ -34,7 +34,7 @@ describe('the viewer\'s string table', () => {
     expect(t('cfTotal', { n: 12 }, 'zh')).toBe('共 12 个图斑');
     expect(t('cfTotal', { n: 12 }, 'en')).toBe('12 cases');
     expect(t('cfRunDone', { id: 3 }, 'en')).toBe('Run 3 ({mode}) finished in {duration}');
-    expect(term('apStatus', 'approved')).toBe('已批准');
-    expect(term('apStatus', 'nonsense')).toBe('nonsense');
+    expect(term('apVerdict', 'conflicting')).toBe('存在冲突');
+    expect(term('apVerdict', 'nonsense')).toBe('nonsense');
   });
 });

@@ -3,8 +3,8 @@
 // fails the type-check. i18n.ts's t(key, vars) reads it in the interface language, filling in
 // {name} placeholders; term(vocabulary, code) names a code of a vocabulary (`<vocabulary>_<code>`).
 // A text shared by two panels is one entry (strings.test.ts checks that no two keys say the same).
-import type { Severity } from '../conflicts/api';
-import type { Decision, SiteSource, TimelineKind, Verdict, VersionOutcome } from '../applications/api';
+import type { Verdict } from '../../../server/applications/vocabulary';
+import type { Severity } from '../../../server/conflicts/vocabulary';
 
 /** One interface text in both languages. */
 export type Text = { readonly zh: string; readonly en: string };
@@ -439,37 +439,20 @@ const APPLICATIONS = {
 } as const satisfies Record<string, Text>;
 
 /**
- * The joint review's vocabularies by code, read with term('apStatus', code) …: one entry for every code
- * the server's types give, so a code added there fails the type-check here until it is named.
+ * How the joint review's panel names two vocabularies, read with term('apVerdict', code): one entry
+ * for every code the server's vocabulary gives (a code added there fails the type-check here until it
+ * is named). The panel words them its own way (符合规划 where the report says 符合); the other
+ * vocabularies' names (statuses, decisions, events, site sources) are the server's own, read with
+ * nameOf() from server/applications/vocabulary.ts.
  */
 const APPLICATION_TERMS = {
-  apStatus_under_review: { zh: '审查中', en: 'Under review' },
-  apStatus_approved: { zh: '已批准', en: 'Approved' },
-  apStatus_rejected: { zh: '未通过', en: 'Rejected' },
-  apStatus_withdrawn: { zh: '已撤回', en: 'Withdrawn' },
-  apStatus_superseded: { zh: '已被新版本取代', en: 'Superseded' },
   apVerdict_compliant: { zh: '符合规划', en: 'Compliant' },
   apVerdict_conflicting: { zh: '存在冲突', en: 'Conflicting' },
   apVerdict_needs_review: { zh: '需审查', en: 'Needs review' },
-  apDecision_approve: { zh: '同意', en: 'Approve' },
-  apDecision_conditional: { zh: '有条件同意', en: 'Approve with conditions' },
-  apDecision_reject: { zh: '不同意', en: 'Reject' },
-  apSource_drawn: { zh: '地图绘制', en: 'drawn' },
-  apSource_upload: { zh: '文件上传', en: 'uploaded' },
-  apSource_points: { zh: '界址点', en: 'boundary points' },
-  apEvent_submitted: { zh: '受理提交', en: 'Submitted' },
-  apEvent_resubmitted: { zh: '修改后重新提交', en: 'Resubmitted' },
-  apEvent_opinion: { zh: '签署意见', en: 'Opinion' },
-  apEvent_correction: { zh: '更正意见', en: 'Correction' },
-  apEvent_approved: { zh: '审批通过', en: 'Approved' },
-  apEvent_rejected: { zh: '审批未通过', en: 'Rejected' },
-  apEvent_withdrawn: { zh: '撤回', en: 'Withdrawn' },
   apSeverity_critical: { zh: '严重', en: 'critical' },
   apSeverity_major: { zh: '较重', en: 'major' },
   apSeverity_minor: { zh: '一般', en: 'minor' },
-} as const satisfies Record<
-  | `apStatus_${VersionOutcome}` | `apVerdict_${Verdict}` | `apDecision_${Decision}` | `apSource_${SiteSource}`
-  | `apEvent_${TimelineKind}` | `apSeverity_${Severity}`, Text>;
+} as const satisfies Record<`apVerdict_${Verdict}` | `apSeverity_${Severity}`, Text>;
 
 /** The groups of the table, by capability (their keys never repeat across groups: strings.test.ts). */
 export const GROUPS = { COMMON, VIEWER, MEASURE, IMPORTS, CONFLICTS, ACCOUNTS, APPLICATIONS, APPLICATION_TERMS };
