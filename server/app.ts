@@ -31,7 +31,7 @@ import { log } from './platform/log';
 import { apiDocument, documentRoutes } from './platform/openapi';
 import { revisionsRouter } from './revisions/routes';
 import { buildStyle } from './style/style';
-import { tilesRouter } from './tiles/routes';
+import { tilesRoutes } from './tiles/routes';
 
 export interface App {
   app: express.Express;
@@ -75,7 +75,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   };
   const baseOf = (req: express.Request) => publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
-  app.use('/tiles', tilesRouter(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl }), apiNotFound);
+  mount(tilesRoutes(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl, ...contractOpts }));
   app.use(compression());
   // Who a request is from (a session cookie with its CSRF token, or a bearer token), for every route below.
   app.use(identify(db.knex));
