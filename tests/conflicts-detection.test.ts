@@ -8,16 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConflictEngine } from '../server/conflicts/detect';
 import { loadRules, RULES_FILE } from '../server/conflicts/rules';
-import { loadDemo } from '../server/demo/load';
 import { loadRegistry, type Layer } from '../server/layers/registry';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { layerTable, quoteIdent } from '../server/platform/sql';
 import { commitRevision, restoreRevision, type RevisionFeature } from '../server/revisions/commit';
 import { geodesicAreas } from './helpers/geodesic';
-import { useTestDatabase } from './helpers/db';
+import { useFileDatabase } from './helpers/setup';
 
 const run = promisify(execFile);
 const registry = loadRegistry();
@@ -78,16 +77,9 @@ interface FixtureOut {
 }
 
 describe('conflict detection fixtures (GeoJSON in, patches out)', () => {
-  let db: Awaited<ReturnType<typeof useTestDatabase>>;
-  let knex: Knex;
+  const { knex } = useFileDatabase();
   const rules = loadRules(registry, path.join(FIXTURES, 'rules.json'));
   const rule = rules.rules[0];
-
-  beforeAll(async () => {
-    db = await useTestDatabase();
-    knex = db.knex;
-  });
-  afterAll(async () => db?.close());
 
   /** Inserts a fixture feature into its layer table (required attributes filled); returns its fid. */
   async function insert(f: FixtureFeature, repair: boolean): Promise<number> {
@@ -190,18 +182,14 @@ describe('conflict detection fixtures (GeoJSON in, patches out)', () => {
 // --- the demo data ----------------------------------------------------------------------------------
 
 describe('conflict detection on the demo data', () => {
-  let db: Awaited<ReturnType<typeof useTestDatabase>>;
-  let knex: Knex;
+  const db = useFileDatabase({ demo: true }); // the demo load ends with a full run
+  const { knex } = db;
   const rules = loadRules(registry);
   let engine: ConflictEngine;
 
-  beforeAll(async () => {
-    db = await useTestDatabase();
-    knex = db.knex;
-    await loadDemo(knex, { scale: 'demo' }); // ends with a full run
+  beforeAll(() => {
     engine = new ConflictEngine(knex, registry, rules);
   });
-  afterAll(async () => db?.close());
 
   const snapshot = async () =>
     (
@@ -394,18 +382,11 @@ describe('conflict detection on the demo data', () => {
 // --- what a review found: chains of overlaps, identical features, rules removed and put back ------
 
 describe('incremental runs on awkward data', () => {
-  let db: Awaited<ReturnType<typeof useTestDatabase>>;
-  let knex: Knex;
+  const { knex } = useFileDatabase();
   const rules = loadRules(registry, path.join(FIXTURES, 'rules.json'));
   const rule = rules.rules[0];
   const sq = (x0: number, y0: number, x1: number, y1: number) =>
     `ST_Multi(ST_MakeEnvelope(${113.3 + x0 * 0.001}, ${40.1 + y0 * 0.001}, ${113.3 + x1 * 0.001}, ${40.1 + y1 * 0.001}, 4490))`;
-
-  beforeAll(async () => {
-    db = await useTestDatabase();
-    knex = db.knex;
-  });
-  afterAll(async () => db?.close());
 
   async function reset() {
     await knex.raw(`TRUNCATE plan.districts, plan.urban_plan, plan.landuse_plan, conflict_case_events, conflict_cases, conflict_pieces,

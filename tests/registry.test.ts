@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { registryMismatches } from '../server/layers/schema-check';
-import { useTestDatabase } from './helpers/db';
+import { useFileDatabase } from './helpers/setup';
 
 const LAYERS = path.resolve(__dirname, '../layers');
 
@@ -53,11 +53,7 @@ describe('layer registry', () => {
 });
 
 describe('registry against the database', () => {
-  let db: Awaited<ReturnType<typeof useTestDatabase>>;
-  beforeAll(async () => {
-    db = await useTestDatabase();
-  });
-  afterAll(() => db?.close());
+  const db = useFileDatabase();
 
   it('agrees with the migrated schema', async () => {
     expect(await registryMismatches(db.knex, loadRegistry())).toEqual([]);
