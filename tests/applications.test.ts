@@ -16,6 +16,7 @@ import { loadRules } from '../server/conflicts/rules';
 import { loadDemoApplications } from '../server/demo/applications';
 import { loadDemo } from '../server/demo/load';
 import { loadRegistry } from '../server/layers/registry';
+import { PROJECT_ROOT } from '../server/platform/config';
 import { commitRevision, type RevisionFeature } from '../server/revisions/commit';
 import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
@@ -374,6 +375,47 @@ describe('the joint review of a PV site on basic farmland', () => {
 });
 
 describe('rules of the game', () => {
+  it('lists every problem of a body at its field (400 invalid_body), the first as details.field, and writes nothing', async () => {
+    const before = await counts();
+    const sub = await post(api, 'window', { name: ' ', project_type: 'casino', requested_area_m2: -1, site: { source: 'points', srid: 4326, points: [{ x: 4_400_000 }] } });
+    expect(sub.status).toBe(400);
+    expect(sub.body.code).toBe('invalid_body');
+    expect(sub.body.details.field).toBe('name');
+    expect(sub.body.details.problems.map((p: any) => p.path)).toEqual(expect.arrayContaining(['name', 'investor', 'project_type', 'requested_area_m2', 'site.srid', 'site.points.0.y', 'site.points']));
+    expect(sub.body.details.problems.find((p: any) => p.path === 'site.srid').message).toMatch(/Gauss-Krüger/);
+    // The cross-field rules of an opinion are listed with the rest, at their fields.
+    const [{ id }] = await knex('applications').where({ status: 'under_review' }).orderBy('id').limit(1).select('id');
+    const opinion = await post(`${api}/${id}/opinions`, 'land.reviewer', { decision: 'reject', conditions: 7 });
+    expect(opinion.status).toBe(400);
+    expect(opinion.body.details.problems.map((p: any) => p.path).sort()).toEqual(['conditions', 'reason', 'version']);
+    const conditional = await post(`${api}/${id}/opinions`, 'land.reviewer', { version: 'one', decision: 'conditional', reason: '  ' });
+    expect(conditional.body.details.problems.map((p: any) => p.path).sort()).toEqual(['conditions', 'version']);
+    const correction = await post(`${api}/${id}/opinions/1/corrections`, 'land.reviewer', { decision: 'reject' });
+    expect(correction.body.details.problems.map((p: any) => p.path).sort()).toEqual(['note', 'reason']);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('says where an application goes when a reviewer of another department signs (403 forbidden)', async () => {
+    const r = await post(api, 'window', { ...pv({ source: 'drawn', geometry: sites.clean.geometry }), name: '部门测试项目' });
+    const sign = await post(`${api}/${r.body.id}/opinions`, 'env.reviewer', { version: 1, decision: 'approve' });
+    expect(sign.status).toBe(403);
+    expect(sign.body.code).toBe('forbidden');
+    expect(sign.body.message).toContain(r.body.number);
+    expect(sign.body.message).toMatch(/goes to .*市国土局/);
+    expect(sign.body.details.need).toMatchObject({ roles: ['reviewer'], departments: expect.arrayContaining(['land', 'ndrc', 'planning']) });
+    expect(sign.body.details.need.or).toBeUndefined(); // an admin as such does not sign either
+  });
+
+  it('is described by the generated OpenAPI document, bodies and answers from the same schemas', async () => {
+    const doc = (await getJson(`${srv.baseUrl}/api/openapi.json`)).body;
+    const op = doc.paths['/api/applications/{id}/opinions'].post;
+    expect(op.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/OpinionBody');
+    expect(op.responses['201'].content['application/json'].schema.properties.application.$ref).toBe('#/components/schemas/Application');
+    expect(doc.paths['/api/applications'].get.parameters.find((p: any) => p.name === 'status').schema.enum).toEqual(['under_review', 'approved', 'rejected', 'withdrawn']);
+    expect(doc.paths['/api/applications/sites'].post.requestBody.content['multipart/form-data'].schema.required).toEqual(['file']);
+    expect(doc.components.schemas.NewApplication.properties.project_type.enum).toEqual(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'layers/project-types.json'), 'utf8')).types.map((t: any) => t.code));
+  });
+
   it('nobody reviews an application they submitted', async () => {
     const both = await createAccount(knex, { name: 'clerk.land', display_name: '兼任窗口与国土审查', department: 'land', roles: ['window_clerk', 'reviewer'], password: 'a long test password' });
     const r = await post(api, both.name, pv({ source: 'drawn', geometry: sites.farmland.geometry }));

@@ -35,9 +35,10 @@ export interface ApplicationsRouteOptions extends RoutesOptions {
 const BODY_LIMIT = '4mb';
 const readJson = promisify(express.json({ limit: BODY_LIMIT })) as (req: Request, res: Response) => Promise<void>;
 
-const id = param.id().describe('the application’s id');
+// (path parameters take no .describe(): a described copy would lose the integer it is documented as)
+const id = param.id();
 const ofApplication = z.object({ id });
-const ofVersion = z.object({ id, version: param.id().describe('the version number') });
+const ofVersion = z.object({ id, version: param.id() });
 const asOfVersion = z.object({ version: param.int(1, 1_000_000).optional().describe('the version (default: the current one)') });
 const everyone = guard.account('any account');
 const reviewer = guard.need(reviewing, 'a reviewer of a department the version goes to (the opinion’s department for a correction), never on an application they submitted');
@@ -258,7 +259,7 @@ export function applicationsRoutes(apps: Applications, opts: ApplicationsRouteOp
       path: '/:id/opinions/:opinionId/corrections',
       summary: 'Corrects a signed opinion with a new entry naming it (the signed one stays as it was)',
       access: reviewer,
-      params: z.object({ id, opinionId: param.id().describe('the opinion corrected (the latest entry of its chain)') }),
+      params: z.object({ id, opinionId: param.id() }),
       body: CorrectionBody,
       responses: { 201: { description: 'the correction and the application it leaves', schema: OpinionAnswer } },
       errors: [404, 409],

@@ -128,12 +128,12 @@ export const Withdrawal = z.object({ reason: requiredText(2000) }).meta({ id: 'W
 
 /** Cross-field rules of an opinion, at their fields: conditions for 有条件同意, a reason for 不同意. */
 const decided = <S extends z.ZodObject<{ decision: typeof Decision; conditions: z.ZodType; reason: z.ZodType }>>(s: S) => {
-  // Checked when the fields it reads are themselves fine, so every other problem is listed too.
-  const readable = (p: { value: unknown; issues: readonly { path?: PropertyKey[] }[] }) =>
-    !!p.value && typeof p.value === 'object' && !p.issues.some((i) => ['decision', 'conditions', 'reason'].includes(String(i.path?.[0])));
+  // Each rule is checked when the fields it reads are themselves fine, so every other problem is listed too.
+  const readable = (fields: string[]) => (p: { value: unknown; issues: readonly { path?: PropertyKey[] }[] }) =>
+    !!p.value && typeof p.value === 'object' && !p.issues.some((i) => fields.includes(String(i.path?.[0])));
   return s
-    .refine((o) => o.decision !== 'conditional' || !!o.conditions, { path: ['conditions'], message: 'required for a conditional approval (有条件同意)', when: readable })
-    .refine((o) => o.decision !== 'reject' || !!o.reason, { path: ['reason'], message: 'required for a rejection (不同意)', when: readable });
+    .refine((o) => o.decision !== 'conditional' || !!o.conditions, { path: ['conditions'], message: 'required for a conditional approval (有条件同意)', when: readable(['decision', 'conditions']) })
+    .refine((o) => o.decision !== 'reject' || !!o.reason, { path: ['reason'], message: 'required for a rejection (不同意)', when: readable(['decision', 'reason']) });
 };
 const opinionFields = {
   decision: Decision,
