@@ -1,4 +1,5 @@
-// `npm run db:migrate`: applies the migrations to the configured database and exits.
+// `npm run db:migrate`: applies the migrations and the database code (migrations/functions/) to
+// the configured database and exits.
 import { loadConfig } from './config';
 import { migrate, openDatabase } from './db';
 
