@@ -81,6 +81,23 @@ describe('rules, summary and the case list', () => {
     expect(Object.keys(doc.paths['/api/conflicts/cases/{id}/transitions'].post.responses)).toEqual(expect.arrayContaining(['409', '412', '428']));
   });
 
+  it('describes every conflicts route with its parameters, bodies and answers in the OpenAPI 3.1 document', async () => {
+    const doc = (await getJson(`${srv.baseUrl}/api/openapi.json`)).body;
+    const json = (op: any, status: string) => op.responses[status].content['application/json'].schema;
+    expect(json(doc.paths['/api/conflicts/cases'].get, '200').$ref).toBe('#/components/schemas/ConflictCaseList');
+    expect(doc.components.schemas.ConflictCase.properties.severity.enum).toEqual(['critical', 'major', 'minor']);
+    expect(doc.components.schemas.ConflictCase.properties.updated_at).toMatchObject({ type: 'string', format: 'date-time' });
+    const params = Object.fromEntries(doc.paths['/api/conflicts/cases'].get.parameters.map((p: any) => [p.name, p]));
+    expect(params.rule.schema.enum).toContain('urban_construction_on_basic_farmland');
+    expect(params.status.schema.enum).toEqual(['pending', 'coordinated', 'verified', 'resolved_by_data']);
+    expect(params.limit.schema).toMatchObject({ type: 'integer', minimum: 1 });
+    const transition = doc.paths['/api/conflicts/cases/{id}/transitions'].post;
+    expect(transition.requestBody.content['application/json'].schema.$ref).toMatch(/TransitionRequest/);
+    expect(json(transition, '200').$ref).toBe('#/components/schemas/ConflictCaseDetail');
+    expect(doc.paths['/api/conflicts/runs'].post.security).not.toEqual([]);
+    expect(doc.paths['/api/conflicts/ledger.csv'].get.responses['200'].content).toHaveProperty('text/csv');
+  });
+
   it('refuses bad filters with 400 naming the parameter', async () => {
     expect((await expectError(`${api}/cases?rule=nope`, 400, 'invalid_parameter')).details.parameter).toBe('rule');
     expect((await expectError(`${api}/cases?status=done`, 400, 'invalid_parameter')).details.parameter).toBe('status');
@@ -110,6 +127,11 @@ describe('the status workflow', () => {
     expect(noReason.body.details.field).toBe('reason');
     const badDecision = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'whatever', reason: 'x', version: 1 });
     expect(badDecision.body.details.field).toBe('decision');
+    // Every problem of a body at once, the first one named.
+    const many = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'whatever', effective_date: '2024-02-30', version: 1 });
+    expect(many.status).toBe(400);
+    expect(many.body.details.field).toBe('decision');
+    expect(many.body.details.problems.map((p: any) => p.path).sort()).toEqual(['decision', 'effective_date', 'reason']);
     const noSuchDay = await post(`${api}/cases/${c.id}/transitions`, { to: 'coordinated', decision: 'follow_b', reason: 'x', effective_date: '2024-02-30', version: 1 });
     expect(noSuchDay.status).toBe(400);
     expect(noSuchDay.body.details.field).toBe('effective_date');

@@ -82,7 +82,8 @@ export const TransitionBody = z
   .superRefine(
     (b, ctx) => {
       if (!b || typeof b !== 'object') return;
-      const blank = (v: unknown) => typeof v !== 'string' || !v.trim();
+      // (A reason of the wrong type has its own problem already.)
+      const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && !v.trim());
       if (b.to === 'coordinated') {
         if (b.decision === undefined) ctx.addIssue({ code: 'custom', path: ['decision'], message: `expected one of ${DECISION_CODES.join(', ')}` });
         if (blank(b.reason)) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'expected the reason for the decision (协调理由)' });
