@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../platform/config';
+import { expected, parseDate } from '../platform/values';
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const day = z.string().refine((d) => parseDate(d) === d, `expected ${expected.date}`);
 const schema = z.object({ $comment: z.string().optional(), years: z.array(z.number().int()), holidays: z.array(day), workdays: z.array(day) }).strict();
 
 export class WorkCalendar {
