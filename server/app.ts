@@ -28,9 +28,10 @@ import type { Routes } from './platform/contract';
 import type { Database } from './platform/db';
 import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
+import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
 import { revisionsRouter } from './revisions/routes';
-import { buildStyle } from './style/style';
+import { staticRoutes, styleRoutes } from './style/routes';
 import { tilesRoutes } from './tiles/routes';
 
 export interface App {
@@ -86,19 +87,8 @@ export async function createApp(config: Config, db: Database, registry: Registry
     });
     next();
   });
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await db.knex.raw('SELECT 1');
-      res.json({ status: 'ok', database: 'reachable', postgis: db.postgisVersion });
-    } catch (err) {
-      log.warn({ err }, 'health check: database unreachable');
-      res.status(503).json({ status: 'unavailable', database: 'unreachable' });
-    }
-  });
-
-  app.get('/style.json', (req, res) => {
-    res.set('Cache-Control', 'no-cache').json(buildStyle(registry, publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`));
-  });
+  mount(healthRoutes(db, contractOpts));
+  mount(styleRoutes(registry, { publicUrl, ...contractOpts }));
   app.use('/api/layers/:layerId/revisions', revisionsRouter(catalog, db.knex, { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT }), apiNotFound);
   app.use('/api/layers/:layerId/export', exportsRouter(catalog, db.knex, { connection: db.connection, statementTimeoutMs: config.ONEMAP_STATEMENT_TIMEOUT_MS }), apiNotFound);
   app.use('/api/layers/:layerId/imports', importsRouter(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB }), apiNotFound);
@@ -113,6 +103,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
   if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));
   else log.warn({ WEB_DIST }, 'viewer is not built: run `npm run build`');
+  capabilities.push(staticRoutes()); // the viewer and the glyphs above, in the document
   app.use(apiNotFound);
   app.use(errorHandler);
 

@@ -13,6 +13,9 @@ const matchColour = (layer: Layer, fallback = '#888888'): unknown =>
     ? layer.classification.classes[0].color
     : ['match', ['get', 'code'], ...layer.classification.classes.flatMap((c) => [c.code, c.color]), fallback];
 
+/** A width (or size) growing linearly from w0 at zoom z0 to w1 at zoom z1. */
+const byZoom = (z0: number, w0: number, z1: number, w1: number) => ['interpolate', ['linear'], ['zoom'], z0, w0, z1, w1];
+
 /** Draw order of groups for fills, bottom first: status under the plans, approvals and conflict patches on top. */
 const FILL_ORDER = ['status', 'econ', 'landuse', 'urban', 'env', 'industry', 'energy', 'approval', 'conflicts', 'base'];
 
@@ -20,6 +23,14 @@ export function buildStyle(registry: Registry, baseUrl: string) {
   const visibility = (l: Layer) => (l.style.visible === false ? 'none' : 'visible');
   const meta = (l: Layer) => ({ 'onemap:layer': l.id, 'onemap:group': l.group });
   const common = (l: Layer) => ({ source: l.id, 'source-layer': l.id, metadata: meta(l), layout: { visibility: visibility(l) } as Record<string, unknown>, ...(l.style.minzoom !== undefined ? { minzoom: l.style.minzoom } : {}) });
+  /** The line layer of a registry layer: its outlines or its lines. */
+  const line = (l: Layer, paint: Record<string, unknown>, layout: Record<string, unknown> = {}): StyleLayer => ({
+    id: `${l.id}:line`,
+    type: 'line',
+    ...common(l),
+    layout: { ...common(l).layout, ...layout },
+    paint,
+  });
   const fills: StyleLayer[] = [];
   const lines: StyleLayer[] = [];
   const points: StyleLayer[] = [];
@@ -31,36 +42,20 @@ export function buildStyle(registry: Registry, baseUrl: string) {
     switch (l.style.kind) {
       case 'fill':
         fills.push({ id: `${l.id}:fill`, type: 'fill', ...common(l), paint: { 'fill-color': matchColour(l), 'fill-opacity': opacity } });
-        lines.push({
-          id: `${l.id}:line`,
-          type: 'line',
-          ...common(l),
-          paint: { 'line-color': l.style.outline ?? matchColour(l), 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 0.3, 14, 1.2], 'line-opacity': Math.min(1, opacity + 0.3) },
-        });
+        lines.push(line(l, { 'line-color': l.style.outline ?? matchColour(l), 'line-width': byZoom(8, 0.3, 14, 1.2), 'line-opacity': Math.min(1, opacity + 0.3) }));
         break;
       case 'outline':
-        lines.push({
-          id: `${l.id}:line`,
-          type: 'line',
-          ...common(l),
-          paint: { 'line-color': matchColour(l), 'line-width': ['interpolate', ['linear'], ['zoom'], 7, 1.2, 14, 3], ...(l.style.dash ? { 'line-dasharray': [3, 2] } : {}) },
-        });
+        lines.push(line(l, { 'line-color': matchColour(l), 'line-width': byZoom(7, 1.2, 14, 3), ...(l.style.dash ? { 'line-dasharray': [3, 2] } : {}) }));
         break;
       case 'line':
-        lines.push({
-          id: `${l.id}:line`,
-          type: 'line',
-          ...common(l),
-          layout: { ...common(l).layout, 'line-join': 'round', 'line-cap': 'round' },
-          paint: { 'line-color': matchColour(l), 'line-width': ['interpolate', ['linear'], ['zoom'], 7, 1, 14, 4] },
-        });
+        lines.push(line(l, { 'line-color': matchColour(l), 'line-width': byZoom(7, 1, 14, 4) }, { 'line-join': 'round', 'line-cap': 'round' }));
         break;
       case 'circle':
         points.push({
           id: `${l.id}:circle`,
           type: 'circle',
           ...common(l),
-          paint: { 'circle-color': matchColour(l), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 7, 4, 14, 8], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 },
+          paint: { 'circle-color': matchColour(l), 'circle-radius': byZoom(7, 4, 14, 8), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5 },
         });
         break;
     }
@@ -74,7 +69,7 @@ export function buildStyle(registry: Registry, baseUrl: string) {
           ...common(l).layout,
           'text-field': ['get', l.style.labelAttribute],
           'text-font': [LABEL_FONT],
-          'text-size': ['interpolate', ['linear'], ['zoom'], 7, 11, 14, 14],
+          'text-size': byZoom(7, 11, 14, 14),
           'text-max-width': 8,
           ...(l.style.kind === 'circle' ? { 'text-offset': [0, 1.1], 'text-anchor': 'top', 'text-optional': true } : {}),
         },
