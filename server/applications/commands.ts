@@ -31,7 +31,7 @@ interface Fields {
 }
 
 /** Reads and checks a site (nothing written). */
-export async function prepareSite(apps: Applications, input: SiteInput): Promise<Site> {
+export async function readSite(apps: Applications, input: SiteInput): Promise<Site> {
   return validateSite(apps.knex, siteGeometry(input));
 }
 
@@ -41,7 +41,7 @@ export async function prepareSite(apps: Applications, input: SiteInput): Promise
 export async function submit(apps: Applications, account: Account, body: NewApplication): Promise<number> {
   ensureAllowed(account, submitApplication);
   const f: Fields = { name: body.name, investor: body.investor, project_type: body.project_type, requested_area_m2: body.requested_area_m2 ?? null };
-  const site = await prepareSite(apps, body.site);
+  const site = await readSite(apps, body.site);
   return checked(apps.knex, async (trx) => {
     const [{ id }] = await trx('applications')
       .insert({ number: trx.raw("'pending-' || gen_random_uuid()"), status: 'under_review', current_version: 1, submitted_by: account.name })
@@ -67,7 +67,7 @@ export async function amend(apps: Applications, account: Account, id: number, bo
   if (!apps.types.byCode.has(f.project_type)) {
     throw badRequest('invalid_body', `'project_type': '${f.project_type}' is no longer a project type; expected one of ${apps.types.types.map((t) => t.code).join(', ')}`, { field: 'project_type' });
   }
-  const site = body.site === undefined ? null : await prepareSite(apps, body.site);
+  const site = body.site === undefined ? null : await readSite(apps, body.site);
   await checked(apps.knex, async (trx) => {
     const app = await lock(trx, id);
     if (app.status === 'approved') throw conflict('already_approved', `application ${app.number} is approved; a change is a new application`);

@@ -8,12 +8,12 @@ import { promisify } from 'node:util';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { guard } from '../accounts/authorize';
-import { amendApplication, prepareSite as prepareSiteNeed, reviewing, reviewInbox, submitApplication, withdrawApplication } from '../accounts/needs';
+import { amendApplication, prepareSite, reviewing, reviewInbox, submitApplication, withdrawApplication } from '../accounts/needs';
 import { uploadTooLarge } from '../imports/messages';
 import { receiveUpload } from '../imports/routes';
 import { badRequest } from '../platform/errors';
 import { paging, param, Routes, validateBody, type RoutesOptions } from '../platform/contract';
-import { amend, correct, prepareSite, sign, submit, withdraw } from './commands';
+import { amend, correct, readSite, sign, submit, withdraw } from './commands';
 import { getApplication, getVersion, listApplications, reviewMap } from './queries';
 import { recheck } from './recheck';
 import { applicationReport } from './report';
@@ -78,7 +78,7 @@ export function applicationsRoutes(apps: Applications, opts: ApplicationsRouteOp
       summary: 'A site as the service takes it, before anything is submitted; writes nothing',
       description:
         'A JSON body (`SiteInput`: drawn GeoJSON, or boundary points in a CGCS2000 Gauss-Krüger zone) or a multipart upload (a GeoJSON file or a zipped Shapefile, read by the import readers with their CRS and encoding detection, several polygons united).',
-      access: guard.need(prepareSiteNeed),
+      access: guard.need(prepareSite),
       multipart: SiteUpload,
       responses: { 200: { description: 'the site in EPSG:4490 with its area', schema: NormalisedSite } },
       errors: [413, 422],
@@ -86,7 +86,7 @@ export function applicationsRoutes(apps: Applications, opts: ApplicationsRouteOp
     async ({ req, res }) => {
       if (!/^multipart\/form-data/i.test(req.get('content-type') ?? '')) {
         await readJson(req, res);
-        const site = await prepareSite(apps, validateBody(SiteInput, req.body));
+        const site = await readSite(apps, validateBody(SiteInput, req.body));
         return siteAnswer(site, site.source === 'points' ? { srid: site.input.srid, crs: site.input.crs } : {});
       }
       const upload = await receiveUpload(req, opts.uploadMaxMb * 1024 * 1024);
