@@ -6,6 +6,7 @@
 import type { GeoJSONSource, Map as MlMap } from 'maplibre-gl';
 import type { Polygon, Position } from 'geojson';
 import { closeRing, measureArea, sketchFeatures, type AreaResult } from '../measure/geometry';
+import { captureMapClicks, mapPoint, nearVertex } from '../measure/capture';
 import { isMeasuring } from '../measure/measure';
 
 export const DRAW_SOURCE = 'app-draw';
@@ -35,6 +36,7 @@ export class SiteDrawer {
   private cursor: Position | null = null;
   private downAt: { x: number; y: number } | null = null;
   private attached = false;
+  private releaseClicks: (() => void) | undefined;
   private finishedAt = 0;
 
   constructor(private readonly map: MlMap, private readonly onChange: (state: DrawState) => void, private readonly onFinish: (polygon: Polygon) => void) {}
@@ -88,10 +90,7 @@ export class SiteDrawer {
   detach(): void {
     this.clear();
     if (!this.attached) return;
-    const c = this.map.getContainer();
-    c.removeEventListener('mousedown', this.onMouseDown, true);
-    c.removeEventListener('click', this.onClick, true);
-    c.removeEventListener('dblclick', this.onDblClick, true);
+    this.releaseClicks?.();
     this.map.off('mousemove', this.onMouseMove);
     document.removeEventListener('keydown', this.onKeyDown);
     for (const id of [LAYERS.vertex, LAYERS.line, LAYERS.casing, LAYERS.fill]) if (this.map.getLayer(id)) this.map.removeLayer(id);
@@ -114,10 +113,7 @@ export class SiteDrawer {
     map.addLayer({ id: LAYERS.vertex, type: 'circle', source: DRAW_SOURCE, metadata: meta, filter: ['==', ['get', 'kind'], 'vertex'],
       paint: { 'circle-radius': ['case', ['get', 'first'], 6, 4.5], 'circle-color': '#ffffff', 'circle-stroke-color': SITE_RED,
         'circle-stroke-width': ['case', ['get', 'first'], 3, 2] } });
-    const c = map.getContainer();
-    c.addEventListener('mousedown', this.onMouseDown, true);
-    c.addEventListener('click', this.onClick, true);
-    c.addEventListener('dblclick', this.onDblClick, true);
+    this.releaseClicks = captureMapClicks(map, { mousedown: this.onMouseDown, click: this.onClick, dblclick: this.onDblClick });
     map.on('mousemove', this.onMouseMove);
     document.addEventListener('keydown', this.onKeyDown);
   }
@@ -126,11 +122,6 @@ export class SiteDrawer {
     this.map.getSource<GeoJSONSource>(DRAW_SOURCE)?.setData(
       sketchFeatures('area', this.vertices, this.phase === 'drawing' ? this.cursor : null));
     this.onChange(this.state);
-  }
-
-  private pointOf(e: MouseEvent): { x: number; y: number } {
-    const rect = this.map.getCanvasContainer().getBoundingClientRect();
-    return { x: e.clientX - rect.left, y: e.clientY - rect.top };
   }
 
   private owns(e: Event): boolean {
@@ -143,28 +134,22 @@ export class SiteDrawer {
     return true;
   }
 
-  private near(p: { x: number; y: number }, v: Position | undefined, px: number): boolean {
-    if (!v) return false;
-    const q = this.map.project([v[0]!, v[1]!]);
-    return Math.hypot(q.x - p.x, q.y - p.y) <= px;
-  }
-
   private readonly onMouseDown = (e: MouseEvent): void => {
-    if (this.owns(e)) this.downAt = this.pointOf(e);
+    if (this.owns(e)) this.downAt = mapPoint(this.map, e);
   };
 
   private readonly onClick = (e: MouseEvent): void => {
     if (!this.owns(e)) return;
     e.stopPropagation();
-    const p = this.pointOf(e);
+    const p = mapPoint(this.map, e);
     const down = this.downAt;
     this.downAt = null;
     if (down && Math.hypot(down.x - p.x, down.y - p.y) > CLICK_TOLERANCE) return; // a pan
-    if (this.vertices.length >= 3 && this.near(p, this.vertices[0], SNAP_PX)) {
+    if (this.vertices.length >= 3 && nearVertex(this.map, p, this.vertices[0], SNAP_PX)) {
       this.finish();
       return;
     }
-    if (this.near(p, this.vertices[this.vertices.length - 1], CLICK_TOLERANCE)) return; // the double-click's second click
+    if (nearVertex(this.map, p, this.vertices[this.vertices.length - 1], CLICK_TOLERANCE)) return; // the double-click's second click
     const { lng, lat } = this.map.unproject([p.x, p.y]);
     this.vertices.push([lng, lat]);
     this.redraw();

@@ -69,10 +69,15 @@ export class ApplicationsPanel {
     return !this.root.hidden;
   }
 
+  /** Shows or hides the panel; the map's host knows (the panel takes its left side), and so does the button. */
+  private setShown(shown: boolean): void {
+    this.root.hidden = !shown;
+    this.host.classList.toggle('ap-panel-open', shown);
+    this.openButton.setAttribute('aria-expanded', String(shown));
+  }
+
   open(): void {
-    this.root.hidden = false;
-    this.host.classList.add('ap-panel-open');
-    this.openButton.setAttribute('aria-expanded', 'true');
+    this.setShown(true);
     this.ensureLoaded();
     this.render();
     if (this.detail) this.detail.redisplay();
@@ -81,9 +86,7 @@ export class ApplicationsPanel {
 
   /** Closes the panel and takes its drawings off the map (the state stays for the next open). */
   close(): void {
-    this.root.hidden = true;
-    this.host.classList.remove('ap-panel-open');
-    this.openButton.setAttribute('aria-expanded', 'false');
+    this.setShown(false);
     this.detail?.dispose();
     this.form?.hidden();
   }

@@ -82,10 +82,15 @@ export class ConflictsPanel {
     return !this.root.hidden;
   }
 
+  /** Shows or hides the panel; the map's host knows (the panel floats over its left side), and so does the button. */
+  private setShown(shown: boolean): void {
+    this.root.hidden = !shown;
+    this.host.classList.toggle('cf-panel-open', shown);
+    this.openButton.setAttribute('aria-expanded', String(shown));
+  }
+
   open(): void {
-    this.root.hidden = false;
-    this.host.classList.add('cf-panel-open');
-    this.openButton.setAttribute('aria-expanded', 'true');
+    this.setShown(true);
     this.render();
     const m = this.store.selected;
     if (m) this.highlight(m.detail ?? m.item);
@@ -94,9 +99,7 @@ export class ConflictsPanel {
 
   /** Closes the panel and takes the highlight off the map (the selection stays for the next open). */
   close(): void {
-    this.root.hidden = true;
-    this.host.classList.remove('cf-panel-open');
-    this.openButton.setAttribute('aria-expanded', 'false');
+    this.setShown(false);
     clearHighlight(this.map);
   }
 

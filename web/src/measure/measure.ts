@@ -9,9 +9,10 @@
 // (identify stays quiet) and a double-click does not zoom. isMeasuring() tells other modules.
 import type { GeoJSONSource, IControl, Map as MlMap } from 'maplibre-gl';
 import type { Position } from 'geojson';
-import { locale, onLangChange, t } from '../i18n/i18n';
+import { locale, onLangChange, t, type StringKey } from '../i18n/i18n';
 import { formatNumber } from '../identify/area';
 import { h, replaceChildren } from '../ui/dom';
+import { captureMapClicks, mapPoint, nearVertex } from './capture';
 import { measureArea, measureLength, sketchFeatures, type LengthResult, type MeasureMode } from './geometry';
 
 /** The GeoJSON source and the style layers of the sketch, drawn above every plan layer. */
@@ -46,6 +47,7 @@ export class MeasureControl implements IControl {
   private cursor: Position | null = null;
   private downAt: { x: number; y: number } | null = null;
   private unsubscribeLang: (() => void) | undefined;
+  private releaseClicks: (() => void) | undefined;
 
   private readonly title = h('span', { class: 'measure-title' });
   private readonly distanceButton = h('button', { type: 'button', class: 'measure-mode', 'data-testid': 'measure-distance', 'aria-pressed': 'false' });
@@ -61,10 +63,7 @@ export class MeasureControl implements IControl {
     this.distanceButton.addEventListener('click', () => this.toggle('distance'));
     this.areaButton.addEventListener('click', () => this.toggle('area'));
     this.clearButton.addEventListener('click', () => this.clear());
-    const container = map.getContainer();
-    container.addEventListener('mousedown', this.onMouseDown, true);
-    container.addEventListener('click', this.onClick, true);
-    container.addEventListener('dblclick', this.onDblClick, true);
+    this.releaseClicks = captureMapClicks(map, { mousedown: this.onMouseDown, click: this.onClick, dblclick: this.onDblClick });
     map.on('mousemove', this.onMouseMove);
     document.addEventListener('keydown', this.onKeyDown);
     this.unsubscribeLang = onLangChange(() => this.render());
@@ -76,10 +75,7 @@ export class MeasureControl implements IControl {
     const map = this.map;
     if (!map) return;
     this.setMode(null);
-    const container = map.getContainer();
-    container.removeEventListener('mousedown', this.onMouseDown, true);
-    container.removeEventListener('click', this.onClick, true);
-    container.removeEventListener('dblclick', this.onDblClick, true);
+    this.releaseClicks?.();
     map.off('mousemove', this.onMouseMove);
     document.removeEventListener('keydown', this.onKeyDown);
     this.unsubscribeLang?.();
@@ -157,31 +153,19 @@ export class MeasureControl implements IControl {
     this.redraw();
   }
 
-  /** The map pixel of a mouse event, as MapLibre's project() gives them. */
-  private pointOf(e: MouseEvent): { x: number; y: number } {
-    const rect = this.map!.getCanvasContainer().getBoundingClientRect();
-    return { x: e.clientX - rect.left, y: e.clientY - rect.top };
-  }
-
   /** True for events on the map itself (not on a control) while a mode is on. */
   private owns(e: Event): boolean {
     return this.mode !== null && !!this.map && e.target instanceof Node && this.map.getCanvasContainer().contains(e.target);
   }
 
-  private near(p: { x: number; y: number }, v: Position | undefined, px: number): boolean {
-    if (!v) return false;
-    const q = this.map!.project([v[0]!, v[1]!]);
-    return Math.hypot(q.x - p.x, q.y - p.y) <= px;
-  }
-
   private readonly onMouseDown = (e: MouseEvent): void => {
-    if (this.owns(e)) this.downAt = this.pointOf(e);
+    if (this.owns(e)) this.downAt = mapPoint(this.map!, e);
   };
 
   private readonly onClick = (e: MouseEvent): void => {
     if (!this.owns(e)) return;
     e.stopPropagation(); // the map never sees it: no map "click", so no identify
-    const p = this.pointOf(e);
+    const p = mapPoint(this.map!, e);
     const down = this.downAt;
     this.downAt = null;
     if (down && Math.hypot(down.x - p.x, down.y - p.y) > CLICK_TOLERANCE) return; // end of a pan
@@ -190,12 +174,12 @@ export class MeasureControl implements IControl {
       this.vertices = [];
       this.phase = 'drawing';
     }
-    if (this.mode === 'area' && this.vertices.length >= 3 && this.near(p, this.vertices[0], SNAP_PX)) {
+    if (this.mode === 'area' && this.vertices.length >= 3 && nearVertex(this.map!, p, this.vertices[0], SNAP_PX)) {
       this.finish();
       return;
     }
     // The two clicks of a double-click land on the same spot: one vertex.
-    if (this.near(p, this.vertices[this.vertices.length - 1], CLICK_TOLERANCE)) return;
+    if (nearVertex(this.map!, p, this.vertices[this.vertices.length - 1], CLICK_TOLERANCE)) return;
     const { lng, lat } = this.map!.unproject([p.x, p.y]);
     this.vertices.push([lng, lat]);
     this.cursor = null;
@@ -230,13 +214,16 @@ export class MeasureControl implements IControl {
   }
 
   private render(): void {
-    this.title.textContent = t('measure');
-    this.distanceButton.textContent = t('measureDistance');
-    this.distanceButton.title = t('measureDistanceTitle');
-    this.areaButton.textContent = t('area');
-    this.areaButton.title = t('measureAreaTitle');
-    this.clearButton.textContent = t('clear');
-    this.clearButton.title = t('measureClearTitle');
+    const labels: [HTMLElement, StringKey, StringKey?][] = [
+      [this.title, 'measure'],
+      [this.distanceButton, 'measureDistance', 'measureDistanceTitle'],
+      [this.areaButton, 'area', 'measureAreaTitle'],
+      [this.clearButton, 'clear', 'measureClearTitle'],
+    ];
+    for (const [el, text, title] of labels) {
+      el.textContent = t(text);
+      if (title) el.title = t(title);
+    }
     this.distanceButton.setAttribute('aria-pressed', String(this.mode === 'distance'));
     this.areaButton.setAttribute('aria-pressed', String(this.mode === 'area'));
     this.result.dataset.state = this.phase;
