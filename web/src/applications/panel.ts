@@ -10,7 +10,7 @@
 import type { Map as MlMap } from 'maplibre-gl';
 import { currentAccount, onAccountChange, type Account } from '../auth/session';
 import { allows, reviewInbox, submitApplication } from '../../../server/accounts/needs';
-import { STATUSES } from '../../../server/applications/vocabulary';
+import { STATUSES, WINDOW_DEPARTMENT } from '../../../server/applications/vocabulary';
 import { colon, lang, onLangChange, pick, t } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppStatus, type Id, type ProjectTypes, type Summary } from './api';
@@ -270,7 +270,7 @@ export class ApplicationsPanel {
     });
     const dept = h('select', { id: 'ap-filter-dept', 'data-testid': 'ap-filter-department', title: t('apFilterDeptTitle') },
       h('option', { value: '' }, t('apAllDepartments')),
-      ...(this.types?.departments ?? []).filter((d) => d.id !== 'service').map((d) => h('option', { value: d.id }, pick(d))));
+      ...(this.types?.departments ?? []).filter((d) => d.id !== WINDOW_DEPARTMENT).map((d) => h('option', { value: d.id }, pick(d))));
     dept.value = this.department;
     dept.addEventListener('change', () => {
       this.department = dept.value;
