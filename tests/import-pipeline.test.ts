@@ -333,8 +333,17 @@ describe('--dry-run', () => {
 describe('the checks in PostGIS, set-based over the staged delivery', () => {
   const layer = registry.byId.get(LAYER)!;
   const run = (file: string, opts: Partial<Parameters<typeof importFile>[3]> = {}) => importFile(knex, layer, file, { createdBy: 'test', ...opts });
-  /** Tables the imports staged in (they must never outlive the import's transaction). */
-  const stagingTables = async () => (await knex.raw("SELECT relname FROM pg_class WHERE relname LIKE 'onemap\\_import\\_%'")).rows;
+  /**
+   * What the imports left staged (nothing once an import has ended): their tables (only temporary
+   * ones, which go with their session) and their rows in the shared staging tables of
+   * migrations/…_import_staging.ts.
+   */
+  const stagingTables = async () => [
+    ...(await knex.raw("SELECT relname FROM pg_class WHERE relname LIKE 'onemap\\_import\\_%'")).rows,
+    ...(await knex.raw(`SELECT 'import_runs' AS rows, count(*)::int AS n FROM import_runs HAVING count(*) > 0
+                        UNION ALL SELECT 'import_sources', count(*)::int FROM import_sources HAVING count(*) > 0
+                        UNION ALL SELECT 'import_staging', count(*)::int FROM import_staging HAVING count(*) > 0`)).rows,
+  ];
 
   it('names a geometry PostGIS cannot transform (geometry_unreadable, in PostgreSQL’s words) and checks the others', async () => {
     const zones: Zone[] = [
@@ -495,7 +504,7 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
   }
 
   it.each([
-    ['the helper session copying a part into PostGIS', "query LIKE 'COPY %onemap\\_import\\_%'"],
+    ['the helper session copying a part into PostGIS', "query LIKE 'COPY import\\_sources %'"],
     ['the import’s transaction writing a part into the layer', "query LIKE 'WITH live AS%'"],
   ])('leaves the layer as it was when the importing connection dies in the middle (%s)', async (_what, which) => {
     const before = await layerState(LAYER);
@@ -516,19 +525,30 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
     expect(await stagingTables()).toEqual([]);
   });
 
-  it('drops the staging tables a killed importing process left behind, and no one else’s', async () => {
-    const made = async (name: string, session: string) => {
-      await knex.raw(`CREATE UNLOGGED TABLE ${name} (i integer)`);
-      await knex.raw(`COMMENT ON TABLE ${name} IS 'onemap import staging of session ${session}'`);
+  it('deletes what a killed importing process left staged, and no one else’s', async () => {
+    /** A run of the given helper session with a row in each staging table. */
+    const made = async (pid: number, started: string) => {
+      const { rows } = await knex.raw(`INSERT INTO import_runs (layer_id, pid, backend_start) VALUES (?, ?, ?) RETURNING id`, [LAYER, pid, started]);
+      const run = Number(rows[0].id);
+      await knex.raw(`INSERT INTO import_sources (run_id, part, i, code, attrs, g) VALUES (?, 0, 0, '010', '{}', 'POINT(0 0)')`, [run]);
+      await knex.raw(`INSERT INTO import_staging (run_id, part, fid, code, _attrs, _hash, geom) VALUES (?, 0, 0, '010', '{}', md5('')::uuid, 'POINT(0 0)')`, [run]);
+      return run;
     };
+    const left = async () => ({
+      runs: (await knex.raw('SELECT id::int FROM import_runs ORDER BY id')).rows.map((r: { id: number }) => r.id),
+      sources: (await knex.raw('SELECT DISTINCT run_id::int FROM import_sources ORDER BY 1')).rows.map((r: { run_id: number }) => r.run_id),
+      staging: (await knex.raw('SELECT DISTINCT run_id::int FROM import_staging ORDER BY 1')).rows.map((r: { run_id: number }) => r.run_id),
+    });
     // A session that is gone, and one that is alive (this test's own connection).
-    await made('onemap_import_0123456789ab_chk0', '999999 started 2001-01-01 00:00:00+00');
+    const dead = await made(999_999, '2001-01-01 00:00:00+00');
     const { rows: me } = await knex.raw('SELECT pid, backend_start::text AS s FROM pg_stat_activity WHERE pid = pg_backend_pid()');
-    await made('onemap_import_ba9876543210_chk0', `${me[0].pid} started ${me[0].s}`);
+    const alive = await made(me[0].pid, me[0].s);
+    expect(await left()).toEqual({ runs: [dead, alive], sources: [dead, alive], staging: [dead, alive] });
     const report = await run(shapefileZip('after-kill', delivery('左云', 540_000)));
     expect(report.ok).toBe(true);
-    expect(await stagingTables()).toEqual([{ relname: 'onemap_import_ba9876543210_chk0' }]);
-    await knex.raw('DROP TABLE onemap_import_ba9876543210_chk0');
+    expect(await left()).toEqual({ runs: [alive], sources: [alive], staging: [alive] });
+    for (const t of ['import_sources', 'import_staging']) await knex.raw(`DELETE FROM ${t} WHERE run_id = ?`, [alive]);
+    await knex.raw('DELETE FROM import_runs WHERE id = ?', [alive]);
   });
 });
 

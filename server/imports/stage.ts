@@ -1,14 +1,14 @@
 // The PostGIS half of an import. The delivered features are streamed ONCE into PostGIS with COPY
-// (typed attribute columns, the geometry as hex EWKB in the source CRS), in parts of up to 50,000
-// features, and everything after that is set-based SQL:
+// (the attributes as the layer stores them, the geometry as hex EWKB in the source CRS), in parts
+// of up to 50,000 features, and everything after that is set-based SQL:
 //
-//   1. stage and check (each part): COPY into a staging table, then ST_Transform to EPSG:4490 and
+//   1. stage and check (each part): COPY into import_sources, then ST_Transform to EPSG:4490 and
 //      ST_IsValidDetail (reason and location) of every feature, with `repair` ST_MakeValid reduced
 //      to the layer's type (ST_CollectionExtract), and for a commit what the revision needs (the
-//      geometry promoted to the layer's multi type, its content hash, the attributes as jsonb), in
-//      one CREATE TABLE AS that PostgreSQL runs in parallel workers; a statement that fails on some
-//      geometry (a transformation PROJ refuses, …) is redone row by row to name each culprit; the
-//      features with a problem or a repair are kept aside for the report;
+//      geometry promoted to the layer's multi type, its content hash), in one CREATE TEMP TABLE AS
+//      that PostgreSQL runs in parallel workers; a statement that fails on some geometry (a
+//      transformation PROJ refuses, …) is redone row by row to name each culprit; the features with
+//      a problem or a repair are kept aside for the report;
 //   2. apply (each part, while nothing has been found wrong): the checked part goes into the layer
 //      table and the snapshot store in the import's one transaction (stagedCommit in
 //      server/revisions/commit.ts, which locks the layer at the first part);
@@ -19,17 +19,19 @@
 // Reading part k+2 (Node), staging and checking part k+1, and applying part k run at the same time.
 // For that, a committing import stages in a helper session of its own: a PostgreSQL transaction
 // reads only what is committed or its own, and one session runs one statement at a time. The
-// helper's staging tables are unlogged scratch tables (no WAL, no autovacuum; regular tables, not
-// temp tables, because PostgreSQL scans temp tables in the leader only and the import's transaction
-// must read them), committed per part and dropped once the import's transaction has ended. They
-// hold nothing of the layer: whatever happens, the layer changes in the one transaction or not at
-// all (a part applied before a later part shows a problem is rolled back with it). If the process
-// is killed, its scratch tables outlive it; each one names its session (pid and start), and the
-// next committing import drops those whose session is gone.
+// helper commits each part's checked content into import_staging, under the import's run id and
+// the part's number, and the import's transaction applies it from there. No import creates a table
+// of its own but temporary ones: import_sources and import_staging are the migration's
+// (migrations/…_import_staging.ts), shared by every import, each row marked with its run and part.
+// They hold nothing of the layer: whatever happens, the layer changes in the one transaction or not
+// at all (a part applied before a later part shows a problem is rolled back with it). The import
+// deletes its rows as they are used and when it ends; if the process is killed, its run
+// (import_runs: the helper's pid and start) names a session that is gone, and the next committing
+// import deletes what it left.
 //
 // A dry run stages in its own transaction instead (nothing to overlap with, and it must write
-// nothing): its staging tables are created in that transaction, invisible to everyone else, and
-// vanish with its rollback.
+// nothing): its rows in import_sources are never committed, its other tables are temporary, and
+// all of it goes with its rollback.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,9 +39,7 @@ import knexFactory, { type Knex } from 'knex';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Attribute, Layer } from '../layers/registry';
 import { quoteIdent } from '../platform/sql';
-import { stagedCommit, stagedContentColumns, type CommitMeta, type CommitResult, type StagedCommit } from '../revisions/commit';
-
-const SQL_TYPE: Record<Attribute['type'], string> = { text: 'text', integer: 'integer', number: 'double precision', date: 'date', boolean: 'boolean' };
+import { stagedCommit, type CommitMeta, type CommitResult, type StagedCommit } from '../revisions/commit';
 
 /** One feature as staged: position, class code and attributes as stored, who it is for the report, the geometry. */
 export interface StageRow {
@@ -82,8 +82,10 @@ export interface CheckResult {
   repairs: CheckedRow[];
 }
 
-/** How a staging table of the helper session names its session (pid and start), for the clean-up after a killed import. */
-const SCRATCH_COMMENT = 'onemap import staging of session';
+/** The delivered features as read, of every running import (migrations/…_import_staging.ts). */
+const SOURCES = 'import_sources';
+/** The checked content of committing imports, which both sessions of one see. */
+const STAGING = 'import_staging';
 /** COPY text per write to the connection. */
 const COPY_WRITE_BYTES = 256 * 1024;
 /** A part: this many features (default), or this much COPY text, whichever comes first. */
@@ -100,6 +102,7 @@ interface Part {
 }
 
 export class ImportStage {
+  /** Prefix of this import's temporary tables. */
   private readonly name = `onemap_import_${randomBytes(6).toString('hex')}`;
   private readonly bad = quoteIdent(`${this.name}_bad`);
   private readonly attrs: Attribute[];
@@ -107,8 +110,10 @@ export class ImportStage {
   private readonly polygon: boolean;
   /** The helper session that stages a committing import (see the top of this file); undefined: the import's transaction stages. */
   private helper: Knex | undefined;
-  /** Staging tables that exist (the helper's are dropped by close()). */
-  private readonly tables: string[] = [];
+  /** The import's run (import_runs.id) its rows are marked with; 0 for a dry run (whose rows no one else sees). */
+  private runId = 0;
+  /** Parts applied to the layer whose rows in import_staging are still to be deleted. */
+  private applied: number[] = [];
   private readonly unreadable: CheckedRow[] = [];
   /** Problems PostGIS found so far (the caller's are asked for through `fine`). */
   private problems = 0;
@@ -133,8 +138,10 @@ export class ImportStage {
     this.polygon = layer.geometry === 'MultiPolygon';
   }
 
-  private src = (k: number) => `${this.name}_src${k}`;
-  private chk = (k: number) => `${this.name}_chk${k}`;
+  /** The temporary table the check of part k writes. */
+  private chk = (k: number) => quoteIdent(`${this.name}_chk${k}`);
+  /** This import's rows of part k in `table`, as a FROM item (SQL text, the numbers inlined as literals). */
+  private rowsOf = (table: string, k: number) => this.trx.raw(`(SELECT * FROM ${table} WHERE run_id = ? AND part = ?)`, [this.runId, k]).toQuery();
 
   /**
    * Steps 1 and 2 of the top of this file for every part of `rows` (consumed once: the reader and
@@ -181,8 +188,8 @@ export class ImportStage {
   }
 
   /**
-   * The helper session: one connection of its own (no statement timeout), which first drops the
-   * staging tables of importing sessions that died (a killed process) before they could.
+   * The helper session: one connection of its own (no statement timeout), which first deletes what
+   * imports whose session died (a killed process) left, then records this import's run.
    */
   private async openHelper(): Promise<void> {
     this.helper = knexFactory({
@@ -196,24 +203,21 @@ export class ImportStage {
         },
       },
     });
-    const { rows } = await this.helper.raw<{ rows: { t: string }[] }>(
-      `SELECT c.relname AS t FROM pg_class c
-       CROSS JOIN LATERAL regexp_match(obj_description(c.oid, 'pg_class'), '^${SCRATCH_COMMENT} (\\d+) started (.+)$') m
-       WHERE c.relkind = 'r' AND c.relname LIKE 'onemap\\_import\\_%' AND m IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = m[1]::int AND a.backend_start = m[2]::timestamptz)`,
+    await this.helper.raw(
+      `WITH gone AS (
+         DELETE FROM import_runs r WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.pid AND a.backend_start = r.backend_start)
+         RETURNING id),
+       sources AS (DELETE FROM ${SOURCES} WHERE run_id IN (SELECT id FROM gone))
+       DELETE FROM ${STAGING} WHERE run_id IN (SELECT id FROM gone)`,
     );
-    for (const r of rows) await this.helper.raw(`DROP TABLE IF EXISTS ${quoteIdent(r.t)}`);
+    const { rows } = await this.helper.raw<{ rows: { id: string }[] }>(
+      'INSERT INTO import_runs (layer_id, pid, backend_start) SELECT ?, pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id',
+      [this.layer.id],
+    );
+    this.runId = Number(rows[0].id);
   }
 
-  /** A staging table made in the helper session says whose it is, so that it can be dropped if that session dies first. */
-  private async made(t: Knex.Transaction, table: string): Promise<void> {
-    this.tables.push(table);
-    if (this.helper) {
-      await t.raw(`DO $$ BEGIN EXECUTE format('COMMENT ON TABLE %I IS %L', '${table}', '${SCRATCH_COMMENT} ' || pg_backend_pid() || ' started ' || (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())); END $$`);
-    }
-  }
-
-  /** The next part of `rows` as COPY text. */
+  /** The next part of `rows` as COPY text (import_sources' columns). */
   private async read(it: AsyncIterator<StageRow>, k: number): Promise<Part> {
     const text: Buffer[] = [];
     let chunk = '';
@@ -221,6 +225,7 @@ export class ImportStage {
     let features = 0;
     let last = false;
     const most = this.opts.partFeatures ?? PART_FEATURES;
+    const key = `${this.runId}\t${k}\t`;
     while (features < most && bytes < PART_BYTES) {
       const next = await it.next();
       if (next.done) {
@@ -228,8 +233,7 @@ export class ImportStage {
         break;
       }
       const r = next.value;
-      let line = `${r.index}\t${copyText(r.properties.code)}`;
-      for (const a of this.attrs) line += `\t${copyValue(a, r.properties[a.name])}`;
+      let line = `${key}${r.index}\t${copyText(r.properties.code)}\t${copyText(attributesJson(this.attrs, r.properties))}`;
       line += r.id === undefined ? '\t\\N\t\\N' : `\t${copyText(String(r.id))}\t${typeof r.id === 'number' ? 't' : 'f'}`;
       line += `\t${r.file}\t${r.ewkb}\n`;
       chunk += line;
@@ -245,22 +249,17 @@ export class ImportStage {
     return { k, text, features, last };
   }
 
-  /** Step 1 for one part: COPY, check, the features with a problem or a repair kept aside. */
+  /** Step 1 for one part: COPY, check, the features with a problem or a repair kept aside, the content staged for the commit. */
   private async stage(part: Part): Promise<void> {
     await this.staging(async (t) => {
-      const src = quoteIdent(this.src(part.k));
-      const cols = this.attrs.map((a) => `${quoteIdent(a.name)} ${SQL_TYPE[a.type]}`);
-      await t.raw(
-        `CREATE UNLOGGED TABLE ${src} (_i integer NOT NULL, code text, ${cols.join(', ')}${cols.length ? ',' : ''} _ref text, _ref_num boolean, _file smallint, _g geometry NOT NULL) WITH (autovacuum_enabled = false)`,
-      );
-      await this.made(t, this.src(part.k));
+      await this.deleteApplied(t);
       // The transaction's own connection (knex hands a transaction's queries to that one connection).
       const conn = (await (t.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as { query<T>(q: T): T };
-      await pipeline(Readable.from(part.text), conn.query(copyFrom(`COPY ${src} FROM STDIN`)));
+      await pipeline(Readable.from(part.text), conn.query(copyFrom(`COPY ${SOURCES} (run_id, part, i, code, attrs, ref, ref_num, file, g) FROM STDIN`)));
       part.text.length = 0;
 
       await this.check(t, part.k);
-      const chk = quoteIdent(this.chk(part.k));
+      const chk = this.chk(part.k);
       const area = (g: string) => (this.polygon ? `CASE WHEN c._m IS NOT NULL THEN ST_Area(${g}::geography, true) END` : 'NULL::double precision');
       const { rows } = await t.raw<{ rows: { problems: number }[] }>(
         `WITH found AS (
@@ -274,10 +273,17 @@ export class ImportStage {
          SELECT count(*) FILTER (WHERE status <> 'repaired')::int AS problems FROM found`,
       );
       this.problems += rows[0].problems;
-      // Only the first part's source rows are read again (the preview); the others go at once.
-      if (part.k > 0) await this.drop(t, this.src(part.k));
-      // A dry run needs no part but the first one any more either.
-      if (part.k > 0 && !this.opts.commit) await this.drop(t, this.chk(part.k));
+      // What the import's transaction applies, while nothing is wrong (else it applies nothing more).
+      if (this.helper && !this.problems && this.opts.fine()) {
+        await t.raw(`INSERT INTO ${STAGING} (run_id, part, fid, code, _attrs, _hash, geom) SELECT ?, ?, fid, code, _attrs, _hash, geom FROM ${chk}`, [this.runId, part.k]);
+        // The import's transaction joins the part by fid: its planner needs to know the part's size.
+        await t.raw(`ANALYZE ${STAGING}`);
+      }
+      // Only the first part's rows are read again (the preview); the others go at once.
+      if (part.k > 0) {
+        await t.raw(`DELETE FROM ${SOURCES} WHERE run_id = ? AND part = ?`, [this.runId, part.k]);
+        await t.raw(`DROP TABLE ${chk}`);
+      }
     });
   }
 
@@ -289,18 +295,14 @@ export class ImportStage {
       return;
     }
     this.commit ??= stagedCommit(this.trx, this.layer, this.opts.commit);
-    await this.commit.add({ table: this.chk(k) });
+    await this.commit.add({ relation: this.rowsOf(STAGING, k) });
+    this.applied.push(k);
   }
 
-  /**
-   * Drops a staging table at once. (A table made in the same transaction is truncated in place,
-   * its buffers released now rather than at the end of the transaction, leaving shared buffers to
-   * the layer and snapshot pages being written.)
-   */
-  private async drop(t: Knex.Transaction, table: string): Promise<void> {
-    if (!this.helper) await t.raw(`TRUNCATE ${quoteIdent(table)}`);
-    await t.raw(`DROP TABLE ${quoteIdent(table)}`);
-    this.tables.splice(this.tables.indexOf(table), 1);
+  /** Deletes the staged content of the parts applied so far (in the helper, while the import's transaction goes on). */
+  private async deleteApplied(t: Knex.Transaction): Promise<void> {
+    if (!this.applied.length) return;
+    await t.raw(`DELETE FROM ${STAGING} WHERE run_id = ? AND part = ANY(?::int[])`, [this.runId, this.applied.splice(0)]);
   }
 
   /** Step 1 for one part, with the row-by-row search for culprits when the statement fails on some geometry. */
@@ -311,7 +313,6 @@ export class ImportStage {
         const sql = this.checkSql(k);
         await t.raw(sql.sql, sql.bindings);
         await t.raw('RELEASE SAVEPOINT onemap_import_check');
-        await this.made(t, this.chk(k));
         return;
       } catch (err) {
         if (!isDataError(err) || attempt >= 2) throw err;
@@ -320,7 +321,7 @@ export class ImportStage {
         if (!found.length) throw err;
         this.unreadable.push(...found);
         this.problems += found.length;
-        await t.raw(`DELETE FROM ${quoteIdent(this.src(k))} WHERE _i = ANY(?::int[])`, [found.map((r) => r.i)]);
+        await t.raw(`DELETE FROM ${SOURCES} WHERE run_id = ? AND part = ? AND i = ANY(?::int[])`, [this.runId, k, found.map((r) => r.i)]);
       }
     }
   }
@@ -343,12 +344,12 @@ export class ImportStage {
    * the given features of the first part as GeoJSON, by feature index; empty ones are left out.
    */
   async geojson(indexes: number[]): Promise<Map<number, string>> {
-    if (!indexes.length || !this.tables.includes(this.chk(0))) return new Map();
+    if (!indexes.length) return new Map();
     const { rows } = await this.staging((t) =>
       t.raw<{ rows: { i: number; geojson: string }[] }>(
-        `SELECT s._i AS i, ST_AsGeoJSON(COALESCE(c._m, ST_Transform(s._g, 4490)), 15) AS geojson
-         FROM ${quoteIdent(this.src(0))} s JOIN ${quoteIdent(this.chk(0))} c ON c.fid = s._i
-         WHERE s._i = ANY(?::int[]) AND NOT c._empty ORDER BY s._i`,
+        `SELECT s.i, ST_AsGeoJSON(COALESCE(c._m, ST_Transform(s.g, 4490)), 15) AS geojson
+         FROM ${this.rowsOf(SOURCES, 0)} s JOIN ${this.chk(0)} c ON c.fid = s.i
+         WHERE s.i = ANY(?::int[]) AND NOT c._empty ORDER BY s.i`,
         [indexes],
       ),
     );
@@ -364,14 +365,21 @@ export class ImportStage {
   }
 
   /**
-   * Drops the helper session's staging tables and closes it: after the import's transaction has
-   * ended (it read those tables, and holds its locks on them until then). The import's own
-   * staging tables (a dry run's) went with its rollback.
+   * Deletes what this import left in the shared tables and closes the helper session: after the
+   * import's transaction has ended (it read those rows). The helper's temporary tables are
+   * discarded first (a session's own go when it ends, but not necessarily before its client has
+   * gone). A dry run's rows and tables went with its rollback.
    */
   async close(): Promise<void> {
     if (!this.helper) return;
     try {
-      if (this.tables.length) await this.helper.raw(`DROP TABLE IF EXISTS ${this.tables.map((t) => quoteIdent(t)).join(', ')}`);
+      await this.helper.raw('DISCARD TEMP').catch(() => undefined); // (a killed helper reconnects without any)
+      await this.helper.raw(
+        `WITH done AS (DELETE FROM import_runs WHERE id = ? RETURNING id),
+              sources AS (DELETE FROM ${SOURCES} WHERE run_id IN (SELECT id FROM done))
+         DELETE FROM ${STAGING} WHERE run_id IN (SELECT id FROM done)`,
+        [this.runId],
+      );
     } finally {
       await this.helper.destroy();
       this.helper = undefined;
@@ -382,21 +390,22 @@ export class ImportStage {
    * Step 1 for part k as one statement, in parallel workers: per feature the geometry in EPSG:4490
    * and ST_IsValidDetail's verdict (`_valid`, `_reason`, `_lon`/`_lat`), with repair ST_MakeValid's
    * result `_m` and the geometry before it `_before`; `geom` is what would be stored (repaired,
-   * promoted to the layer's multi type). For a commit also what stagedCommit needs (StagedContent).
+   * promoted to the layer's multi type), with `_attrs` and, for a commit, `_hash` what stagedCommit
+   * needs (StagedContent).
    */
-  private checkSql(k: number): { sql: string; bindings: string[] } {
-    const attrs = this.attrs.map((a) => `s.${quoteIdent(a.name)}`);
+  private checkSql(k: number): { sql: string; bindings: number[] } {
     const m = this.repairSql('t.g', 'd.valid');
     const final = this.layer.geometry === 'Point' ? `ST_SetSRID(COALESCE(${m}, t.g), 4490)` : `ST_Multi(COALESCE(${m}, t.g))`;
-    const content = this.opts.commit ? stagedContentColumns(this.layer, 's', 'x.geom') : { sql: '', bindings: [] };
     return {
-      sql: `CREATE UNLOGGED TABLE ${quoteIdent(this.chk(k))} WITH (autovacuum_enabled = false) AS
-      SELECT s._i::bigint AS fid, s.code, ${attrs.join(', ')}${attrs.length ? ',' : ''} s._ref, s._ref_num, s._file,
+      sql: `CREATE TEMP TABLE ${this.chk(k)} AS
+      SELECT s.i::bigint AS fid, s.code, s.attrs AS _attrs, s.ref AS _ref, s.ref_num AS _ref_num, s.file AS _file,
              ST_IsEmpty(t.g) AS _empty, d.valid AS _valid, d.reason AS _reason, ST_X(d.location) AS _lon, ST_Y(d.location) AS _lat,
-             ${m} AS _m, CASE WHEN ${m} IS NOT NULL THEN t.g END AS _before, x.geom${content.sql ? `, ${content.sql}` : ''}
-      FROM ${quoteIdent(this.src(k))} s CROSS JOIN LATERAL ST_Transform(s._g, 4490) AS t(g) CROSS JOIN LATERAL ST_IsValidDetail(t.g) AS d
-      CROSS JOIN LATERAL ${final} AS x(geom)`,
-      bindings: content.bindings,
+             ${m} AS _m, CASE WHEN ${m} IS NOT NULL THEN t.g END AS _before, x.geom,
+             ${this.opts.commit ? 'revision_feature_hash(s.code, s.attrs, x.geom)' : 'NULL::uuid'} AS _hash
+      FROM ${SOURCES} s CROSS JOIN LATERAL ST_Transform(s.g, 4490) AS t(g) CROSS JOIN LATERAL ST_IsValidDetail(t.g) AS d
+      CROSS JOIN LATERAL ${final} AS x(geom)
+      WHERE s.run_id = ? AND s.part = ?`,
+      bindings: [this.runId, k],
     };
   }
 
@@ -406,7 +415,7 @@ export class ImportStage {
 
   /** The features of part k the check statement fails on, each with PostgreSQL's message (a PL/pgSQL loop catching each row's error). */
   private async culprits(t: Knex.Transaction, k: number): Promise<CheckedRow[]> {
-    const src = quoteIdent(this.src(k));
+    const src = this.rowsOf(SOURCES, k);
     const m = this.repairSql('t.g', 'd.valid');
     const final = this.layer.geometry === 'Point' ? `ST_SetSRID(COALESCE(${m}, t.g), 4490)` : `ST_Multi(COALESCE(${m}, t.g))`;
     await t.raw(`
@@ -414,19 +423,19 @@ CREATE OR REPLACE FUNCTION pg_temp.onemap_import_culprits() RETURNS TABLE (i int
 #variable_conflict use_column
 DECLARE r record;
 BEGIN
-  FOR r IN SELECT s._i, s._g FROM ${src} s ORDER BY s._i LOOP
+  FOR r IN SELECT s.i, s.g FROM ${src} s ORDER BY s.i LOOP
     BEGIN
       PERFORM ST_IsEmpty(t.g), ST_X(d.location), revision_feature_hash(NULL, NULL, ${final})
-      FROM ST_Transform(r._g, 4490) AS t(g) CROSS JOIN LATERAL ST_IsValidDetail(t.g) AS d;
+      FROM ST_Transform(r.g, 4490) AS t(g) CROSS JOIN LATERAL ST_IsValidDetail(t.g) AS d;
     EXCEPTION WHEN data_exception OR internal_error THEN
-      i := r._i;
+      i := r.i;
       message := SQLERRM;
       RETURN NEXT;
     END;
   END LOOP;
 END $$`);
     const { rows } = await t.raw<{ rows: { i: number; message: string; ref: string | null; ref_num: boolean | null; file: number | null }[] }>(
-      `SELECT c.i, c.message, s._ref AS ref, s._ref_num AS ref_num, s._file AS file FROM pg_temp.onemap_import_culprits() c JOIN ${src} s ON s._i = c.i ORDER BY c.i`,
+      `SELECT c.i, c.message, s.ref, s.ref_num, s.file FROM pg_temp.onemap_import_culprits() c JOIN ${src} s ON s.i = c.i ORDER BY c.i`,
     );
     return rows.map((r) => ({
       i: r.i,
@@ -472,16 +481,20 @@ function copyText(v: unknown): string {
   return s.replace(/[\\\t\n\r\0]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : ''));
 }
 
-/** An attribute value (as convert() typed it) in COPY's text format for the attribute's column type. */
-function copyValue(a: Attribute, v: unknown): string {
-  if (v === undefined || v === null) return '\\N';
-  switch (a.type) {
-    case 'boolean':
-      return v ? 't' : 'f';
-    case 'integer':
-    case 'number':
-      return String(v);
-    default:
-      return copyText(v);
+const UNHELD = /[\0\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The attributes of a staged row as JSON, every registry attribute by name (null when empty), the
+ * values as convert() typed them: jsonb of this text equals the jsonb the snapshot store builds from
+ * the layer table's typed columns, so the content hashes agree. Text that PostgreSQL cannot hold
+ * (NUL, lone surrogates) is cleaned as the COPY text of a column would be.
+ */
+function attributesJson(attrs: Attribute[], properties: Record<string, unknown>): string {
+  const out: Record<string, unknown> = {};
+  for (const a of attrs) {
+    const v = properties[a.name];
+    out[a.name] = v === undefined ? null : typeof v === 'string' && UNHELD.test(v) ? v.replace(/\0/g, '').replace(LONE_SURROGATE, '\ufffd') : v;
   }
+  return JSON.stringify(out);
 }

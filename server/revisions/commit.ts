@@ -26,7 +26,7 @@
 // with its content hashes, attributes as jsonb and areas computed in parallel) and applies each
 // part as it comes, while the caller reads the next; steps 2–4 are the same statements (Apply).
 import type { Knex } from 'knex';
-import type { Layer } from '../layers/registry';
+import { sqlType, type Layer } from '../layers/registry';
 import { AppError } from '../platform/errors';
 import { layerTable, quoteIdent } from '../platform/sql';
 import { badMeta, contentNotKept, featuresRejected, layerBusy, unknownRevision } from './messages';
@@ -159,29 +159,26 @@ export async function restoreRevision(knex: Knex, layer: Layer, revision: number
 }
 
 /**
- * The new content of a layer, staged by the caller in its own transaction: a table with one row
- * per feature: `fid` (the feature's position, its order in the new content), `code`, the layer's
- * attribute columns by registry name with the layer table's types, `geom` (EPSG:4490, already the
- * layer's geometry type, valid), and the columns stagedContentColumns() computes: `_hash` and
- * `_attrs` (attribute names start with a letter, so these never clash). Other columns are ignored.
+ * The new content of a layer, staged by the caller in its own transaction: a relation with one row
+ * per feature: `fid` (the feature's position, its order in the new content), `code`, `geom`
+ * (EPSG:4490, already the layer's geometry type, valid), and the columns stagedContentColumns()
+ * computes: `_attrs` (the attributes by registry name, as jsonb; their types come back from the
+ * layer's registry) and `_hash`. Other columns are ignored.
  */
 export interface StagedContent {
-  /** The relation's name (unquoted; quoted here). */
-  table: string;
+  /** A table name or a parenthesised SELECT, as SQL text (values inlined as literals, see knex's toQuery). */
+  relation: string;
 }
 
 /**
- * The SELECT list items that complete a staged row (see StagedContent): `_hash` (the content hash
- * the snapshot store keys on) and `_attrs` (the attributes as jsonb, as the snapshot store keeps
- * them), from the code and attribute columns of `alias` and the final geometry `geom` (an SQL
- * expression). Attribute names are bindings.
+ * The SELECT list expressions that complete a staged row (see StagedContent): `attrs` (the
+ * attributes as jsonb, as the snapshot store keeps them) and `hash` (the content hash the snapshot
+ * store keys on), from the code and attribute columns of `alias` and the final geometry `geom` (an
+ * SQL expression). Attribute names are bindings.
  */
-export function stagedContentColumns(layer: Layer, alias: string, geom: string): { sql: string; bindings: string[] } {
+export function stagedContentColumns(layer: Layer, alias: string, geom: string): Record<'attrs' | 'hash', { sql: string; bindings: string[] }> {
   const attrs = attrsJson(layer, alias);
-  return {
-    sql: `revision_feature_hash(${alias}.code, ${attrs.sql}, ${geom}) AS _hash, ${attrs.sql} AS _attrs`,
-    bindings: [...attrs.bindings, ...attrs.bindings],
-  };
+  return { attrs, hash: { sql: `revision_feature_hash(${alias}.code, ${attrs.sql}, ${geom})`, bindings: attrs.bindings } };
 }
 
 /**
@@ -216,7 +213,7 @@ export function stagedCommit(trx: Knex.Transaction, layer: Layer, meta: CommitMe
     }
   };
   return {
-    add: (part) => mapped(async () => (await apply()).add({ table: quoteIdent(part.table), hashed: true })),
+    add: (part) => mapped(async () => (await apply()).add({ table: part.relation, hashed: true })),
     finish: () => mapped(async () => (await apply()).finish()),
   };
 }
@@ -294,7 +291,10 @@ function attrsJson(layer: Layer, alias: string): { sql: string; bindings: string
   };
 }
 
-/** Where the new content is: the relation (quoted), and whether it carries _hash and _attrs (StagedContent). */
+/**
+ * Where the new content is: the relation (quoted, or a parenthesised SELECT), and whether it is a
+ * StagedContent (_hash and _attrs, no attribute columns) rather than shaped like the layer table.
+ */
 interface Stage {
   table: string;
   hashed: boolean;
@@ -407,13 +407,14 @@ class Apply {
       [this.sequence],
     );
     const [attrsSql, bindings] = stage.hashed ? ['s._attrs', []] : [json.sql, json.bindings];
+    const row = this.layerColumns(stage);
     // No INSERT statement at all when nothing is new to the live table: its statement trigger would
     // bump the layer's data version (tile caches, ETags, conflict runs) for an unchanged content.
     const { rows } = await trx.raw<{ rows: { inserted: number }[] }>(
       `WITH live AS (
          ${made.rowCount === 0 ? `SELECT NULL::bigint AS fid, NULL::double precision AS area_m2 WHERE false` : `INSERT INTO ${table} (${['fid', 'code', ...attrs, 'geom'].join(', ')})
-         SELECT f.fid, ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
-         FROM ${fresh} f JOIN ${stage.table} s ON s.fid = f.id ORDER BY f.fid
+         SELECT f.fid, ${row.columns}
+         FROM ${fresh} f JOIN ${stage.table} s ON s.fid = f.id${row.lateral} ORDER BY f.fid
          RETURNING fid${this.polygon ? ', area_m2' : ''}`}
        ), snapshot AS (
          INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
@@ -430,6 +431,19 @@ class Apply {
   }
 
   /**
+   * A stage's rows as the layer table's columns (code, the attributes in registry order, geom) of
+   * the stage's alias `s`; a StagedContent's attributes come out of its jsonb, typed as the registry says.
+   */
+  private layerColumns(stage: Stage): { columns: string; lateral: string } {
+    if (!stage.hashed || !this.layer.attributes.length) return { columns: ['code', ...this.attrs, 'geom'].map((c) => `s.${c}`).join(', '), lateral: '' };
+    const typed = this.layer.attributes.map((a) => `${quoteIdent(a.name)} ${sqlType[a.type]}`);
+    return {
+      columns: ['s.code', ...this.attrs.map((c) => `a.${c}`), 's.geom'].join(', '),
+      lateral: ` CROSS JOIN LATERAL jsonb_to_record(s._attrs) AS a(${typed.join(', ')})`,
+    };
+  }
+
+  /**
    * add() for a first delivery (`empty`): every feature of the part goes into the live table and
    * the snapshot store, in one statement, with no matching. The part's fids (the staged order,
    * consecutive within a part) map onto a block of the identity sequence taken at once, so each
@@ -438,18 +452,19 @@ class Apply {
   private async addAll(stage: Stage): Promise<void> {
     const { trx, table, attrs } = this;
     this.parts++;
-    const { rows: span } = await trx.raw<{ rows: { lo: string | null; n: string }[] }>(`SELECT min(fid) AS lo, max(fid) - min(fid) + 1 AS n FROM ${stage.table}`);
+    const { rows: span } = await trx.raw<{ rows: { lo: string | null; n: string }[] }>(`SELECT min(s.fid) AS lo, max(s.fid) - min(s.fid) + 1 AS n FROM ${stage.table} s`);
     if (span[0].lo === null) return;
     const { rows: block } = await trx.raw<{ rows: { base: string }[] }>('SELECT nextval(?::regclass) AS base', [this.sequence]);
     const base = Number(block[0].base);
     const n = Number(span[0].n);
     if (n > 1) await trx.raw('SELECT setval(?::regclass, ?)', [this.sequence, base + n - 1]);
     const offset = base - Number(span[0].lo);
+    const row = this.layerColumns(stage);
     const { rows } = await trx.raw<{ rows: { inserted: number }[] }>(
       `WITH live AS (
          INSERT INTO ${table} (${['fid', 'code', ...attrs, 'geom'].join(', ')})
-         SELECT s.fid + ?::bigint, ${['code', ...attrs, 'geom'].map((c) => `s.${c}`).join(', ')}
-         FROM ${stage.table} s ORDER BY s.fid
+         SELECT s.fid + ?::bigint, ${row.columns}
+         FROM ${stage.table} s${row.lateral} ORDER BY s.fid
          RETURNING fid${this.polygon ? ', area_m2' : ''}
        ), snapshot AS (
          INSERT INTO revision_features (layer_id, revision_from, hash, code, attrs, geom, area_m2)
