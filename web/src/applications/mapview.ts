@@ -11,6 +11,7 @@ import { boundsOf } from '../imports/preview';
 import { setLayerVisible, isLayerVisible } from '../layers/style-layers';
 import { formatNumber } from '../identify/area';
 import { lang, locale, t } from '../i18n/i18n';
+import { clearOfPanel } from '../ui/panel';
 import { SITE_RED } from './draw';
 
 export const SITE_SOURCE = 'app-site';
@@ -120,16 +121,9 @@ export function fitTo(map: MlMap, what: FeatureCollection | Geometry, panel: HTM
   const fc: FeatureCollection = 'features' in what ? what : { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: what }] };
   const bounds = boundsOf(fc);
   if (!bounds) return;
-  const mapBox = map.getContainer().getBoundingClientRect();
-  const margin = 60;
-  let left = margin;
-  if (panel && !panel.hidden) {
-    const box = panel.getBoundingClientRect();
-    // Clear of the panel, leaving the site at least 220 px however narrow the window.
-    left = Math.min(Math.max(0, box.right - mapBox.left) + margin, Math.max(margin, mapBox.width - margin - 220));
-  }
-  const vertical = Math.min(margin, mapBox.height / 4);
-  map.fitBounds(bounds, { padding: { top: vertical, bottom: vertical, left, right: margin }, maxZoom: 17, duration: 600 });
+  // Clear of the panel (60 px margins), leaving the site at least 220 px however narrow the window.
+  const padding = clearOfPanel(map, panel, 'left', 60, () => 60 + 220);
+  map.fitBounds(bounds, { padding, maxZoom: 17, duration: 600 });
 }
 
 /**

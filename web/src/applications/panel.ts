@@ -13,6 +13,7 @@ import { allows, reviewInbox, submitApplication } from '../../../server/accounts
 import { STATUSES, WINDOW_DEPARTMENT } from '../../../server/applications/vocabulary';
 import { colon, lang, onLangChange, pick, t } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
+import { headerButton, showPanel } from '../ui/panel';
 import { fetchInbox, fetchList, fetchProjectTypes, type Application, type AppStatus, type Id, type ProjectTypes, type Summary } from './api';
 import { ApplicationDetail, statusBadge, verdictBadge } from './detail';
 import { daysLeftText, daysUntil, haText } from './format';
@@ -56,8 +57,7 @@ export class ApplicationsPanel {
   constructor(private readonly map: MlMap, header: HTMLElement, private readonly host: HTMLElement) {
     this.root.hidden = true;
     host.append(this.root);
-    header.insertBefore(this.openButton, header.querySelector('[data-testid="lang-switch"]'));
-    this.openButton.addEventListener('click', () => (this.root.hidden ? this.open() : this.close()));
+    headerButton(header, this.openButton, this.root, () => this.open(), () => this.close());
     this.closeButton.addEventListener('click', () => this.close());
     this.backButton.addEventListener('click', () => this.back());
     onLangChange(() => this.render());
@@ -69,15 +69,8 @@ export class ApplicationsPanel {
     return !this.root.hidden;
   }
 
-  /** Shows or hides the panel; the map's host knows (the panel takes its left side), and so does the button. */
-  private setShown(shown: boolean): void {
-    this.root.hidden = !shown;
-    this.host.classList.toggle('ap-panel-open', shown);
-    this.openButton.setAttribute('aria-expanded', String(shown));
-  }
-
   open(): void {
-    this.setShown(true);
+    showPanel(this.root, this.openButton, this.host, 'ap-panel-open', true);
     this.ensureLoaded();
     this.render();
     if (this.detail) this.detail.redisplay();
@@ -86,7 +79,7 @@ export class ApplicationsPanel {
 
   /** Closes the panel and takes its drawings off the map (the state stays for the next open). */
   close(): void {
-    this.setShown(false);
+    showPanel(this.root, this.openButton, this.host, 'ap-panel-open', false);
     this.detail?.dispose();
     this.form?.hidden();
   }

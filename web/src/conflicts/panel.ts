@@ -18,6 +18,7 @@ import type { Registry } from '../layers/registry';
 import { mayComment, mayRunDetection, mayTransition } from '../auth/permissions';
 import { currentAccount, onAccountChange } from '../auth/session';
 import { h, replaceChildren } from '../ui/dom';
+import { clearOfPanel, headerButton, showPanel } from '../ui/panel';
 import type { CaseDetail, CaseView, SummaryRow } from './api';
 import { ConflictsActions } from './actions';
 import { renderDetail } from './detail';
@@ -63,8 +64,7 @@ export class ConflictsPanel {
     this.actions = new ConflictsActions(this.store, () => void refreshLayerTiles(this.map, CONFLICTS_SOURCE).catch(() => undefined));
     this.root.hidden = true;
     host.append(this.root);
-    header.insertBefore(this.openButton, header.querySelector('[data-testid="lang-switch"]'));
-    this.openButton.addEventListener('click', () => (this.root.hidden ? this.open() : this.close()));
+    headerButton(header, this.openButton, this.root, () => this.open(), () => this.close());
     this.closeButton.addEventListener('click', () => this.close());
     for (const tab of Object.keys(this.tabs) as Tab[]) this.tabs[tab].addEventListener('click', () => this.showTab(tab));
     this.root.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !(e.target instanceof HTMLTextAreaElement)) this.close(); });
@@ -78,19 +78,8 @@ export class ConflictsPanel {
     this.render();
   }
 
-  get isOpen(): boolean {
-    return !this.root.hidden;
-  }
-
-  /** Shows or hides the panel; the map's host knows (the panel floats over its left side), and so does the button. */
-  private setShown(shown: boolean): void {
-    this.root.hidden = !shown;
-    this.host.classList.toggle('cf-panel-open', shown);
-    this.openButton.setAttribute('aria-expanded', String(shown));
-  }
-
   open(): void {
-    this.setShown(true);
+    showPanel(this.root, this.openButton, this.host, 'cf-panel-open', true);
     this.render();
     const m = this.store.selected;
     if (m) this.highlight(m.detail ?? m.item);
@@ -99,8 +88,13 @@ export class ConflictsPanel {
 
   /** Closes the panel and takes the highlight off the map (the selection stays for the next open). */
   close(): void {
-    this.setShown(false);
+    showPanel(this.root, this.openButton, this.host, 'cf-panel-open', false);
     clearHighlight(this.map);
+  }
+
+  /** Whether the panel is shown (a click on a patch opens its case only then). */
+  get isOpen(): boolean {
+    return !this.root.hidden;
   }
 
   /** Renders what the store says changed. */
@@ -185,19 +179,9 @@ export class ConflictsPanel {
   private zoomTo(c: CaseView): void {
     if (!c.bbox) return;
     const [w, s, e, n] = c.bbox;
-    this.map.fitBounds([[w, s], [e, n]], { padding: this.fitPadding(), maxZoom: 16, duration: 600 });
-  }
-
-  /** Map padding (px) that keeps the fitted case clear of the panel (which floats over the map's left side). */
-  private fitPadding(): { top: number; bottom: number; left: number; right: number } {
-    const mapBox = this.map.getContainer().getBoundingClientRect();
-    const panelBox = this.root.getBoundingClientRect();
-    const margin = 40;
-    const covered = this.root.hidden ? 0 : Math.max(0, panelBox.right - mapBox.left);
-    // Leave the case at least a third of the map's width, however narrow the window.
-    const left = Math.min(covered + margin, Math.max(margin, mapBox.width * 2 / 3 - margin));
-    const vertical = Math.min(margin, mapBox.height / 4);
-    return { top: vertical, bottom: vertical, left, right: margin };
+    // Clear of the panel (40 px margins), leaving the case at least a third of the map's width however narrow the window.
+    const padding = clearOfPanel(this.map, this.root, 'left', 40, (width) => width / 3 + 40);
+    this.map.fitBounds([[w, s], [e, n]], { padding, maxZoom: 16, duration: 600 });
   }
 
   /** With the panel open, a click on a patch (from z12 the tiles carry its case id) opens its case. */
