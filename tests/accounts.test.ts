@@ -2,31 +2,20 @@
 // cookie and a CSRF token, bearer tokens for scripts, expiry and revocation, failed logins limited,
 // the account named as the actor of what it does (and in the audit trail), demo accounts refused in
 // production.
-import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD, refuseDemoAccounts } from '../server/accounts/demo';
 import { verifyPassword } from '../server/accounts/passwords';
-import { loadDemo } from '../server/demo/load';
 import { as } from './helpers/auth';
-import { useTestDatabase } from './helpers/db';
 import { getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db);
 let auth: string;
 
-beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
-  await loadDemo(knex, { scale: 'demo' });
-  srv = await startTestServer(db.name);
+beforeAll(() => {
   auth = `${srv.baseUrl}/api/auth`;
-});
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
 });
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>

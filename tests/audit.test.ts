@@ -3,31 +3,18 @@
 // changes; and a row changed, removed or slipped in behind its back is found by the verification.
 import type { Knex } from 'knex';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../server/audit/routes';
-import { loadDemo } from '../server/demo/load';
 import { loadRegistry } from '../server/layers/registry';
 import { commitRevision } from '../server/revisions/commit';
 import { as } from './helpers/auth';
-import { useTestDatabase } from './helpers/db';
 import { getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db);
 const registry = loadRegistry();
-
-beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
-  await loadDemo(knex, { scale: 'demo' });
-  srv = await startTestServer(db.name);
-});
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
-});
 
 /** Runs fn with the append-only guard off, as someone with direct database access could. */
 async function behindItsBack(fn: (trx: Knex.Transaction) => Promise<unknown>) {

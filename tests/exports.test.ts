@@ -9,36 +9,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import iconv from 'iconv-lite';
-import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { loadDemo } from '../server/demo/load';
 import { loadRegistry, type Layer } from '../server/layers/registry';
 import { gdalEnv } from '../server/exports/export';
 import { layerTable, quoteIdent } from '../server/platform/sql';
 import { commitRevision, type RevisionFeature } from '../server/revisions/commit';
-import { testConfig, useTestDatabase } from './helpers/db';
+import { testConfig } from './helpers/db';
 import { expectError } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 
 const registry = loadRegistry();
 const layerOf = (id: string): Layer => registry.byId.get(id)!;
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db);
 let tmp: string;
 
-beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
-  await loadDemo(knex, { scale: 'demo' });
-  srv = await startTestServer(db.name);
+beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onemap-export-test-'));
 });
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
+afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
