@@ -69,6 +69,7 @@ export class ApplicationsPanel {
     return !this.root.hidden;
   }
 
+  /** Opens the panel: the application or the form shown again on the map, what the tab shows loaded. */
   open(): void {
     showPanel(this.root, this.openButton, this.host, 'ap-panel-open', true);
     this.ensureLoaded();

@@ -78,6 +78,7 @@ export class ConflictsPanel {
     this.render();
   }
 
+  /** Opens the panel: the selected case (if any) highlighted again, what the tab shows loaded. */
   open(): void {
     showPanel(this.root, this.openButton, this.host, 'cf-panel-open', true);
     this.render();
