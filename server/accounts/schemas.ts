@@ -37,6 +37,7 @@ export const LoginAnswer = z.object({
   csrf: z.string().describe('send it as X-CSRF-Token with every write made with the session cookie'),
   expires_at: Timestamp,
 });
+export type LoginAnswer = z.output<typeof LoginAnswer>;
 
 /** GET /api/auth/me: the account behind the request, or `{ account: null }`. */
 export const Me = z

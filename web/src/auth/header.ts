@@ -63,7 +63,9 @@ export class AuthHeader {
     this.render();
   }
 
-  private departmentName(id: string): string {
+  /** The department's name in the current language ('' for an admin's, who acts for none). */
+  private departmentName(id: string | null): string {
+    if (id === null) return '';
     const d = this.departments.find((x) => x.id === id);
     return d ? (lang() === 'zh' ? d.zh : d.en) : id;
   }
@@ -143,7 +145,7 @@ export class AuthHeader {
       replaceChildren(this.accountEl,
         h('span', { class: 'auth-display-name', 'data-testid': 'auth-display-name' }, a.display_name),
         h('span', { class: 'auth-department', 'data-testid': 'auth-department' }, dept));
-      this.accountEl.title = `${a.name} · ${dept}`;
+      this.accountEl.title = dept ? `${a.name} · ${dept}` : a.name;
     } else {
       replaceChildren(this.accountEl);
       this.accountEl.removeAttribute('title');

@@ -2,16 +2,11 @@
 // logout), kept here with its CSRF token, which the shared HTTP helper puts on every write so that
 // the write counts as the account's. Anonymous: no account, no token, requests as before. When the
 // server answers a request 401 (the session expired or was revoked), the session is checked again.
+import type { Account, LoginAnswer, Me } from '../../../server/accounts/schemas';
 import { ApiError, getJson, onUnauthenticated, postJson, setCsrfToken } from '../platform/http';
 
-/** An account as /api/auth answers it. */
-export interface Account {
-  name: string;
-  display_name: string;
-  /** Department id (layers/departments.json). */
-  department: string;
-  roles: string[];
-}
+/** An account as /api/auth answers it (its department null for an admin). */
+export type { Account };
 
 let current: Account | null = null;
 const listeners = new Set<(account: Account | null) => void>();
@@ -41,7 +36,7 @@ onUnauthenticated(() => {
 /** Restores the session of the browser's cookie, if any (anonymous on any failure). */
 export async function restoreSession(): Promise<Account | null> {
   try {
-    const me = await getJson<{ account: Account | null; via?: string; csrf?: string }>('/api/auth/me');
+    const me = await getJson<Me>('/api/auth/me');
     // Only a browser session carries a CSRF token; without one a write would not count as the account's.
     if (me.account && me.via === 'session' && me.csrf) set(me.account, me.csrf);
     else set(null, undefined);
@@ -53,7 +48,7 @@ export async function restoreSession(): Promise<Account | null> {
 
 /** Logs in; throws ApiError with the server's code and message (401 invalid_credentials, 429 too_many_attempts …). */
 export async function login(name: string, password: string): Promise<Account> {
-  const r = await postJson<{ account: Account; csrf: string }>('/api/auth/login', { name, password });
+  const r = await postJson<LoginAnswer>('/api/auth/login', { name, password });
   set(r.account, r.csrf);
   return r.account;
 }

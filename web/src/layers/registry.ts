@@ -1,48 +1,15 @@
-// The layer registry as GET /api/layers returns it: the plan groups, departments and layers.
-import type { Localized } from '../i18n/i18n';
+// The layer registry as GET /api/layers returns it: the plan groups, departments and layers, typed
+// by the server's schemas (server/layers/registry.ts and routes.ts).
+import type { Named } from '../../../server/layers/registry';
+import type { LayerCatalogue, LayerInfo } from '../../../server/layers/routes';
 import { getJson } from '../platform/http';
 
-/** One class of a layer's classification standard, with its map colour. */
-export interface LayerClass extends Localized {
-  code: string;
-  color: string;
-}
-
-/** One attribute of a layer's schema, with its labels. */
-export interface LayerAttribute extends Localized {
-  name: string;
-  type: string;
-  required?: boolean;
-}
-
-/** A registry layer (one plan's layer), as the API describes it. */
-export interface Layer {
-  id: string;
-  group: string;
-  title: Localized;
-  department: string;
-  period: { from: number; to: number };
-  standard: string;
-  geometry: 'MultiPolygon' | 'MultiLineString' | 'Point';
-  attributes: LayerAttribute[];
-  classification: { standard: string; classes: LayerClass[] };
-  style: { kind: 'fill' | 'outline' | 'line' | 'circle'; opacity?: number; minzoom?: number; labelAttribute?: string };
-  revision: number;
-  /** Default visibility. */
-  visible: boolean;
-}
-
+/** A registry layer (one plan's layer) with its revision, data version, count and extent. */
+export type Layer = LayerInfo;
 /** A plan group (or department): an id with its names. */
-export interface Named extends Localized {
-  id: string;
-}
-
+export type { Named };
 /** The whole catalogue of GET /api/layers. */
-export interface Registry {
-  groups: Named[];
-  departments: Named[];
-  layers: Layer[];
-}
+export type Registry = LayerCatalogue;
 
 /** Loads the layer catalogue from the server. */
 export function fetchRegistry(): Promise<Registry> {
