@@ -16,10 +16,11 @@ import { migrate, openDatabase } from '../platform/db';
 import { validateBody } from '../platform/contract';
 import { log } from '../platform/log';
 import { addAccount, listAccounts, revokeAccount, updateAccount } from './admin';
+import { ROLES } from './needs';
 import { accountBodies } from './schemas';
 
 const USAGE = `usage: npm run accounts -- add <name> --role <role> [--role <role>] [--department <id>] [--display-name <text>]
-       (password: ONEMAP_NEW_PASSWORD or the first line of stdin)
+       (roles: ${ROLES.join(', ')}; password: ONEMAP_NEW_PASSWORD or the first line of stdin)
        npm run accounts -- list
        npm run accounts -- revoke <name>
        npm run accounts -- deactivate <name>`;
