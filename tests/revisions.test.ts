@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDemo } from '../server/demo/load';
+import { describe, expect, it } from 'vitest';
 import { loadRegistry, type Layer } from '../server/layers/registry';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { migrate } from '../server/platform/db';
@@ -18,25 +17,14 @@ import { diffRevisions } from '../server/revisions/diff';
 import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 
 const registry = loadRegistry();
 const layerOf = (id: string): Layer => registry.byId.get(id)!;
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
-
-beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
-  await loadDemo(knex, { scale: 'demo' });
-  srv = await startTestServer(db.name);
-});
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
-});
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db);
 
 // --- helpers: the live content of a layer, as features and as content hashes -------------------
 
