@@ -157,15 +157,18 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
 
   // The items' query: paging, bbox, CRS, format, and an exact-match filter for every name some
   // collection can be filtered by; which of them a collection has, and their types, it checks itself.
-  const itemsQuery = {
+  const itemsQuery = z.object({
     limit: param.int(1, opts.maxLimit).default(opts.defaultLimit).describe('page size'),
     offset: param.int(0, 1_000_000_000).default(0).describe('features to skip (the next/prev links carry it)'),
     bbox: param.bbox().optional().describe('minx,miny,maxx,maxy in bbox-crs axis order'),
     'bbox-crs': crsParam('CRS of bbox (default CRS84)').optional(),
     crs: crsParam('CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order').default(CRS84),
     f: formatParam().optional(),
-  };
+  });
   const filterNames = [...new Set(registry.layers.flatMap(filterableNames))].sort();
+  const anyFilter: Record<string, z.ZodOptional<z.ZodString>> = Object.fromEntries(
+    filterNames.map((n) => [n, param.text().optional().describe(`exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)]),
+  );
   const filters = new Map(registry.layers.map((l) => [l.id, filterSchema(l)]));
   const items = {
     method: 'get',
@@ -173,23 +176,19 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     summary: 'Features of a collection, paged, with bbox and attribute filters',
     access: guard.public,
     params: collectionParams,
-    query: z.object({
-      ...itemsQuery,
-      ...Object.fromEntries(
-        filterNames.map((n) => [n, param.text().optional().describe(`exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)]),
-      ),
-    }),
+    query: itemsQuery.extend(anyFilter),
     responses: { 200: { description: 'GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links', type: GEOJSON, schema: FeatureCollection, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
     errors: [404],
-  } satisfies Contract<typeof collectionParams, z.ZodObject<z.ZodRawShape>, undefined, undefined>;
+  } satisfies Contract<typeof collectionParams, z.ZodObject, undefined, undefined>;
 
   routes.route(items, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
-    const { limit, offset, bbox, 'bbox-crs': bboxCrsText, crs: crsText, f, ...given } = query as z.output<z.ZodObject<typeof itemsQuery>> & Record<string, string | undefined>;
+    // The filters are text until the collection's own schema parses them (below).
+    const { limit, offset, bbox, 'bbox-crs': bboxCrsText, crs: crsText, f, ...given } = query as z.output<typeof itemsQuery> & Record<string, string | undefined>;
     // A filter another collection has is unknown here.
     const names = filterableNames(layer);
     for (const k of Object.keys(given)) {
-      if (!names.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...Object.keys(itemsQuery), ...names]), { parameter: k });
+      if (!names.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...Object.keys(itemsQuery.shape), ...names]), { parameter: k });
     }
     checkFormat(f);
     const crs = crsOf(crsText, 'crs');
@@ -225,15 +224,15 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     summary: 'One feature',
     access: guard.public,
     params: featureParams,
-    query: z.object({ crs: itemsQuery.crs, f: itemsQuery.f }),
+    query: itemsQuery.pick({ crs: true, f: true }),
     responses: { 200: { description: 'GeoJSON Feature', type: GEOJSON, schema: Feature, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
     errors: [404],
-  } satisfies Contract<typeof featureParams, z.ZodObject<z.ZodRawShape>, undefined, undefined>;
+  } satisfies Contract<typeof featureParams, z.ZodObject, undefined, undefined>;
 
   routes.route(feature, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
-    checkFormat(query.f as string | undefined);
-    const crs = crsOf(query.crs as string, 'crs');
+    checkFormat(query.f);
+    const crs = crsOf(query.crs, 'crs');
     const id = params.featureId;
     const fid = /^\d{1,15}$/.test(id) ? Number(id) : undefined;
     const text = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs);
