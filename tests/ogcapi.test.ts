@@ -1,22 +1,20 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Express } from 'express';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../server/app';
 import { loadRegistry } from '../server/layers/registry';
 import { openDatabase } from '../server/platform/db';
 import { testConfig } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileServer } from './helpers/setup';
 
 const registry = loadRegistry();
-let srv: TestServer;
+const srv = useFileServer();
 let ogc: string;
-beforeAll(async () => {
-  srv = await startTestServer();
+beforeAll(() => {
   ogc = `${srv.baseUrl}/ogcapi`;
 });
-afterAll(() => srv?.close());
 
 describe('OGC API – Features: landing, conformance, API definition', () => {
   it('the landing page links the API definition, the conformance classes and the collections', async () => {
