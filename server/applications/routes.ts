@@ -4,8 +4,7 @@
 // depend on the application (its departments, its submitters) once they have read it.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
-import express, { type Request, type Response } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { guard } from '../accounts/authorize';
 import { amendApplication, prepareSite, reviewing, reviewInbox, submitApplication, withdrawApplication } from '../accounts/needs';
@@ -33,7 +32,6 @@ export interface ApplicationsRouteOptions extends RoutesOptions {
 
 /** Sites and submissions carry geometry: larger JSON bodies than the default. */
 const BODY_LIMIT = '4mb';
-const readJson = promisify(express.json({ limit: BODY_LIMIT })) as (req: Request, res: Response) => Promise<void>;
 
 // (path parameters take no .describe(): a described copy would lose the integer it is documented as)
 const id = param.id();
@@ -79,14 +77,15 @@ export function applicationsRoutes(apps: Applications, opts: ApplicationsRouteOp
       description:
         'A JSON body (`SiteInput`: drawn GeoJSON, or boundary points in a CGCS2000 Gauss-Krüger zone) or a multipart upload (a GeoJSON file or a zipped Shapefile, read by the import readers with their CRS and encoding detection, several polygons united).',
       access: guard.need(prepareSite),
+      body: SiteInput,
+      bodyLimit: BODY_LIMIT,
       multipart: SiteUpload,
       responses: { 200: { description: 'the site in EPSG:4490 with its area', schema: NormalisedSite } },
       errors: [413, 422],
     },
-    async ({ req, res }) => {
+    async ({ req, body }) => {
       if (!/^multipart\/form-data/i.test(req.get('content-type') ?? '')) {
-        await readJson(req, res);
-        const site = await readSite(apps, validateBody(SiteInput, req.body));
+        const site = await readSite(apps, body);
         return siteAnswer(site, site.source === 'points' ? { srid: site.input.srid, crs: site.input.crs } : {});
       }
       const upload = await receiveUpload(req, opts.uploadMaxMb * 1024 * 1024);

@@ -3,7 +3,7 @@
 // is the route's own 404 (unknown_collection, unknown_layer …), not a 400: the parameter is any text,
 // documented as the registry's ids.
 import { z } from 'zod';
-import { documentedAs } from '../platform/contract';
+import { documented } from '../platform/contract';
 import type { Registry } from './registry';
 
 /**
@@ -11,9 +11,7 @@ import type { Registry } from './registry';
  * unknown_layer, 400 unsupported_crs, tile_out_of_range …); documented as `json`.
  */
 export function checkedText(json: Record<string, unknown>, description?: string): z.ZodString {
-  const s = description ? z.string().describe(description) : z.string();
-  documentedAs.set(s, json);
-  return s;
+  return documented(description ? z.string().describe(description) : z.string(), json);
 }
 
 /** A path parameter naming a registry layer (collection), documented as the enum of the registry's ids. */

@@ -47,11 +47,11 @@ export interface Contract<P extends AnyObject | undefined, Q extends AnyObject |
   access: Guard<A>;
   params?: P;
   query?: Q;
-  /** A JSON body, validated before the handler runs. */
+  /** A JSON body, validated before the handler runs (with `multipart` too: only when the request is JSON). */
   body?: B;
   /** Largest JSON body (express.json's limit); default 1 MB. */
   bodyLimit?: string;
-  /** A multipart upload the handler reads itself (documented only): its fields. */
+  /** A multipart upload the handler reads itself (documented only): its fields. With `body` as well, the route takes either. */
   multipart?: AnyObject;
   /** The answers: the first 2xx is what a returned value is sent with. */
   responses: Record<number, Reply>;
@@ -84,8 +84,13 @@ export interface Problem {
 
 const pathText = (p: readonly PropertyKey[]) => p.map(String).join('.');
 
+/** Every issue as a problem at its path; keys nobody asked for, one problem each at the key. */
 function problems(issues: readonly z.core.$ZodIssue[]): Problem[] {
-  return issues.map((i) => ({ path: pathText(i.path), code: i.code, message: i.message }));
+  return issues.flatMap((i): Problem[] =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: pathText([...i.path, k]), code: i.code, message: 'not a field of this body' }))
+      : [{ path: pathText(i.path), code: i.code, message: i.message }],
+  );
 }
 
 /** Each query schema's strict form, made once (zod compiles a schema on first use: not per request). */
@@ -102,6 +107,12 @@ export function validateQuery<S extends AnyObject>(schema: S, query: unknown): z
   const allowed = Object.keys(schema.shape);
   if (unknown) {
     throw badRequest('unknown_parameter', messages.unknownParam(unknown.keys[0], allowed), { parameter: unknown.keys[0], allowed });
+  }
+  // A required parameter that did not come is missing, not malformed.
+  const first = r.error.issues[0];
+  const name = String(first.path[0] ?? '');
+  if (first.path.length === 1 && (query as Record<string, unknown> | undefined)?.[name] === undefined) {
+    throw badRequest('missing_parameter', `parameter '${name}' is required`, { parameter: name, problems: problems(r.error.issues) });
   }
   throw invalid('invalid_parameter', 'parameter', r.error.issues, query as Record<string, unknown>);
 }
@@ -133,11 +144,23 @@ function invalid(code: ErrorCode, kind: 'parameter' | 'field', issues: readonly 
 // --- schemas of text values (query and path parameters) --------------------------------------------------
 
 /** The JSON Schema each text-value schema stands for in the document (they parse text, so zod would say "string"). */
-export const documentedAs = new WeakMap<z.ZodType, Record<string, unknown>>();
-const documented = <S extends z.ZodType>(s: S, json: Record<string, unknown>): S => {
-  documentedAs.set(s, json);
+// Keyed by the schema's definition, which `.describe()`, `.optional()` and `.default()` copies share.
+const documentedDefs = new WeakMap<object, Record<string, unknown>>();
+const defOf = (s: unknown): object => (s as { _zod: { def: object } })._zod.def;
+/** Says which JSON Schema a text-value schema stands for in the document (zod would say "string"). */
+export const documented = <S extends z.ZodType>(s: S, json: Record<string, unknown>): S => {
+  documentedDefs.set(defOf(s), json);
   return s;
 };
+/** The JSON Schema a text-value schema stands for, if it is one. */
+export function documentationOf(s: unknown): Record<string, unknown> | undefined {
+  // Through the wrappers (.default(), .optional(), .nullable()) to the documented schema.
+  for (let def: any = defOf(s); def; def = def.innerType?._zod.def) {
+    const doc = documentedDefs.get(def);
+    if (doc) return doc;
+  }
+  return undefined;
+}
 const text = <T>(parse: (raw: string) => T | undefined, what: string) =>
   z.string({ error: `expected ${what} (one value)` }).transform((raw, ctx): T => {
     const v = parse(raw);
@@ -241,7 +264,8 @@ export class Routes {
         const account = c.access.check(res, params);
         const query = validateQuery(c.query ?? EMPTY, req.query);
         let body: unknown = {};
-        if (json && c.body) {
+        const multipart = c.multipart && /^multipart\/form-data/i.test(req.get('content-type') ?? '');
+        if (json && c.body && !multipart) {
           await new Promise<void>((resolve, reject) => json(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
           if (req.body === undefined && !/json/i.test(req.get('content-type') ?? '')) {
             throw new AppError(400, 'invalid_body', 'expected a JSON body (Content-Type: application/json)');

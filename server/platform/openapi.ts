@@ -7,7 +7,7 @@
 // Schemas that carry an id (`.meta({ id: 'Application' })`) become components; a schema whose
 // request (input) and response (output) forms differ gets `<id>Input` for the request form.
 import { z } from 'zod';
-import { documentedAs, Routes, type MountedContract, type Reply, type RoutesOptions } from './contract';
+import { documentationOf, Routes, type MountedContract, type Reply, type RoutesOptions } from './contract';
 import type { Request } from 'express';
 import { allErrorCodes } from './errors';
 
@@ -91,8 +91,10 @@ export function openApiDocument(contracts: MountedContract[], info: DocumentInfo
       for (const [k, s] of Object.entries(c.query.shape)) parameters.push(parameter(k, 'query', input(`q${i}_${k}`), !(s as z.ZodType).safeParse(undefined).success));
     }
     if (parameters.length) op.parameters = parameters;
-    if (c.body) op.requestBody = { required: true, content: { 'application/json': { schema: input(`b${i}`) } } };
-    else if (c.multipart) op.requestBody = { required: true, content: { 'multipart/form-data': { schema: input(`m${i}`) } } };
+    const content: Json = {};
+    if (c.body) content['application/json'] = { schema: input(`b${i}`) };
+    if (c.multipart) content['multipart/form-data'] = { schema: input(`m${i}`) };
+    if (c.body || c.multipart) op.requestBody = { required: true, content };
     const responses: Json = {};
     for (const [status, r] of Object.entries(c.responses)) responses[status] = reply(r, out.props[`r${i}_${status}`]);
     const errors = new Set(c.errors ?? []);
@@ -148,17 +150,20 @@ function convert(all: z.ZodObject, io: 'input' | 'output', target: 'openapi-3.0'
     unrepresentable: 'any',
     reused: 'inline',
     override: ({ zodSchema, jsonSchema }) => {
-      const doc = documentedAs.get(zodSchema as unknown as z.ZodType);
+      const doc = documentationOf(zodSchema);
+      const def = (zodSchema as any)._zod?.def;
+      // zod leaves defaults out of input schemas; a client wants to know them.
+      const dflt = def?.type === 'default' ? def.defaultValue : jsonSchema.default;
       if (doc) {
-        const keep = { description: jsonSchema.description, default: jsonSchema.default };
+        const keep = { description: jsonSchema.description, default: dflt };
         for (const k of Object.keys(jsonSchema)) delete (jsonSchema as Json)[k];
         Object.assign(jsonSchema, doc, Object.fromEntries(Object.entries(keep).filter(([, v]) => v !== undefined)));
       }
       // z.number().int() says "within the safe integers": true, and noise in a document.
       if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
       if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      if (dflt !== undefined && typeof dflt !== 'function') jsonSchema.default = dflt;
       // An object that is not strict takes (and ignores) other keys: say so, or clients reject real answers.
-      const def = (zodSchema as any)._zod?.def;
       if (def?.type === 'object' && !def.catchall) delete (jsonSchema as Json).additionalProperties;
     },
   }) as Json;
