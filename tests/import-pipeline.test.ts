@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { importFile, type ImportReport } from '../server/imports/pipeline';
@@ -17,36 +16,31 @@ import { PROJECT_ROOT } from '../server/platform/config';
 import { layerTable } from '../server/platform/sql';
 import { commitRevision } from '../server/revisions/commit';
 import { as } from './helpers/auth';
-import { useTestDatabase } from './helpers/db';
 import { getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 
 const LAYER = 'landuse_plan';
 const registry = loadRegistry();
 const UPLOAD_MAX_MB = 1;
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
+const db = useFileDatabase();
+const { knex } = db;
 let dir: string;
 
 beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
   // The layer's content before the imports: a revision of two zones (the whole demo would take 18 s to load).
   const zone = (no: string, lon: number) => ({
     properties: { code: '010', zone_no: no },
     geometry: { type: 'MultiPolygon', coordinates: [[[[lon, 40], [lon + 0.01, 40], [lon + 0.01, 40.01], [lon, 40.01], [lon, 40]]]] },
   });
   await commitRevision(knex, registry.byId.get(LAYER)!, [zone('原-1', 113.1), zone('原-2', 113.2)], { kind: 'import', createdBy: 'test', reason: 'the content before' });
-  srv = await startTestServer(db.name, { ONEMAP_UPLOAD_MAX_MB: String(UPLOAD_MAX_MB) });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onemap-import-pipeline-'));
 });
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
+afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
+// (registered after the content before: the service starts on it)
+const srv = useFileServer(db, { ONEMAP_UPLOAD_MAX_MB: String(UPLOAD_MAX_MB) });
 
 // --- fixtures ------------------------------------------------------------------------------------------
 
