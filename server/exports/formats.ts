@@ -7,7 +7,9 @@ import { badCrs, badEncoding, badFormat } from './messages';
 export const FORMATS = ['geojson', 'shapefile', 'gpkg'] as const;
 export type ExportFormat = (typeof FORMATS)[number];
 
-export type AttributeEncoding = 'utf8' | 'gbk';
+/** The attribute encodings a Shapefile may be written in (the other formats: UTF-8). */
+export const ENCODINGS = ['utf8', 'gbk'] as const;
+export type AttributeEncoding = (typeof ENCODINGS)[number];
 
 interface FormatSpec {
   /** GDAL (OGR) driver name. */

@@ -8,8 +8,8 @@ import { loadRegistry } from '../layers/registry';
 import { loadConfig } from '../platform/config';
 import { migrate, openDatabase } from '../platform/db';
 import { log } from '../platform/log';
-import { normaliseEncoding } from './encoding';
-import { importFile, type ImportReport } from './pipeline';
+import { importFile } from './pipeline';
+import { ImportFields, type ImportReport } from './schemas';
 
 const USAGE = 'usage: npm run import -- <file> --layer <id> [--srid N] [--encoding gbk|utf8] [--dry-run] [--repair] [--json] [--reason TEXT] [--user NAME]';
 
@@ -40,9 +40,9 @@ try {
 const { values, positionals } = parsed;
 if (positionals.length !== 1) fail(`expected one file, got ${positionals.length}`);
 if (!values.layer) fail('--layer is required');
-const srid = values.srid === undefined ? undefined : Number(values.srid);
-if (srid !== undefined && !(Number.isInteger(srid) && srid >= 1 && srid <= 998_999)) fail(`--srid should be an EPSG code (an integer), got ${JSON.stringify(values.srid)}`);
-if (values.encoding !== undefined && !normaliseEncoding(values.encoding)) fail(`--encoding should be gbk or utf8 (or another code page), got ${JSON.stringify(values.encoding)}`);
+// The same checks as the upload's form fields.
+const args = ImportFields.pick({ srid: true, encoding: true, reason: true }).safeParse({ srid: values.srid, encoding: values.encoding, reason: values.reason });
+if (!args.success) fail(args.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}, got ${JSON.stringify(values[i.path[0] as 'srid'])}`).join('\n'));
 
 // The report is the output; the service's info lines would only interleave with it (stdout).
 if (!process.env.LOG_LEVEL) log.level = 'warn';
@@ -56,12 +56,10 @@ const db = await openDatabase(loadConfig());
 try {
   await migrate(db.knex);
   const report = await importFile(db.knex, layer, positionals[0], {
-    srid,
-    encoding: values.encoding,
+    ...args.data,
     dryRun: values['dry-run'],
     repair: values.repair,
     createdBy: values.user ?? os.userInfo().username,
-    reason: values.reason,
     preview: values.json,
   });
   console.log(values.json ? JSON.stringify(report, null, 2) : table(report));

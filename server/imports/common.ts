@@ -1,6 +1,9 @@
 // What every reader shares: the checks made on each feature as it passes (no geometry, duplicate
-// ids), options with their defaults, and the async iteration wrapper that closes files at the end.
-import type { ImportFeature, ImportLimits, ImportOptions, ImportProblem } from './types';
+// ids), options with their defaults, the async iteration wrapper that closes files at the end, a
+// text file read whole, and the import that failed before any feature.
+import fs from 'node:fs';
+import { noCrs } from './crs';
+import type { ImportFeature, ImportFormat, ImportLimits, ImportOptions, ImportProblem, ImportSource } from './types';
 import { DEFAULT_LIMITS } from './types';
 
 export const limitsOf = (opts: ImportOptions): ImportLimits => ({ ...DEFAULT_LIMITS, ...opts.limits });
@@ -76,4 +79,30 @@ export function isoDate(d: Date): string | null {
   if (Number.isNaN(d.getTime())) return null;
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** An import that failed before any feature: no CRS, no features. */
+export function failed(format: ImportSource['format'], problems: ImportProblem[], warnings: ImportProblem[] = []): ImportSource {
+  return {
+    format,
+    crs: noCrs(),
+    encoding: { name: 'utf-8', method: 'format' },
+    problems,
+    warnings,
+    bbox: null,
+    features: { async *[Symbol.asyncIterator]() {} },
+    close: async () => undefined,
+  };
+}
+
+/**
+ * A text format's file read whole (GeoJSON, CSV), or the failed import that says why not: empty,
+ * or larger than limits.maxTextBytes (`tooLarge` words it for the format).
+ */
+export function readWhole(filePath: string, file: string, format: ImportFormat, opts: ImportOptions, tooLarge: (size: number, max: number) => Pick<ImportProblem, 'message' | 'hint'>): { bytes: Buffer } | { failed: ImportSource } {
+  const size = fs.statSync(filePath).size;
+  const max = limitsOf(opts).maxTextBytes;
+  if (size === 0) return { failed: failed(format, [{ code: 'file_empty', file, message: 'the file is empty' }]) };
+  if (size > max) return { failed: failed(format, [{ code: 'file_too_large', file, ...tooLarge(size, max) }]) };
+  return { bytes: fs.readFileSync(filePath) };
 }

@@ -4,14 +4,12 @@
 // states. Chinese surveying writes X = northing and Y = easting (for a geographic CRS: X the
 // latitude, Y the longitude, EPSG axis order); columns named lon/lat (经度/纬度) are taken as such.
 // Files saved by Excel on Chinese Windows are GBK: the encoding is detected like a .dbf's.
-import fs from 'node:fs';
 import { parse } from 'csv-parse/sync'; // RFC 4180 CSV with quoted fields and line numbers
 import type { Geometry, Position } from 'geojson';
-import { checkedFeatures, limitsOf } from './common';
+import { checkedFeatures, failed, readWhole } from './common';
 import { extendBbox, resolveCrs } from './crs';
 import { decode, detectEncoding, normaliseEncoding } from './encoding';
 import type { DetectedEncoding, ImportFeature, ImportOptions, ImportProblem, ImportSource } from './types';
-import { failed } from './shapefile';
 
 type Bbox = [number, number, number, number];
 
@@ -40,11 +38,9 @@ interface Point {
 export async function openBoundaryPointsCsv(filePath: string, file: string, opts: ImportOptions): Promise<ImportSource> {
   const problems: ImportProblem[] = [];
   const warnings: ImportProblem[] = [];
-  const size = fs.statSync(filePath).size;
-  const limits = limitsOf(opts);
-  if (size === 0) return failed('csv-points', [{ code: 'file_empty', file, message: 'the file is empty' }]);
-  if (size > limits.maxTextBytes) return failed('csv-points', [{ code: 'file_too_large', file, message: `${size} bytes; at most ${limits.maxTextBytes} are read` }]);
-  const bytes = fs.readFileSync(filePath);
+  const whole = readWhole(filePath, file, 'csv-points', opts, (size, max) => ({ message: `${size} bytes; at most ${max} are read` }));
+  if ('failed' in whole) return whole.failed;
+  const { bytes } = whole;
   let encoding: DetectedEncoding;
   if (opts.encoding) {
     const label = normaliseEncoding(opts.encoding);

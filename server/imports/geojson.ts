@@ -6,11 +6,10 @@ import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
 import { geoJsonProblems } from '../platform/geojson';
-import { checkedFeatures, limitsOf } from './common';
+import { checkedFeatures, failed, readWhole } from './common';
 import { epsgFromCrsName, extendBbox, geometryCoordinates, knownCrs, resolveCrs } from './crs';
 import { decode, detectEncoding, normaliseEncoding, utf8Validator } from './encoding';
 import type { DetectedEncoding, ImportFeature, ImportOptions, ImportProblem, ImportSource } from './types';
-import { failed } from './shapefile';
 import type { Geometry } from 'geojson';
 
 type Bbox = [number, number, number, number];
@@ -77,13 +76,12 @@ function toFeature(f: unknown, index: number, file: string, problems: ImportProb
 export async function openGeoJson(filePath: string, file: string, opts: ImportOptions): Promise<ImportSource> {
   const problems: ImportProblem[] = [];
   const warnings: ImportProblem[] = [];
-  const size = fs.statSync(filePath).size;
-  const limits = limitsOf(opts);
-  if (size === 0) return failed('geojson', [{ code: 'file_empty', file, message: 'the file is empty' }]);
-  if (size > limits.maxTextBytes) {
-    return failed('geojson', [{ code: 'file_too_large', file, message: `${size} bytes; a GeoJSON document is read whole, up to ${limits.maxTextBytes}`, hint: 'deliver it as a GeoJSON text sequence (one feature per line), a GeoPackage or a zipped Shapefile' }]);
-  }
-  const bytes = fs.readFileSync(filePath);
+  const whole = readWhole(filePath, file, 'geojson', opts, (size, max) => ({
+    message: `${size} bytes; a GeoJSON document is read whole, up to ${max}`,
+    hint: 'deliver it as a GeoJSON text sequence (one feature per line), a GeoPackage or a zipped Shapefile',
+  }));
+  if ('failed' in whole) return whole.failed;
+  const { bytes } = whole;
   const encoding = encodingOf(opts, () => detectEncoding(bytes) === 'utf-8', file, problems, warnings);
   const text = decode(bytes, encoding.name);
   let doc: unknown;

@@ -7,10 +7,9 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3'; // SQLite (GeoPackage is a SQLite file)
 import wkx from 'wkx'; // WKB → GeoJSON geometry
 import type { Geometry } from 'geojson';
-import { checkedFeatures } from './common';
+import { checkedFeatures, failed } from './common';
 import { crsFromWkt, extendBbox, geometryCoordinates, knownCrs, noCrs, resolveCrs, type KnownCrs } from './crs';
 import type { DetectedCrs, ImportFeature, ImportOptions, ImportProblem, ImportSource } from './types';
-import { failed } from './shapefile';
 
 type Bbox = [number, number, number, number];
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { openBoundaryPointsCsv } from './csv';
 import { openGeoJson, openGeoJsonSeq } from './geojson';
 import { openGeoPackage } from './geopackage';
-import { failed, openShapefileOnDisk, openZippedShapefile } from './shapefile';
+import { failed } from './common';
+import { openShapefileOnDisk, openZippedShapefile } from './shapefile';
 import type { ImportFormat, ImportOptions, ImportSource } from './types';
 
 export type * from './types';

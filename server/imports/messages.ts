@@ -1,7 +1,8 @@
 // The import pipeline's and upload route's texts, in one place: problems found while checking a
 // delivery against the layer (they go into the report) and the route's errors (AppError → JSON).
-import type { Layer } from '../layers/registry';
+import type { AttributeType, Layer } from '../layers/registry';
 import { AppError, badRequest } from '../platform/errors';
+import { INT32 } from '../platform/values';
 
 const list = (xs: string[], max = 12) => (xs.length > max ? `${xs.slice(0, max).join(', ')}, … (${xs.length} in all)` : xs.join(', '));
 
@@ -17,6 +18,14 @@ export const importMessages = {
     `feature ${i} has the class code ${JSON.stringify(code)}, which is not in ${layer.classification.standard}; allowed: ${list(layer.classification.classes.map((c) => `${c.code} ${c.zh}`), 20)}`,
   attributeMissing: (i: number, name: string, zh: string, key: string | undefined) =>
     `feature ${i} has no value for the required attribute '${name}' (${zh})${key ? ` in the property '${key}'` : ''}`,
+  /** What each attribute type takes, as attribute_type problems say. */
+  expected: {
+    text: 'text',
+    integer: `an integer from ${-INT32} to ${INT32}`,
+    number: 'a number',
+    date: 'a date YYYY-MM-DD',
+    boolean: 'true/false (1/0, 是/否)',
+  } satisfies Record<AttributeType, string>,
   attributeType: (i: number, name: string, key: string, expected: string, got: unknown) =>
     `feature ${i}: the property '${key}' (attribute '${name}') should be ${expected}, got ${JSON.stringify(got)}`,
   geometryType: (i: number, got: string, layer: Layer) => `feature ${i} is a ${got}, but layer '${layer.id}' holds ${layer.geometry === 'Point' ? 'Points' : `${layer.geometry}s (${layer.geometry === 'MultiPolygon' ? 'Polygons' : 'LineStrings'} are promoted)`}`,

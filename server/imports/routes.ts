@@ -1,140 +1,81 @@
 // POST /api/layers/{layerId}/imports: a multipart/form-data upload (the file in the field `file`;
-// optional fields srid, encoding, dryRun, repair, reason) streamed to a temporary file under the
-// size limit, then the import pipeline. 201 with the report when a revision was written, 200 for a
+// the fields of ImportFields, schemas.ts) streamed to a temporary file under the size limit
+// (upload.ts), then the import pipeline. 201 with the report when a revision was written, 200 for a
 // dry run without problems, 422 import_rejected with the full report in `details`, 413 when the
-// upload is too large, 404 for an unknown layer, 400 for bad fields; 401 without an account and 403
-// unless a plan_editor of the layer's department or an admin (server/accounts/authorize.ts), before
-// anything of the upload is read. The temporary file is always deleted.
-import { randomUUID } from 'node:crypto';
+// upload is too large, 404 for an unknown layer, 409 for a computed one, 400 for bad fields (every
+// problem listed); 401 without an account and 403 unless a plan_editor of the layer's department or
+// an admin, before anything of the upload is read. The temporary file is always deleted.
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy'; // the multipart parser (also under multer): streams, per-file size limit
-import { Router, type Request } from 'express';
 import type { Knex } from 'knex';
+import { z } from 'zod';
+import { guard, layerWrite } from '../accounts/authorize';
 import type { Catalog } from '../layers/catalog';
-import { badRequest, messages, notFound, derivedLayer } from '../platform/errors';
-import { normaliseEncoding } from './encoding';
+import { layerIdParam } from '../layers/params';
+import { Routes, validateBody, type RoutesOptions } from '../platform/contract';
+import { layerOf } from '../revisions/layer';
 import { badUpload, importMessages, importRejected, uploadTooLarge } from './messages';
 import { importFile } from './pipeline';
-import { layerWrite, requireAllowed } from '../accounts/authorize';
-import { onlyParams } from '../platform/params';
+import { ImportFields, ImportRejected, ImportReport, ImportUpload } from './schemas';
+import { receiveUpload } from './upload';
 
-export interface ImportsOptions {
+export { receiveUpload } from './upload'; // (also the site upload's: server/applications/routes.ts)
+
+export interface ImportsOptions extends RoutesOptions {
   /** Largest upload (MiB, ONEMAP_UPLOAD_MAX_MB). */
   uploadMaxMb: number;
 }
 
-const FIELDS = ['srid', 'encoding', 'dryRun', 'repair', 'reason'];
+const FIELDS = Object.keys(ImportFields.shape);
 
-/** Mounted at /api/layers/:layerId/imports (mergeParams: the layer id comes from the mount path). */
-export function importsRouter(catalog: Catalog, knex: Knex, opts: ImportsOptions): Router {
-  const r = Router({ mergeParams: true });
+/** The route of /api/layers/{layerId}/imports. */
+export function importsRoutes(catalog: Catalog, knex: Knex, opts: ImportsOptions): Routes {
+  const routes = new Routes('/api/layers/{layerId}/imports', ['Revisions'], opts);
   const maxMb = Number(opts.uploadMaxMb);
+  const delivered = (id: string) => layerOf(catalog, id, { delivered: true });
 
-  r.post('/', async (req, res) => {
-    const id = (req.params as { layerId: string }).layerId;
-    const layer = catalog.layer(id);
-    if (!layer) throw notFound('unknown_layer', messages.unknownLayer(id), { layerId: id });
-    if (layer.derived) throw derivedLayer(layer.id);
-    onlyParams(req.query, []); // the options are form fields
-    // Before the upload is read: a dry run reads the delivery into a database session too.
-    const account = requireAllowed(res, layerWrite(layer, 'import into'));
-
-    const upload = await receiveUpload(req, maxMb * 1024 * 1024);
-    try {
-      if (upload.tooLarge) throw uploadTooLarge(maxMb);
-      const f = upload.fields;
-      for (const k of Object.keys(f)) if (!FIELDS.includes(k)) throw badUpload(importMessages.unknownField(k, FIELDS), { field: k });
-      if (!upload.file) throw badUpload(importMessages.noFile);
-      const srid = f.srid === undefined || f.srid === '' ? undefined : /^\d{1,6}$/.test(f.srid.trim()) ? Number(f.srid) : NaN;
-      if (srid !== undefined && !(srid >= 1 && srid <= 998_999)) throw badRequest('invalid_parameter', messages.badParam('srid', 'an EPSG code', f.srid), { parameter: 'srid' });
-      if (f.encoding && !normaliseEncoding(f.encoding)) throw badRequest('invalid_parameter', messages.badParam('encoding', 'gbk or utf8 (or another code page)', f.encoding), { parameter: 'encoding' });
-      if (f.reason !== undefined && f.reason.length > 2000) throw badRequest('invalid_parameter', messages.badParam('reason', 'a text of up to 2000 characters', `${f.reason.slice(0, 20)}…`), { parameter: 'reason' });
-      const report = await importFile(knex, layer, upload.file.path, {
-        name: upload.file.name,
-        srid,
-        encoding: f.encoding || undefined,
-        dryRun: flag(f, 'dryRun'),
-        repair: flag(f, 'repair'),
-        reason: f.reason,
-        createdBy: account.name,
-      });
-      if (!report.ok) throw importRejected(layer.id, report);
-      // Take the new data version in now rather than when the NOTIFY arrives: a client that asks for
-      // the TileJSON right after this answer must already get the new tile URLs.
-      if (report.revision) await catalog.versions.reload();
-      res.status(report.revision ? 201 : 200).json(report);
-    } finally {
-      if (upload.file) await fs.promises.rm(upload.file.path, { force: true });
-    }
-  });
-  return r;
-}
-
-/** A boolean form field: true/false/1/0, absent = false. */
-function flag(fields: Record<string, string>, name: string): boolean {
-  const v = fields[name];
-  if (v === undefined || v === '' || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  throw badRequest('invalid_parameter', messages.badParam(name, 'true or false', v), { parameter: name });
-}
-
-export interface Upload {
-  file?: { path: string; name: string; bytes: number };
-  fields: Record<string, string>;
-  tooLarge: boolean;
-}
-
-/**
- * Streams the multipart body: the field `file` to a temporary file (stopping at `maxBytes`, the
- * rest of the body read and dropped so the client gets its answer), text fields into `fields`.
- * On any failure the temporary file is deleted before the error propagates.
- */
-export async function receiveUpload(req: Request, maxBytes: number): Promise<Upload> {
-  if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) throw badUpload(importMessages.notMultipart);
-  const out: Upload = { fields: {}, tooLarge: false };
-  let bb: busboy.Busboy;
-  try {
-    // defParamCharset utf8: browsers and curl send Chinese file names as raw UTF-8.
-    bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 10_000, parts: 25 } });
-  } catch (err) {
-    throw badUpload(`${importMessages.notMultipart}: ${(err as Error).message}`);
-  }
-  const writes: Promise<void>[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    bb.on('file', (field, stream, info) => {
-      if (field !== 'file' || out.file) {
-        stream.resume(); // another file field: dropped (reported as an unknown field)
-        if (field !== 'file') out.fields[field] = '(file)';
-        return;
+  routes.route(
+    {
+      method: 'post',
+      path: '/',
+      summary:
+        'Imports a delivered file (zipped Shapefile, GeoPackage, GeoJSON (text sequence), boundary-point CSV) as a new revision; every problem is reported and nothing is written when there is one',
+      description: 'The revision records the account. A form field left empty counts as not given; another field than these is 400 invalid_upload.',
+      // Before the upload is read: a dry run reads the delivery into a database session too.
+      access: guard.need(
+        (p: { layerId: string }) => layerWrite(delivered(p.layerId), 'import into'),
+        'a plan_editor of the layer’s owning department (registry `department`), or an admin; dry runs too',
+      ),
+      params: z.object({ layerId: layerIdParam(catalog.registry, 'a delivered layer of the registry (the conflicts layer has no imports: 409)') }),
+      multipart: ImportUpload,
+      responses: {
+        200: { description: 'a dry run without problems: the report', schema: ImportReport },
+        201: { description: 'the revision written: the report with it', schema: ImportReport },
+        422: { description: 'import_rejected: the full report (every problem with its feature index, id, code, message and location) in details; nothing was written', schema: ImportRejected },
+      },
+      errors: [404, 409, 413],
+    },
+    async ({ params, req, res, account }) => {
+      const layer = delivered(params.layerId);
+      const upload = await receiveUpload(req, maxMb * 1024 * 1024);
+      try {
+        if (upload.tooLarge) throw uploadTooLarge(maxMb);
+        for (const k of Object.keys(upload.fields)) if (!FIELDS.includes(k)) throw badUpload(importMessages.unknownField(k, FIELDS), { field: k });
+        if (!upload.file) throw badUpload(importMessages.noFile);
+        const given = Object.fromEntries(Object.entries(upload.fields).filter(([, v]) => v !== ''));
+        const fields = validateBody(ImportFields, given, 'invalid_parameter');
+        const report = await importFile(knex, layer, upload.file.path, { name: upload.file.name, ...fields, createdBy: account.name });
+        if (!report.ok) throw importRejected(layer.id, report);
+        if (report.revision) {
+          // Take the new data version in now rather than when the NOTIFY arrives: a client that asks for
+          // the TileJSON right after this answer must already get the new tile URLs.
+          await catalog.versions.reload();
+          res.status(201);
+        }
+        return report;
+      } finally {
+        if (upload.file) await fs.promises.rm(upload.file.path, { force: true });
       }
-      const tmp = path.join(os.tmpdir(), `onemap-upload-${randomUUID()}`);
-      const file = { path: tmp, name: path.basename(info.filename || 'upload'), bytes: 0 };
-      out.file = file;
-      stream.on('data', (d: Buffer) => (file.bytes += d.length));
-      stream.on('limit', () => (out.tooLarge = true));
-      writes.push(pipeline(stream, fs.createWriteStream(tmp)));
-    });
-    bb.on('field', (name, value, info) => {
-      if (info.valueTruncated) out.fields[name] = '(too long)';
-      else out.fields[name] = value;
-    });
-    bb.on('close', () => resolve());
-    bb.on('error', (err) => reject(err));
-    req.on('aborted', () => reject(new Error('the upload was aborted')));
-  });
-  req.pipe(bb);
-  try {
-    await done;
-    await Promise.all(writes);
-    return out;
-  } catch (err) {
-    req.unpipe(bb);
-    req.resume();
-    await Promise.allSettled(writes);
-    if (out.file) await fs.promises.rm(out.file.path, { force: true });
-    throw badUpload(`the upload could not be read: ${(err as Error).message}`);
-  }
+    },
+  );
+  return routes;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Geometry } from 'geojson';
 import * as shapefile from 'shapefile'; // streaming .shp and .dbf record readers
-import { checkedFeatures, isoDate, limitsOf } from './common';
+import { checkedFeatures, failed, isoDate, limitsOf } from './common';
 import { crsFromWkt, noCrs, resolveCrs, type KnownCrs } from './crs';
 import { decode, normaliseEncoding } from './encoding';
 import type { DetectedCrs, DetectedEncoding, ImportFeature, ImportOptions, ImportProblem, ImportSource } from './types';
@@ -286,18 +286,4 @@ export async function openShapefileOnDisk(shpPath: string, opts: ImportOptions):
       return { name: f, size: fs.statSync(full).size, open: async () => fs.createReadStream(full), readAll: async () => fs.readFileSync(full) };
     });
   return openShapefiles(files, path.basename(shpPath), opts, [], [], () => undefined);
-}
-
-/** An import that failed before any feature: no CRS, no features. */
-export function failed(format: ImportSource['format'], problems: ImportProblem[], warnings: ImportProblem[] = []): ImportSource {
-  return {
-    format,
-    crs: noCrs(),
-    encoding: { name: 'utf-8', method: 'format' },
-    problems,
-    warnings,
-    bbox: null,
-    features: { async *[Symbol.asyncIterator]() {} },
-    close: async () => undefined,
-  };
 }

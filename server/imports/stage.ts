@@ -39,7 +39,8 @@ import knexFactory, { type Knex } from 'knex';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Attribute, Layer } from '../layers/registry';
 import { quoteIdent } from '../platform/sql';
-import { stagedCommit, type CommitMeta, type CommitResult, type StagedCommit } from '../revisions/commit';
+import { stagedCommit, type CommitMeta, type StagedCommit } from '../revisions/commit';
+import type { CommitResult } from '../revisions/schemas';
 
 /** One feature as staged: position, class code and attributes as stored, who it is for the report, the geometry. */
 export interface StageRow {

@@ -1,8 +1,11 @@
 // The shapes every file reader returns: features in the SOURCE coordinates, the detected CRS and
 // text encoding, and every problem found with where it is (file or zip entry, feature index, line).
 import type { Geometry } from 'geojson';
+import type { DetectedCrs, DetectedEncoding } from './schemas';
+import type { ImportFormat, ProblemCode } from './vocabulary';
 
-export type ImportFormat = 'geojson' | 'geojsonseq' | 'shapefile' | 'geopackage' | 'csv-points';
+export type { DetectedCrs, DetectedEncoding } from './schemas';
+export type { CrsMethod, EncodingMethod, ImportFormat, ProblemCode } from './vocabulary';
 
 /** One problem: `code` is stable for callers and tests, `message` is for people. */
 export interface ImportProblem {
@@ -16,63 +19,6 @@ export interface ImportProblem {
   line?: number;
   /** What probably went wrong and what to do about it. */
   hint?: string;
-}
-
-export type ProblemCode =
-  | 'file_empty'
-  | 'file_unreadable'
-  | 'file_too_large'
-  | 'format_unknown'
-  | 'format_truncated'
-  | 'not_spatial'
-  | 'no_features'
-  | 'zip_too_many_entries'
-  | 'zip_too_large'
-  | 'zip_unsafe_path'
-  | 'zip_corrupt'
-  | 'shapefile_missing_part'
-  | 'shapefile_record_mismatch'
-  | 'geojson_invalid'
-  | 'geometry_missing'
-  | 'geometry_unsupported'
-  | 'duplicate_id'
-  | 'crs_missing'
-  | 'crs_unknown'
-  | 'crs_mixed'
-  | 'crs_zone_mismatch'
-  | 'outside_datong'
-  | 'encoding_unknown'
-  | 'csv_bad_row'
-  | 'csv_bad_ring';
-
-/** How the source CRS was decided. */
-export type CrsMethod =
-  | 'explicit' // the caller's SRID (CLI --srid, upload form)
-  | 'prj-authority' // an EPSG AUTHORITY/ID in the .prj / srs WKT
-  | 'prj-parameters' // ellipsoid and projection parameters of the .prj / srs WKT
-  | 'gpkg-srs' // gpkg_spatial_ref_sys organization EPSG + id
-  | 'geojson-crs' // the (pre-RFC 7946) GeoJSON `crs` member
-  | 'geojson-default' // RFC 7946: no `crs` member means CRS84 (taken as EPSG:4326)
-  | 'none';
-
-export interface DetectedCrs {
-  /** EPSG code of the source coordinates; null when unknown (then `problems` says so). */
-  epsg: number | null;
-  /** Human-readable name, e.g. 'CGCS2000 / 3-degree Gauss-Kruger CM 114E'. */
-  name: string;
-  method: CrsMethod;
-  /** True for degrees (lon, lat in the features), false for projected metres (easting, northing). */
-  geographic: boolean;
-  /** Non-fatal notes: a datum shift that needs local parameters, a zone prefix inferred from the coordinates, … */
-  warnings: string[];
-}
-
-export type EncodingMethod = 'explicit' | 'cpg' | 'detected' | 'format'; // format: the format fixes it (GeoPackage, RFC 8259 JSON)
-
-export interface DetectedEncoding {
-  /** WHATWG / iconv-lite label actually used to decode text: 'utf-8', 'gb18030', 'windows-1252', … */
-  name: string;
-  method: EncodingMethod;
 }
 
 /** A feature as read, in the source CRS, with text already decoded. */

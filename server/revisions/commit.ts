@@ -30,9 +30,8 @@ import { sqlType, type Layer } from '../layers/registry';
 import { AppError } from '../platform/errors';
 import { layerTable, quoteIdent } from '../platform/sql';
 import { badMeta, contentNotKept, featuresRejected, layerBusy, unknownRevision } from './messages';
+import type { CommitResult, RevisionKind } from './schemas';
 
-/** The kinds of revision (layer_revisions.kind); 'demo' is written by the demo loader only. */
-export type RevisionKind = 'import' | 'restore' | 'demo' | 'edit';
 
 /**
  * One feature of a new revision: a GeoJSON Feature whose geometry is in CGCS2000 (EPSG:4490),
@@ -64,22 +63,6 @@ export interface CommitOptions {
   batchSize?: number;
   /** How long to wait for another commit of the same layer to finish (ms, default 120,000). */
   lockTimeoutMs?: number;
-}
-
-export interface CommitResult {
-  layerId: string;
-  revision: number;
-  featureCount: number;
-  /** Total ellipsoidal area (m², GRS80) of the layer in this revision; null for points and lines. */
-  area_m2: number | null;
-  /** Features whose content was not in the previous content (inserted). */
-  inserted: number;
-  /** Features of the previous content not in the new one (deleted). */
-  deleted: number;
-  unchanged: number;
-  /** layer_versions.version after the commit (tile URLs and ETags carry it). */
-  dataVersion: number;
-  createdAt: string;
 }
 
 /** Columns of every layer table that are not attributes: left out of a feature's attrs jsonb. */

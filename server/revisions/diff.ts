@@ -15,6 +15,7 @@
 import type { Knex } from 'knex';
 import type { Layer } from '../layers/registry';
 import { featureJsonSql, readableRevision, visibleAt } from './history';
+import type { Change, DiffSummary } from './schemas';
 
 /**
  * The attribute that names a feature across revisions (parcel_no, zone_no, block_no, …): until
@@ -22,22 +23,6 @@ import { featureJsonSql, readableRevision, visibleAt } from './history';
  */
 export function keyAttribute(layer: Layer): string | undefined {
   return layer.attributes.find((a) => a.required && a.type === 'text')?.name;
-}
-
-export type Change = 'added' | 'removed' | 'changed';
-
-export interface DiffSummary {
-  layerId: string;
-  from: number;
-  to: number;
-  /** The attribute used to pair changed features (step 2), if the layer has one. */
-  key: string | null;
-  added: { count: number; area_m2: number | null };
-  removed: { count: number; area_m2: number | null };
-  changed: { count: number; area_before_m2: number | null; area_after_m2: number | null };
-  unchanged: { count: number };
-  /** Total area of `to` minus total area of `from` (m²); null for points and lines. */
-  area_change_m2: number | null;
 }
 
 export interface Diff {

@@ -2,27 +2,8 @@
 // (revision_features, see migrations/20261127000001_revisions.ts), as GeoJSON built in PostGIS.
 import type { Knex } from 'knex';
 import type { Layer } from '../layers/registry';
-import type { RevisionKind } from './commit';
+import type { RevisionKind, RevisionRecord } from './schemas';
 import { contentNotKept, unknownRevision } from './messages';
-
-export interface RevisionRecord {
-  revision: number;
-  kind: RevisionKind;
-  createdAt: string;
-  createdBy: string | null;
-  reason: string;
-  sourceName: string | null;
-  sourceSha256: string | null;
-  /** For kind 'restore': the revision whose content this one repeats. */
-  restoredFrom: number | null;
-  featureCount: number;
-  /** Total ellipsoidal area (m², GRS80); null for points and lines. */
-  area_m2: number | null;
-  /** False for revisions recorded before contents were kept (count and area only). */
-  contentKept: boolean;
-  /** True for the layer's latest revision (the content served now). */
-  current: boolean;
-}
 
 interface RevisionRow {
   revision: number;

@@ -1,70 +1,19 @@
 // POST /api/layers/{layerId}/imports: uploads a delivered file (multipart) for a dry run or a real
 // import and returns the server's validation report, whether the import was accepted or refused.
-import type { FeatureCollection } from 'geojson';
+import type { z } from 'zod';
+import type * as S from '../../../server/imports/schemas';
 import { ApiError, apiError, csrfHeader } from '../platform/http';
 
-/** One problem (or warning) of a report: `code` is stable, `message` is for people. */
-export interface ReportProblem {
-  code: string;
-  message: string;
-  /** 0-based index of the feature in the file (the order the reader yields them). */
-  feature?: number;
-  /** The feature's own id, when it has one. */
-  id?: string | number;
-  /** File, zip entry or GeoPackage table. */
-  file?: string;
-  /** 1-based line of a text file. */
-  line?: number;
-  /** Where in the geometry (e.g. a self-intersection point), as the server words it. */
-  location?: unknown;
-  hint?: string;
-}
-
+/** The validation report of an import (dry run or real), as the server's schema says. */
+export type ImportReport = S.ImportReport;
+/** One problem or note of a report: `code` is stable, `message` is for people. */
+export type ReportProblem = S.Problem | S.Warning;
 /** What ST_MakeValid changed on one feature (repair=true). */
-export interface RepairNote {
-  feature: number;
-  id?: string | number;
-  /** ST_IsValidDetail's reason before the repair. */
-  reason: string;
-  location?: [number, number];
-  typeBefore?: string;
-  typeAfter?: string;
-  area_before_m2?: number | null;
-  area_after_m2?: number | null;
-}
-
+export type RepairNote = S.Repair;
 /** The revision an import wrote. */
-export interface WrittenRevision {
-  revision: number;
-  featureCount?: number;
-  /** Total ellipsoidal area (m²) of the layer in this revision; null for points and lines. */
-  area_m2?: number | null;
-  inserted?: number;
-  deleted?: number;
-  unchanged?: number;
-}
-
-/** The validation report of an import (dry run or real). */
-export interface ImportReport {
-  ok: boolean;
-  layer: string;
-  format: string;
-  crs: { epsg: number | null; name: string; method: string; warnings?: string[] };
-  encoding: { name: string; method: string };
-  /** Which property of the file became the class code and each attribute (null: none). */
-  mapping?: { code: string | null; attributes: Record<string, string | null>; ignored: string[] };
-  featureCount: number;
-  /** Every problem found (problems lists the first 1,000 of them). */
-  problemCount?: number;
-  problems: ReportProblem[];
-  warnings: (ReportProblem | string)[];
-  repaired: (RepairNote | string)[];
-  repairedCount?: number;
-  /** The first features (≤ 200) in EPSG:4490, for the map; each feature's id is its index in the file. */
-  preview?: FeatureCollection;
-  /** The revision written (real imports only). */
-  revision?: number | WrittenRevision;
-}
+export type WrittenRevision = NonNullable<ImportReport['revision']>;
+/** A form field of the upload (the file aside). */
+type Field = keyof z.input<typeof S.ImportFields>;
 
 export interface ImportRequest {
   layerId: string;
@@ -82,30 +31,22 @@ export interface ImportResponse {
   report: ImportReport;
 }
 
-/** True when value looks like a report (a refusal carries one in its body or its details). */
+/** True when value looks like a report. */
 function isReport(value: unknown): value is ImportReport {
   return !!value && typeof value === 'object' && Array.isArray((value as ImportReport).problems)
     && typeof (value as ImportReport).featureCount === 'number';
 }
 
-/** Finds the report in an answer body: the body itself, or its `report` or `details` member. */
+/** The report in an answer body: the body itself (200, 201), or the details of a refusal (422 ImportRejected). */
 function reportIn(body: unknown): ImportReport | undefined {
   if (isReport(body)) return body;
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as { report?: unknown; details?: unknown };
-  if (isReport(b.report)) return b.report;
-  if (isReport(b.details)) return b.details;
-  const d = b.details as { report?: unknown } | undefined;
-  if (d && typeof d === 'object' && isReport(d.report)) return d.report;
-  return undefined;
+  const details = (body as Partial<z.output<typeof S.ImportRejected>> | null)?.details;
+  return isReport(details) ? details : undefined;
 }
 
 /** The revision number of a report (a real import), if any. */
 export function revisionOf(report: ImportReport): number | undefined {
-  const r = report.revision;
-  if (typeof r === 'number') return r;
-  if (r && typeof r === 'object' && typeof r.revision === 'number') return r.revision;
-  return undefined;
+  return report.revision?.revision;
 }
 
 /**
@@ -114,11 +55,12 @@ export function revisionOf(report: ImportReport): number | undefined {
  */
 export async function uploadImport(req: ImportRequest, signal?: AbortSignal): Promise<ImportResponse> {
   const form = new FormData();
+  const field = (name: Field, value: string) => form.append(name, value);
   form.append('file', req.file, req.file.name);
-  if (req.srid !== undefined) form.append('srid', String(req.srid));
-  if (req.encoding) form.append('encoding', req.encoding);
-  form.append('dryRun', String(req.dryRun));
-  form.append('repair', String(req.repair));
+  if (req.srid !== undefined) field('srid', String(req.srid));
+  if (req.encoding) field('encoding', req.encoding);
+  field('dryRun', String(req.dryRun));
+  field('repair', String(req.repair));
   let res: Response;
   try {
     res = await fetch(`/api/layers/${encodeURIComponent(req.layerId)}/imports`, {

@@ -1,9 +1,10 @@
-// Short names of the import problem and warning codes (server/imports/types.ts ProblemCode and
-// server/imports/pipeline.ts CheckCode) in both languages, for the report table. The server's
+// Short names of the import problem and warning codes (server/imports/vocabulary.ts: every code
+// must have one, or the type-check fails) in both languages, for the report table. The server's
 // message (English, with the details) is shown beside them; an unknown code shows as it is.
+import type { ImportProblemCode, WarningCode } from '../../../server/imports/vocabulary';
 import { pick, type Localized } from '../i18n/i18n';
 
-const NAMES: Record<string, Localized> = {
+const NAMES: Record<ImportProblemCode | WarningCode, Localized> = {
   file_empty: { zh: '文件为空', en: 'Empty file' },
   file_unreadable: { zh: '文件无法读取', en: 'Unreadable file' },
   file_too_large: { zh: '文件过大', en: 'File too large' },
@@ -39,10 +40,13 @@ const NAMES: Record<string, Localized> = {
   geometry_empty: { zh: '几何为空', en: 'Empty geometry' },
   geometry_invalid: { zh: '几何无效', en: 'Invalid geometry' },
   geometry_unreadable: { zh: '几何无法读取或转换', en: 'Unreadable geometry' },
+  properties_ignored: { zh: '未导入的属性', en: 'Properties ignored' },
+  code_guessed: { zh: '推断的分类代码字段', en: 'Class-code field guessed' },
+  crs: { zh: '坐标系提示', en: 'CRS note' },
 };
 
 /** The short name of a problem code in the interface language, or undefined for an unknown code. */
 export function problemName(code: string): string | undefined {
-  const n = NAMES[code];
+  const n = (NAMES as Record<string, Localized | undefined>)[code];
   return n ? pick(n) : undefined;
 }
