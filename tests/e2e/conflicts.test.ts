@@ -72,6 +72,18 @@ async function transition(id: string, version: number, body: Record<string, unkn
   return r.body;
 }
 
+/** Waits until the service's own incremental run has read the layer's revision and no run lives. */
+async function caughtUp(layer: string, revision: number): Promise<void> {
+  type Runs = { busy: boolean; runs: { status: string; layers: Record<string, { revision: number }> }[] };
+  for (let i = 0; i < 600; i++) {
+    const { body } = await getJson<Runs>(api('/api/conflicts/runs?limit=5'));
+    const done = body.runs.some((r) => r.status === 'succeeded' && r.layers[layer]?.revision === revision);
+    if (done && !body.busy && body.runs.every((r) => r.status !== 'running')) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no run read revision ${revision} of ${layer} within 2 minutes`);
+}
+
 /** The tile URL template the map uses for a source now. */
 function tileUrl(p: Page, source: string): Promise<string | undefined> {
   return p.evaluate((id) => {
@@ -420,7 +432,9 @@ describe('conflicts panel', () => {
     expect(imported.status, await imported.clone().text()).toBe(201);
     const revision = (await getJson<{ layers: { id: string; revision: number }[] }>(api('/api/layers'))).body.layers.find((l) => l.id === first.b.layer)!.revision;
 
-    // The planner re-runs the detection (the server may already have caught up on its own).
+    // The service catches up on its own; the planner then re-runs the detection (one run at a
+    // time: a run asked for while the service's own lives is refused with 409, at once).
+    await caughtUp(first.b.layer, revision);
     await page.getByTestId('cf-tab-runs').click();
     await page.getByTestId('cf-run-mode-incremental').waitFor();
     expect(await page.getByTestId('cf-run-mode-incremental').isChecked()).toBe(true);
