@@ -26,7 +26,7 @@ import { log } from '../platform/log';
 import { buildDistricts, districtsMissing } from './districts';
 import { syncLedger, retireRules, type LedgerMoves } from './ledger-sync';
 import { computeRules } from './overlay';
-import { mirrorRules, planRun, settle, type LayerState } from './plan';
+import { mirrorRules, planRun, settle } from './plan';
 import type { RuleSet } from './rules';
 import { recordFailure, recordInterrupted, startRun, takeTurn, type RunRequest } from './run';
 import type { RuleStats, RunResult } from './schemas';
@@ -129,6 +129,6 @@ export class ConflictEngine {
     await trx('conflict_runs')
       .where({ id: runId })
       .update({ status: 'succeeded', finished_at: trx.fn.now(), stats: JSON.stringify({ changedLayers: plan.changed, totals, rules: stats }) });
-    return { id: runId, mode: plan.mode, status: 'succeeded', duration_ms: 0, changedLayers: plan.changed, rules: stats, totals, layers: plan.layers as Record<string, LayerState> };
+    return { id: runId, mode: plan.mode, status: 'succeeded', duration_ms: 0, changedLayers: plan.changed, rules: stats, totals, layers: plan.layers };
   }
 }

@@ -24,7 +24,7 @@ export async function buildDistricts(trx: Knex.Transaction, districts: Layer): P
   await trx.raw('ANALYZE conflict_district_parts');
 }
 
-/** Whether the partition has to be (re)built: the districts changed, or it was never built. */
+/** Whether the partition was never built (a database whose first run failed, or a test that emptied it). */
 export async function districtsMissing(trx: Knex.Transaction): Promise<boolean> {
   return !(await trx('conflict_district_parts').first('part'));
 }
