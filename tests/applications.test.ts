@@ -8,41 +8,30 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../server/accounts/accounts';
 import { WorkCalendar } from '../server/applications/calendar';
 import { loadRules } from '../server/conflicts/rules';
 import { loadDemoApplications } from '../server/demo/applications';
-import { loadDemo } from '../server/demo/load';
 import { loadRegistry } from '../server/layers/registry';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { commitRevision, type RevisionFeature } from '../server/revisions/commit';
 import { as } from './helpers/auth';
-import { useTestDatabase } from './helpers/db';
 import { geodesicAreas } from './helpers/geodesic';
 import { getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 import { findSites, squarePoints, type TestSite } from './helpers/sites';
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db);
 let api: string;
 let sites: { farmland: TestSite; clean: TestSite };
 const registry = loadRegistry();
 
 beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
-  await loadDemo(knex, { scale: 'demo' });
-  srv = await startTestServer(db.name);
   api = `${srv.baseUrl}/api/applications`;
   sites = await findSites(knex);
-});
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
 });
 
 const post = async (url: string, who: string | null, body: unknown) =>

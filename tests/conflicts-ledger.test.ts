@@ -5,31 +5,20 @@
 // imported, the patch closed as resolved by data by the automatic incremental run.
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
-import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RUN_LOCKS } from '../server/conflicts/run';
-import { loadDemo } from '../server/demo/load';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';
-import { useTestDatabase } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
-import { startTestServer, type TestServer } from './helpers/server';
+import { useFileDatabase, useFileServer } from './helpers/setup';
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let knex: Knex;
-let srv: TestServer;
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db);
 let api: string;
 
-beforeAll(async () => {
-  db = await useTestDatabase();
-  knex = db.knex;
-  await loadDemo(knex, { scale: 'demo' });
-  srv = await startTestServer(db.name);
+beforeAll(() => {
   api = `${srv.baseUrl}/api/conflicts`;
-});
-afterAll(async () => {
-  await srv?.close();
-  await db?.close();
 });
 
 /** POSTs JSON as the named account (default: a reviewer of 市规划局, which verifies and runs detection). */
