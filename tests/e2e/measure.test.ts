@@ -1,11 +1,11 @@
 // End-to-end: the 量测 (measure) tool of the built viewer (web/dist, so `npm run build` first) on the
 // real server, in Debian's headless Chromium: areas and distances against turf, identify kept quiet.
 import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { area, length } from '@turf/turf';
-import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
-import { startTestServer } from '../helpers/server';
+import { waitForIdleMap } from '../helpers/browser';
+import { useFileServer, useViewer } from '../helpers/setup';
 
 const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
 /** A 0.01° square in 城区 (Chengqu), where every default demo polygon layer has features. */
@@ -24,8 +24,8 @@ type MapHandle = {
 };
 type TestWindow = { __onemap?: { map: MapHandle } };
 
-let server: { baseUrl: string; close(): Promise<void> };
-let viewer: Viewer;
+const server = useFileServer();
+const viewer = useViewer(server);
 let page: Page;
 let problems: string[] = [];
 
@@ -49,8 +49,6 @@ function sketchSize(p: Page): Promise<number> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
-  viewer = await openViewer(server.baseUrl);
   page = viewer.page;
   problems = viewer.problems;
   // Zoom in so that the 0.01° square spans hundreds of pixels (whole-pixel clicks then err by < 0.2 %),
@@ -59,11 +57,6 @@ beforeAll(async () => {
     { padding: { top: 260, left: 300, right: 40, bottom: 40 }, animate: false }), SQUARE);
   await waitForIdleMap(page);
 }, 180_000);
-
-afterAll(async () => {
-  await viewer?.close();
-  await server?.close();
-});
 
 describe('measure tool', () => {
   test('shows the 量测 toolbar in Chinese, with no result before a mode is chosen', async () => {

@@ -1,10 +1,10 @@
 // End-to-end: the real server (in-process, fresh test database with the demo data) serving the
 // built viewer (web/dist, so `npm run build` first), driven in Debian's headless Chromium.
 import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
-import { startTestServer } from '../helpers/server';
+import { waitForIdleMap } from '../helpers/browser';
+import { useFileServer, useViewer } from '../helpers/setup';
 
 /** Centre of 城区 (Chengqu), Datong's old city: every default demo polygon layer covers it. */
 const CHENGQU: [number, number] = [113.30, 40.08];
@@ -22,8 +22,8 @@ type MapHandle = {
 /** The page's window as the viewer exposes it to tests (types only: evaluated code is serialised). */
 type TestWindow = { __onemap?: { map: MapHandle } };
 
-let server: { baseUrl: string; close(): Promise<void> };
-let viewer: Viewer;
+const server = useFileServer();
+const viewer = useViewer(server);
 let page: Page;
 /** Console errors, page errors, failed requests and HTTP errors seen by the page. */
 let problems: string[] = [];
@@ -38,16 +38,9 @@ function styleVisibility(p: Page, id: string): Promise<string[]> {
   }, id);
 }
 
-beforeAll(async () => {
-  server = await startTestServer();
-  viewer = await openViewer(server.baseUrl);
+beforeAll(() => {
   page = viewer.page;
   problems = viewer.problems;
-}, 180_000);
-
-afterAll(async () => {
-  await viewer?.close();
-  await server?.close();
 });
 
 describe('viewer', () => {

@@ -6,10 +6,12 @@
 //   const db = useFileDatabase({ demo: true });   // a database of the file's own, with the demo data
 //   const { knex } = db;                          // its knex, for the whole file
 //   const srv = useFileServer(db);                // the service on it (no argument: the run's shared demo database)
+//   const viewer = useViewer(srv);                // the viewer on it in headless Chromium, its map idle
 import type { Knex } from 'knex';
 import { afterAll, beforeAll } from 'vitest';
 import { loadDemo } from '../../server/demo/load';
 import { useTestDatabase } from './db';
+import type { Viewer } from './browser';
 import type { TestServer } from './server';
 
 /** A database of the test file's own. */
@@ -59,6 +61,28 @@ export function useFileServer(database?: FileDatabase, env: Record<string, strin
   return {
     get baseUrl() {
       return made().baseUrl;
+    },
+  };
+}
+
+/** The viewer in headless Chromium, opened on the file's server once the map is idle; closed after the file's tests. */
+export function useViewer(server: FileServer): Omit<Viewer, 'close'> {
+  let viewer: Viewer | undefined;
+  beforeAll(async () => {
+    const { openViewer } = await import('./browser');
+    viewer = await openViewer(server.baseUrl);
+  });
+  afterAll(() => viewer?.close());
+  const made = () => viewer ?? notYet('the viewer');
+  return {
+    get browser() {
+      return made().browser;
+    },
+    get page() {
+      return made().page;
+    },
+    get problems() {
+      return made().problems;
     },
   };
 }
