@@ -10,11 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
-import { loadDemo } from '../../server/demo/load';
-import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
-import { useTestDatabase } from '../helpers/db';
+import { waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useFileDatabase, useFileServer, useViewer } from '../helpers/setup';
 
 const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
 const LAYER = 'landuse_plan';
@@ -59,9 +57,8 @@ const BAD: FeatureCollection = {
   ],
 } as FeatureCollection;
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let server: TestServer;
-let viewer: Viewer;
+const db = useFileDatabase({ demo: true });
+const server = useFileServer(db);
 let page: Page;
 let dir: string;
 let goodFile: string;
@@ -100,24 +97,20 @@ async function layerInfo(layerId: string): Promise<{ revision: number; featureCo
 }
 
 beforeAll(async () => {
-  db = await useTestDatabase();
-  await loadDemo(db.knex, { scale: 'demo' });
-  server = await startTestServer(db.name);
   dir = mkdtempSync(path.join(tmpdir(), 'onemap-import-e2e-'));
   goodFile = path.join(dir, '土地用途区-两块.geojson');
   badFile = path.join(dir, 'landuse-bad.geojson');
   writeFileSync(goodFile, JSON.stringify(GOOD));
   writeFileSync(badFile, JSON.stringify(BAD));
   revisionBefore = (await layerInfo(LAYER)).revision;
-  viewer = await openViewer(server.baseUrl);
-  page = viewer.page;
-}, 300_000);
-
-afterAll(async () => {
-  await viewer?.close();
-  await server?.close();
-  await db?.close();
+});
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+// (opened after the revision before was read, as the panel's tests expect)
+const viewer = useViewer(server);
+beforeAll(() => {
+  page = viewer.page;
 });
 
 describe('import panel', () => {

@@ -6,14 +6,12 @@
 // under the account (the write carries the session's X-CSRF-Token); 退出 returns to anonymous, where
 // a comment is refused by the server (401) and the login dialog opens, saying why.
 import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { loadDemo } from '../../server/demo/load';
 import { as } from '../helpers/auth';
-import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
-import { useTestDatabase } from '../helpers/db';
+import { waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useFileDatabase, useFileServer, useViewer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/onemap-login-e2e';
@@ -22,9 +20,9 @@ const PASSWORD = 'datong-demo-2015';
 type CaseEvent = { action: string; actor: string; comment: string | null };
 type CaseDetail = { id: string; events: CaseEvent[] };
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let server: TestServer;
-let viewer: Viewer;
+const db = useFileDatabase({ demo: true });
+const server = useFileServer(db);
+const viewer = useViewer(server);
 let page: Page;
 /** The case commented on. */
 let caseId: string;
@@ -68,19 +66,9 @@ async function addComment(p: Page, text: string): Promise<void> {
   await p.waitForFunction((n) => document.querySelectorAll('[data-testid="cf-event"][data-action="comment"]').length > n, before, { timeout: 30_000 });
 }
 
-beforeAll(async () => {
-  db = await useTestDatabase();
-  await loadDemo(db.knex, { scale: 'demo' }); // the plans, their conflicts and the demo accounts
-  server = await startTestServer(db.name);
-  viewer = await openViewer(server.baseUrl);
+beforeAll(() => {
   page = viewer.page;
   mkdirSync(SHOTS, { recursive: true });
-}, 300_000);
-
-afterAll(async () => {
-  await viewer?.close();
-  await server?.close();
-  await db?.close();
 });
 
 describe('login', () => {
