@@ -5,21 +5,21 @@
 // through the view plan.conflicts.
 //
 // Reads are public. Writes need an account, asked for before the body is read (401); what the
-// account may do is a need of accounts/needs.ts: runs are the planning bureau's (checked first,
-// 403), a case's status changes and comments belong to its rule's departments (checked once the
-// case is found).
+// account may do is a need of accounts/needs.ts: runs are the planning bureau's (403 before the
+// body too); a case's status changes and comments belong to its rule's departments, so that need
+// is known once the case is read: body (400), then the case (404), then the need (403).
 import { stringify } from 'csv-stringify/sync';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { conflictRun, guard, ledgerComment, ledgerTransition, requireAllowed } from '../accounts/authorize';
+import { conflictRun, ensureAllowed, guard, ledgerComment, ledgerTransition } from '../accounts/authorize';
 import { paging, param, Routes, type RoutesOptions } from '../platform/contract';
-import { AppError, badRequest, conflict, notFound } from '../platform/errors';
+import { AppError, badRequest, conflict, messages, notFound } from '../platform/errors';
 import type { ConflictEngine } from './detect';
 import { Ledger } from './ledger';
 import { districtReport } from './report';
 import { asSeen, liveRunningRun, readRun, readRuns } from './run';
 import {
-  CaseDetail, CaseIdParams, caseFilters, CaseList, CommentBody, CommentEvent, LedgerGeoJson, ReportQuery, RulesInfo, RunBody, RunIdParams, RunList, RunRecord,
+  CaseDetail, CaseIdParams, caseFilters, CaseList, CommentBody, DISTRICT_CODE, CommentEvent, LedgerGeoJson, ReportQuery, RulesInfo, RunBody, RunIdParams, RunList, RunRecord,
   RunResult, Summary, TransitionBody,
 } from './schemas';
 import type { ConflictWatcher } from './watcher';
@@ -159,8 +159,8 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       responses: { 200: { description: 'the changed case with its history', schema: CaseDetail, headers: { ETag: 'the new version' } } },
       errors: [404, 409, 412, 428],
     },
-    async ({ params: { id }, body, req, res }) => {
-      const account = requireAllowed(res, ledgerTransition(await ledger.ruleOfCase(id), body.to));
+    async ({ params: { id }, body, account, req, res }) => {
+      ensureAllowed(account, ledgerTransition(await ledger.ruleOfCase(id), body.to));
       const version = versionOf(req.get('If-Match'), body.version, id);
       const c = await ledger.transition(id, { ...body, version, by: account.name });
       res.set('ETag', `"${c.version}"`);
@@ -180,8 +180,8 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       responses: { 201: { description: 'the comment as it is in the history', schema: CommentEvent } },
       errors: [404],
     },
-    async ({ params: { id }, body, res }) => {
-      const account = requireAllowed(res, ledgerComment(await ledger.ruleOfCase(id)));
+    async ({ params: { id }, body, account }) => {
+      ensureAllowed(account, ledgerComment(await ledger.ruleOfCase(id)));
       return ledger.comment(id, body.text, account.name);
     },
   );
@@ -239,6 +239,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       errors: [404],
     },
     async ({ query, res }) => {
+      if (query.adcode === undefined) throw badRequest('invalid_parameter', messages.badParam('adcode', DISTRICT_CODE, null), { parameter: 'adcode' });
       res.type('text/html; charset=utf-8').send(await districtReport(knex, ledger, engine, query.adcode));
     },
   );
