@@ -2,7 +2,8 @@
 // in Gauss-Krüger EPSG:4547 (written by GDAL's ogr2ogr, zipped) imported through the CLI and through
 // the HTTP upload lands at the right place (PROJ's cs2cs as the reference) with its Chinese
 // attributes as a new revision; a bad delivery is refused with every problem listed and the layer
-// unchanged; --repair, --dry-run, the upload limit and an unknown layer.
+// unchanged; --repair, --dry-run, the upload limit and an unknown layer; and the import fixtures
+// (tests/fixtures/imports: a file in, its report out; REGEN=1 rewrites the reports).
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -74,6 +75,14 @@ function geojsonOf(name: string, zones: Zone[]): string {
   fs.writeFileSync(p, JSON.stringify(doc));
   return p;
 }
+
+/** A delivery of tests/fixtures/imports/in by its case name. */
+const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures', 'imports');
+const fixture = (name: string) => {
+  const file = fs.readdirSync(path.join(FIXTURES, 'in')).find((f) => f.replace(/\.[^.]+$/, '') === name);
+  if (!file) throw new Error(`no fixture ${name} in ${FIXTURES}/in`);
+  return path.join(FIXTURES, 'in', file);
+};
 
 /** The zones as a GBK Shapefile in EPSG:4547 written by ogr2ogr, zipped; returns the zip's path. */
 function shapefileZip(name: string, zones: Zone[]): string {
@@ -239,17 +248,11 @@ describe('a GBK Shapefile in EPSG:4547 through the HTTP upload', () => {
 
 describe('a delivery with several problems', () => {
   // 0 fine; 1 a class code not in TD/T 1024; 2 no zone number; 3 a bow-tie; 4 a line in a polygon layer.
-  const bad = (): Zone[] => [
-    { props: { 区块编号: '坏-0', 用途: '010' }, geometry: square(460_000, 4_430_000) },
-    { props: { 区块编号: '坏-1', 用途: '999' }, geometry: square(461_000, 4_430_000) },
-    { props: { 用途: '020' }, geometry: square(462_000, 4_430_000) },
-    { props: { 区块编号: '坏-3', 用途: '030' }, geometry: bowtie(463_000, 4_430_000) },
-    { props: { 区块编号: '坏-4', 用途: '040' }, geometry: { type: 'LineString', coordinates: [[464_000, 4_430_000], [464_500, 4_430_500]] } },
-  ];
+  const bad = () => fixture('several-problems');
 
   it('is refused over HTTP with 422 listing every problem with its feature index, and the layer is unchanged', async () => {
     const before = await layerState(LAYER);
-    const r = await upload(LAYER, geojsonOf('bad-http', bad()));
+    const r = await upload(LAYER, bad());
     expect(r.status).toBe(422);
     expect(r.body.code).toBe('import_rejected');
     const report: ImportReport = r.body.details;
@@ -274,7 +277,7 @@ describe('a delivery with several problems', () => {
 
   it('is refused by the CLI with exit status 2 and a table row per problem, and the layer is unchanged', async () => {
     const before = await layerState(LAYER);
-    const r = await cli(geojsonOf('bad-cli', bad()), '--layer', LAYER);
+    const r = await cli(bad(), '--layer', LAYER);
     expect(r.code, r.stderr).toBe(2);
     const rows = r.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l));
     expect(rows.map((l) => l.trim().split(/\s+/)[0])).toEqual(['1', '2', '3', '4']);
@@ -341,12 +344,8 @@ describe('the checks in PostGIS, set-based over the staged delivery', () => {
   ];
 
   it('names a geometry PostGIS cannot transform (geometry_unreadable, in PostgreSQL’s words) and checks the others', async () => {
-    const zones: Zone[] = [
-      { props: { 区块编号: '读-0', 用途: '010' }, geometry: square(500_000, 4_430_000) },
-      { props: { 区块编号: '读-1', 用途: '010' }, geometry: { type: 'Polygon', coordinates: [[[1e20, 4_430_000], [1e20, 4_430_500], [500_500, 4_430_500], [1e20, 4_430_000]]] } },
-      { props: { 区块编号: '读-2', 用途: '010' }, geometry: bowtie(502_000, 4_430_000) },
-    ];
-    const report = await run(geojsonOf('unreadable', zones), { dryRun: true });
+    // 0 fine; 1 a coordinate of 1e20 m; 2 a bow-tie.
+    const report = await run(fixture('unreadable'), { dryRun: true });
     expect(report.ok).toBe(false);
     const mine = report.problems.filter((p) => p.feature !== undefined);
     expect(mine.map((p) => [p.feature, p.code])).toEqual([
@@ -571,4 +570,56 @@ describe('the upload', () => {
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('invalid_parameter');
   });
+
+  it('lists every problem of the form fields, each at its field, and writes nothing', async () => {
+    const before = await layerState(LAYER);
+    const r = await upload(LAYER, fixture('several-problems'), { srid: '0', encoding: 'klingon', dryRun: 'maybe', reason: 'x'.repeat(2001) });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('invalid_parameter');
+    expect(r.body.details.field).toBe('srid');
+    expect(r.body.details.problems.map((p: { path: string }) => p.path)).toEqual(['srid', 'encoding', 'reason', 'dryRun']);
+    expect(await layerState(LAYER)).toEqual(before);
+    expect(uploadDirs()).toEqual([]);
+  });
+
+  it('refuses a form field it does not know (400 invalid_upload, naming it)', async () => {
+    const r = await upload(LAYER, fixture('several-problems'), { dry_run: 'true' });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: 'invalid_upload', details: { field: 'dry_run' } });
+  });
+});
+
+describe('import fixtures (a file in, its report out)', () => {
+  /** How each case is imported (cases.json): always a dry run, into landuse_plan unless it says. */
+  const cases: Record<string, { layer?: string; srid?: number; repair?: boolean }> = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cases.json'), 'utf8'));
+  const names = Object.keys(cases).filter((k) => !k.startsWith('$'));
+
+  /** The report without what changes from run to run (elapsed_ms), numbers rounded as PROJ and GEOS versions may differ in the last digits: degrees to 1e-7 (1 cm), the rest to 0.1. */
+  const normalised = (report: ImportReport): unknown => {
+    const { elapsed_ms: _elapsed, ...rest } = report;
+    const round = (v: unknown): unknown => {
+      if (typeof v === 'number' && !Number.isInteger(v)) return Math.abs(v) <= 360 ? Math.round(v * 1e7) / 1e7 : Math.round(v * 10) / 10;
+      if (Array.isArray(v)) return v.map(round);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, round(x)]));
+      return v;
+    };
+    return round(rest);
+  };
+
+  it('has a case for every file of in/ and a report for every case', () => {
+    const files = fs.readdirSync(path.join(FIXTURES, 'in')).map((f) => f.replace(/\.[^.]+$/, '')).sort();
+    expect(files).toEqual([...names].sort());
+    if (!process.env.REGEN) expect(fs.readdirSync(path.join(FIXTURES, 'out')).sort()).toEqual(names.map((n) => `${n}.json`).sort());
+  });
+
+  for (const name of names) {
+    it(name, async () => {
+      const c = cases[name];
+      const layer = registry.byId.get(c.layer ?? LAYER)!;
+      const report = normalised(await importFile(knex, layer, fixture(name), { createdBy: 'test', dryRun: true, srid: c.srid, repair: c.repair }));
+      const out = path.join(FIXTURES, 'out', `${name}.json`);
+      if (process.env.REGEN) fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+      expect(report).toEqual(JSON.parse(fs.readFileSync(out, 'utf8')));
+    });
+  }
 });

@@ -1,6 +1,6 @@
 // The file readers of server/imports: formats, CRS and encoding detection, and bad input, on
 // files written by GDAL's ogr2ogr (the same tool departments' GIS software is built on) from the
-// small text fixtures in tests/fixtures/imports/, and CRS transformations checked against PROJ's cs2cs.
+// small text fixtures in tests/fixtures/imports/in/, and CRS transformations checked against PROJ's cs2cs.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import type { ImportOptions, ImportProblem } from '../server/imports/index';
 import { openDatabase, type Database } from '../server/platform/db';
 import { testConfig } from './helpers/db';
 
-const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/imports');
+const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures/imports/in');
 const ZONES = path.join(FIXTURES, 'plan-zones.geojson');
 const NAMES = ['云冈区城镇村建设用地区', '基本农田保护区（口泉河以南）', '林业用地区·西坪'];
 

@@ -26,8 +26,8 @@ export const Encoding = z
 const flag = (description: string) =>
   z
     .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .default('false')
     .transform((v) => v === 'true' || v === '1')
-    .default(false)
     .describe(description);
 
 /** The upload's text fields (a field left empty counts as not given). */
