@@ -11,10 +11,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadDemo } from '../../server/demo/load';
 import { CHROMIUM_ARGS, waitForIdleMap } from '../helpers/browser';
-import { useTestDatabase } from '../helpers/db';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useFileDatabase, useFileServer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/shots';
@@ -54,8 +52,8 @@ interface AppJson {
   timeline: { kind: string; version: number; department?: string }[];
 }
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let server: TestServer;
+const db = useFileDatabase({ demo: true });
+const server = useFileServer(db);
 let browser: Browser;
 const actors = new Map<string, Actor>();
 /** The PV site: a 220 m square half on basic farmland (lon/lat corners, counter-clockwise, not closed). */
@@ -174,19 +172,12 @@ async function sign(p: Page, decision: 'approve' | 'conditional' | 'reject', tex
 }
 
 beforeAll(async () => {
-  db = await useTestDatabase();
-  await loadDemo(db.knex, { scale: 'demo' });
   await findSites();
-  server = await startTestServer(db.name);
   browser = await chromium.launch({ headless: true, executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   mkdirSync(SHOTS, { recursive: true });
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await db?.close();
 });
+
+afterAll(() => browser?.close());
 
 describe('joint review of a PV site (联动审批)', () => {
   test('anonymous: the 审批 button asks to log in first', async () => {

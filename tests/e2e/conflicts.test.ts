@@ -9,14 +9,12 @@
 // reviewer (the rule's department, and the one that runs detection); the colleagues act through the
 // API as 市国土局's reviewer and an admin; every action is recorded under its account.
 import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { loadDemo } from '../../server/demo/load';
 import { as } from '../helpers/auth';
-import { openViewer, waitForIdleMap, type Viewer } from '../helpers/browser';
-import { useTestDatabase } from '../helpers/db';
+import { waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useFileDatabase, useFileServer, useViewer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/onemap-conflicts-e2e';
@@ -43,9 +41,9 @@ type MapHandle = {
 };
 type TestWindow = { __onemap?: { map: MapHandle } };
 
-let db: Awaited<ReturnType<typeof useTestDatabase>>;
-let server: TestServer;
-let viewer: Viewer;
+const db = useFileDatabase({ demo: true });
+const server = useFileServer(db);
+const viewer = useViewer(server);
 let page: Page;
 /** The case the planner coordinates (the first of 基本农田 in 南郊区). */
 let first: Case;
@@ -105,19 +103,9 @@ function listed(p: Page): Promise<{ id: string; rule: string; adcode: string; se
   })));
 }
 
-beforeAll(async () => {
-  db = await useTestDatabase();
-  await loadDemo(db.knex, { scale: 'demo' }); // loads the plans and detects their conflicts
-  server = await startTestServer(db.name);
-  viewer = await openViewer(server.baseUrl);
+beforeAll(() => {
   page = viewer.page;
   mkdirSync(SHOTS, { recursive: true });
-}, 300_000);
-
-afterAll(async () => {
-  await viewer?.close();
-  await server?.close();
-  await db?.close();
 });
 
 describe('conflicts panel', () => {
