@@ -40,9 +40,6 @@ function definedFunctions(): DefinedFunction[] {
   return found;
 }
 
-// Helper A's migrations/functions/conflicts.sql takes these over from 20261128000001_conflicts.ts;
-// until it is in the folder, they are the only functions a migration alone may define.
-const CONFLICTS_FUNCTIONS = ['conflict_dirty_log', 'conflict_overlay', 'conflict_subtract', 'conflicts_bump'];
 
 let db: Awaited<ReturnType<typeof useTestDatabase>>;
 beforeAll(async () => {
@@ -100,8 +97,7 @@ describe('the database code of a fresh database', () => {
   it('defines nowhere but in the folder any function of its own (those of extensions aside)', async () => {
     const defined = new Set(definedFunctions().map((f) => f.name));
     const onlyInMigrations = (await databaseFunctions()).map((f) => f.name).filter((n) => !defined.has(n));
-    const pending = fs.existsSync(path.join(DATABASE_CODE, 'conflicts.sql')) ? [] : CONFLICTS_FUNCTIONS;
-    expect(onlyInMigrations.sort()).toEqual([...pending].sort());
+    expect(onlyInMigrations).toEqual([]);
   });
 
   it('has every trigger function of its triggers in the folder', async () => {
@@ -110,8 +106,7 @@ describe('the database code of a fresh database', () => {
       `SELECT t.tgname, p.proname AS fn FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal ORDER BY t.tgname`,
     );
     expect(rows.length).toBeGreaterThan(17); // one per plan layer table, and the audit and snapshot triggers
-    const pending = fs.existsSync(path.join(DATABASE_CODE, 'conflicts.sql')) ? [] : CONFLICTS_FUNCTIONS;
-    expect(rows.filter((r) => !defined.has(r.fn) && !pending.includes(r.fn))).toEqual([]);
+    expect(rows.filter((r) => !defined.has(r.fn))).toEqual([]);
   });
 
   it('records each file with the sha256 of its text', async () => {

@@ -111,10 +111,13 @@ END $$;
 -- advisory lock (lock_class, run id) on a connection of its own from just after its row is written
 -- until it ends, and PostgreSQL lets go of it when that connection goes (a killed process, a lost
 -- server). A row younger than `grace` counts as alive: its lock is being taken.
-CREATE OR REPLACE FUNCTION conflict_run_dead(r conflict_runs, lock_class integer, grace interval) RETURNS boolean
+-- (Columns, not the conflict_runs row type: a function taking a table's row type depends on the
+-- table, and the conflicts migration could no longer drop it on the way down.)
+DROP FUNCTION IF EXISTS conflict_run_dead(conflict_runs, integer, interval);
+CREATE OR REPLACE FUNCTION conflict_run_dead(run_id integer, status text, started_at timestamptz, finished_at timestamptz, lock_class integer, grace interval) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-  SELECT r.status = 'running' AND r.finished_at IS NULL AND r.started_at < now() - grace
+  SELECT status = 'running' AND finished_at IS NULL AND started_at < now() - grace
      AND NOT EXISTS (SELECT 1 FROM pg_locks l
                       WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                        AND l.classid = lock_class AND l.objid = r.id AND l.objsubid = 2 AND l.granted)
+                        AND l.classid = lock_class AND l.objid = run_id AND l.objsubid = 2 AND l.granted)
 $$;

@@ -24,7 +24,7 @@ export interface RunRequest {
 }
 
 /** SQL condition on conflict_runs: a run left 'running' by a process that is gone (values bound). */
-const dead = (knex: Knex) => knex.raw('conflict_run_dead(conflict_runs, ?, ?::interval)', [RUN_LOCKS, DEAD_RUN_GRACE]);
+const dead = (knex: Knex) => knex.raw('conflict_run_dead(conflict_runs.id, conflict_runs.status, conflict_runs.started_at, conflict_runs.finished_at, ?, ?::interval)', [RUN_LOCKS, DEAD_RUN_GRACE]);
 
 type RunRow = Record<string, unknown> & { dead: boolean };
 

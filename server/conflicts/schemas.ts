@@ -67,7 +67,10 @@ export const ReportQuery = z.object({ adcode: param.text(6).regex(/^\d{6}$/, `ex
 
 // --- bodies ------------------------------------------------------------------------------------------
 
-export const RunBody = z.object({ mode: z.enum(RUN_MODES).default('full').describe('full: every rule recomputed; incremental: what changed since the last run') }).meta({ id: 'RunRequest' });
+export const RunBody = z
+  .object({ mode: z.enum(RUN_MODES).default('full').describe('full: every rule recomputed; incremental: what changed since the last run') })
+  .meta({ id: 'RunRequest' })
+  .prefault({}); // no body at all: a full run, as before contracts
 
 /**
  * A status change. The version it is made against comes from If-Match (the case's ETag) or

@@ -267,7 +267,8 @@ export class Routes {
         const multipart = c.multipart && /^multipart\/form-data/i.test(req.get('content-type') ?? '');
         if (json && c.body && !multipart) {
           await new Promise<void>((resolve, reject) => json(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-          if (req.body === undefined && !/json/i.test(req.get('content-type') ?? '')) {
+          // No body at all is fine where the schema takes none (e.g. `.prefault({})` for all-default bodies).
+          if (req.body === undefined && !/json/i.test(req.get('content-type') ?? '') && !c.body.safeParse(undefined).success) {
             throw new AppError(400, 'invalid_body', 'expected a JSON body (Content-Type: application/json)');
           }
           body = validateBody(c.body, req.body);

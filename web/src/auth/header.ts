@@ -133,8 +133,8 @@ export class AuthHeader {
     this.dialogTitle.textContent = t('loginTitle');
     this.nameLabel.textContent = t('loginName');
     this.passwordLabel.textContent = t('loginPassword');
-    this.submitButton.textContent = t('loginSubmit');
-    this.cancelButton.textContent = t('loginCancel');
+    this.submitButton.textContent = t('login');
+    this.cancelButton.textContent = t('cancel');
     this.loginButton.hidden = !!a;
     this.accountEl.hidden = !a;
     this.logoutButton.hidden = !a;

@@ -21,16 +21,10 @@ export const GROUPS = TABLE satisfies Record<string, Record<string, Text>>;
 // server's own, read with nameOf() from server/applications/vocabulary.ts.)
 GROUPS.applicationTerms satisfies Record<`apVerdict_${Verdict}` | `apSeverity_${Severity}`, Text>;
 
-/**
- * The old names web/src/auth/header.ts still reads two entries by: the same entries, not copies
- * (to go once it says t('login') and t('cancel')).
- */
-export const ALIASES = { loginSubmit: GROUPS.accounts.login, loginCancel: GROUPS.common.cancel } as const;
-
 /** Every interface text by key. */
 export const STRINGS = {
   ...GROUPS.common, ...GROUPS.viewer, ...GROUPS.measure, ...GROUPS.imports, ...GROUPS.conflicts,
-  ...GROUPS.accounts, ...ALIASES, ...GROUPS.applications, ...GROUPS.applicationTerms,
+  ...GROUPS.accounts, ...GROUPS.applications, ...GROUPS.applicationTerms,
 };
 
 /** Name of one interface string. */
