@@ -20,7 +20,6 @@ import { Catalog } from './layers/catalog';
 import type { Registry } from './layers/registry';
 import { layersRoutes } from './layers/routes';
 import { LayerVersions } from './layers/versions';
-import { openApiDocument as legacyDocument } from './ogcapi/openapi';
 import { ogcRoutes } from './ogcapi/routes';
 import type { Config } from './platform/config';
 import { PROJECT_ROOT } from './platform/config';
@@ -70,9 +69,13 @@ export async function createApp(config: Config, db: Database, registry: Registry
     capabilities.push(routes);
     app.use(routes.mount.replace(/\{([A-Za-z_]\w*)\}/g, ':$1'), routes.router, apiNotFound);
   };
+  // The document depends only on the contracts (fixed once the app is built) and the base URL.
+  const documents = new Map<string, object>();
   const documentOf = (base: string, version: '3.0' | '3.1') => {
-    const legacy = legacyDocument(registry, `${base}/ogcapi`, paging);
-    return apiDocument(capabilities.flatMap((c) => c.contracts), base, version, legacy);
+    const key = `${version} ${base}`;
+    if (documents.size > 8) documents.clear(); // the Host header is the client's: keep a few
+    if (!documents.has(key)) documents.set(key, apiDocument(capabilities.flatMap((c) => c.contracts), base, version));
+    return documents.get(key)!;
   };
   const baseOf = (req: express.Request) => publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
@@ -100,7 +103,9 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(applicationsRoutes(applications, { ...paging, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
   mount(layersRoutes(catalog, db.knex, contractOpts));
   mount(ogcRoutes(catalog, db.knex, { ...paging, ...contractOpts, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }));
-  app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), { maxAge: '7d', fallthrough: true }), apiNotFound);
+  // Glyph ranges are protobuf (as documented), not the octet-stream express.static guesses for .pbf.
+  const glyphs = { maxAge: '7d', fallthrough: true, setHeaders: (res: express.Response) => res.type('application/x-protobuf') };
+  app.use('/fonts', express.static(path.join(WEB_DIST, 'fonts'), glyphs), apiNotFound);
   if (fs.existsSync(WEB_DIST)) app.use(express.static(WEB_DIST, { maxAge: '1h', index: 'index.html' }));
   else log.warn({ WEB_DIST }, 'viewer is not built: run `npm run build`');
   capabilities.push(staticRoutes()); // the viewer and the glyphs above, in the document

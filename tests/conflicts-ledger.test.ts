@@ -10,11 +10,9 @@ import { RUN_LOCKS } from '../server/conflicts/run';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';
 import { expectError, getJson } from './helpers/http';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 let api: string;
 
 beforeAll(() => {
@@ -243,7 +241,7 @@ describe('exports and the report', () => {
     const table2 = html.slice(html.indexOf('表2'));
     expect((table2.match(/<tr><td class="n">/g) ?? []).length).toBe(open);
     await expectError(`${api}/report?adcode=999999`, 404, 'unknown_district');
-    await expectError(`${api}/report`, 400, 'invalid_parameter');
+    await expectError(`${api}/report`, 400, 'missing_parameter');
   });
 });
 

@@ -10,7 +10,7 @@ import { loadDemoApplications } from '../server/demo/applications';
 import { loadRegistry } from '../server/layers/registry';
 import { tileContaining } from '../server/tiles/mvt';
 import { tokenFor } from './helpers/auth';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
 type Json = Record<string, any>;
 interface Operation {
@@ -19,9 +19,7 @@ interface Operation {
   op: Json;
 }
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 const registry = loadRegistry();
 
 const DOC_ID = 'onemap:openapi';
@@ -58,7 +56,7 @@ beforeAll(async () => {
     range: '0-255',
     runId,
     version: '1',
-    id: (p) => (p.startsWith('/api/conflicts/cases/') ? caseId : p.startsWith('/api/applications/') ? applicationId : undefined),
+    id: (p) => (p.startsWith('/api/conflicts/cases/') ? caseId : p.startsWith('/api/conflicts/runs/') ? runId : p.startsWith('/api/applications/') ? applicationId : undefined),
   };
   const res = await fetch(`${srv.baseUrl}/api/openapi.json`);
   expect(res.status).toBe(200);

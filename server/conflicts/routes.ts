@@ -13,13 +13,13 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { conflictRun, ensureAllowed, guard, ledgerComment, ledgerTransition } from '../accounts/authorize';
 import { paging, param, Routes, type RoutesOptions } from '../platform/contract';
-import { AppError, badRequest, conflict, messages, notFound } from '../platform/errors';
+import { AppError, badRequest, conflict, notFound } from '../platform/errors';
 import type { ConflictEngine } from './detect';
 import { Ledger } from './ledger';
 import { districtReport } from './report';
 import { asSeen, liveRunningRun, readRun, readRuns } from './run';
 import {
-  CaseDetail, CaseIdParams, caseFilters, CaseList, CommentBody, DISTRICT_CODE, CommentEvent, LedgerGeoJson, ReportQuery, RulesInfo, RunBody, RunIdParams, RunList, RunRecord,
+  CaseDetail, CaseIdParams, caseFilters, CaseList, CommentBody, CommentEvent, LedgerGeoJson, ReportQuery, RulesInfo, RunBody, RunIdParams, RunList, RunRecord,
   RunResult, Summary, TransitionBody,
 } from './schemas';
 import type { ConflictWatcher } from './watcher';
@@ -239,7 +239,6 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       errors: [404],
     },
     async ({ query, res }) => {
-      if (query.adcode === undefined) throw badRequest('invalid_parameter', messages.badParam('adcode', DISTRICT_CODE, null), { parameter: 'adcode' });
       res.type('text/html; charset=utf-8').send(await districtReport(knex, ledger, engine, query.adcode));
     },
   );

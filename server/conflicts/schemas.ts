@@ -63,7 +63,7 @@ export const DISTRICT_CODE = 'a 6-digit division code of a district';
  * The report's district. Required, but checked by the route: without it the report has always
  * answered 400 invalid_parameter, where the contract would say missing_parameter.
  */
-export const ReportQuery = z.object({ adcode: param.text(6).regex(/^\d{6}$/, `expected ${DISTRICT_CODE}`).optional().describe('division code of the district (required)') });
+export const ReportQuery = z.object({ adcode: param.text(6).regex(/^\d{6}$/, `expected ${DISTRICT_CODE}`).describe('division code of the district') });
 
 // --- bodies ------------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import { log } from '../platform/log';
 import { layerOf } from '../revisions/layer';
 import { writeExport, type GdalSettings } from './export';
 import { FORMAT_SPECS, parseExportOptions } from './formats';
-import { ExportQuery } from './schemas';
+import { ExportedGeoJson, ExportQuery } from './schemas';
 
 /** The routes of /api/layers/{layerId}/export. */
 export function exportsRoutes(catalog: Catalog, knex: Knex, gdal: GdalSettings, opts: RoutesOptions = {}): Routes {
@@ -32,6 +32,8 @@ export function exportsRoutes(catalog: Catalog, knex: Knex, gdal: GdalSettings, 
         200: {
           description: `the file, as an attachment named <layer>-r<revision>-<CRS>[-gbk].<ext>: ${types.join(', ')} for geojson, shapefile and gpkg`,
           type: FORMAT_SPECS.geojson.contentType,
+          schema: ExportedGeoJson,
+          alternatives: types.filter((t) => t !== FORMAT_SPECS.geojson.contentType),
           headers: { 'Content-Disposition': 'attachment; filename=…', 'X-Revision': 'the revision exported (the latest for the current content; 0 when the layer has none)' },
         },
       },

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { checkedText } from '../layers/params';
 import { MAX_REVISION } from '../revisions/schemas';
 import { param } from '../platform/contract';
+import { Geometry } from '../ogcapi/schemas';
 import { ENCODINGS, FORMATS } from './formats';
 
 /** GET /api/layers/{layerId}/export: what to export, in which format, CRS and encoding. */
@@ -17,3 +18,18 @@ export const ExportQuery = z.object({
   ).optional(),
   encoding: checkedText({ type: 'string', enum: [...ENCODINGS, 'utf-8', 'cp936'], default: 'utf8' }, 'attribute encoding of the Shapefile (named in its .cpg); the other formats are UTF-8; another is 400 unsupported_encoding').optional(),
 });
+
+/** The GeoJSON export as GDAL writes it (RFC 7946: CRS84, no fids of ours; properties as in the file). */
+export const ExportedGeoJson = z
+  .object({
+    type: z.literal('FeatureCollection'),
+    name: z.string().optional().describe('the layer'),
+    features: z.array(
+      z.object({
+        type: z.literal('Feature'),
+        properties: z.record(z.string(), z.unknown()).describe('code, class_zh, every attribute, area_m2 (ellipsoidal m²)'),
+        geometry: Geometry.nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'ExportedGeoJson' });

@@ -86,9 +86,9 @@ export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions):
       summary: 'Features of the given layers at a point, with areas in m², 公顷 and 亩',
       access: guard.public,
       query: z.object({
-        // Required; a missing one answers 400 missing_parameter (below), a bad one invalid_parameter.
-        lon: param.number(-180, 180).optional().describe('CGCS2000 longitude (required)'),
-        lat: param.number(-90, 90).optional().describe('CGCS2000 latitude (required)'),
+        // Required: a missing one answers 400 missing_parameter, a bad one invalid_parameter.
+        lon: param.number(-180, 180).describe('CGCS2000 longitude'),
+        lat: param.number(-90, 90).describe('CGCS2000 latitude'),
         zoom: param.number(0, 24).default(12).describe('map zoom (the search radius for points and lines: 6 pixels)'),
         layers: param.list().optional().describe('comma-separated layer ids (default: all); an unknown one answers 400 unknown_layer'),
       }),
@@ -96,7 +96,6 @@ export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions):
     },
     async ({ query }) => {
       const { lon, lat, zoom } = query;
-      if (lon === undefined || lat === undefined) throw badRequest('missing_parameter', 'lon and lat are required (CGCS2000 degrees)', { parameter: lon === undefined ? 'lon' : 'lat' });
       const layers = (query.layers ?? catalog.registry.layers.map((l) => l.id)).map((id) => {
         const l = catalog.layer(id);
         if (!l) throw badRequest('unknown_layer', messages.unknownLayer(id), { parameter: 'layers', value: id });

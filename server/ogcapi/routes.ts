@@ -12,6 +12,7 @@ import { checkedText, layerIdParam } from '../layers/params';
 import type { Layer } from '../layers/registry';
 import { checkAnswer, param, Routes, validateQuery, type Contract, type RoutesOptions } from '../platform/contract';
 import { badRequest, messages, notFound } from '../platform/errors';
+import { OpenApiDocumentSchema } from '../platform/openapi';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
 import { filterableNames, filterSchema, queryFeature, queryFeatures } from './features';
 import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage } from './schemas';
@@ -97,7 +98,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       path: '/api',
       summary: 'This service’s OpenAPI 3.0 document (the 3.1 one: /api/openapi.json)',
       access: guard.public,
-      responses: { 200: { description: 'OpenAPI 3.0', type: OPENAPI_30 } },
+      responses: { 200: { description: 'OpenAPI 3.0', type: OPENAPI_30, schema: OpenApiDocumentSchema } },
     },
     ({ req, res }) => {
       res.type(OPENAPI_30).send(JSON.stringify(opts.document(req)));

@@ -31,6 +31,8 @@ export interface Reply {
   schema?: z.ZodType;
   /** Media type; default application/json. */
   type?: string;
+  /** Other media types the same answer may come in (files: no schema). */
+  alternatives?: string[];
   /** Response headers worth documenting (name → description). */
   headers?: Record<string, string>;
 }

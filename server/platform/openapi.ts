@@ -33,6 +33,16 @@ export const ErrorBody = z
   })
   .meta({ id: 'Error' });
 
+/** What a client can rely on in this document itself (the rest is OpenAPI's own schema). */
+export const OpenApiDocumentSchema = z
+  .object({
+    openapi: z.string().describe('3.1.0 or 3.0.3'),
+    info: z.object({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+    components: z.object({ schemas: z.record(z.string(), z.unknown()) }),
+  })
+  .meta({ id: 'OpenApiDocument' });
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'bad request: the parameter or field and every problem are named',
   401: 'unauthenticated: no account behind the request (log in: POST /api/auth/login, then X-CSRF-Token on writes; or Authorization: Bearer <token>)',
@@ -122,7 +132,8 @@ export function openApiDocument(contracts: MountedContract[], info: DocumentInfo
 
 function reply(r: Reply, schema: Json | undefined): Json {
   const type = r.type ?? 'application/json';
-  const content = schema ? { [type]: { schema } } : r.type ? { [type]: {} } : undefined;
+  const content: Json | undefined = schema ? { [type]: { schema } } : r.type ? { [type]: {} } : undefined;
+  for (const t of r.alternatives ?? []) if (content) content[t] = {};
   return {
     description: r.description,
     ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
@@ -199,8 +210,8 @@ function renameRefs(v: any, rename: Record<string, string>): any {
 }
 
 /** The service's document: info, tags and servers around the generated paths. */
-export function apiDocument(contracts: MountedContract[], base: string, version: OpenApiVersion, legacy?: Json): Json {
-  const doc = openApiDocument(
+export function apiDocument(contracts: MountedContract[], base: string, version: OpenApiVersion): Json {
+  return openApiDocument(
     contracts,
     {
       title: '大同市五规合一一张图 — Datong One Map service',
@@ -211,14 +222,6 @@ export function apiDocument(contracts: MountedContract[], base: string, version:
     },
     version,
   );
-  // While capabilities move to contracts: the hand-written paths of those not moved yet.
-  if (legacy) {
-    for (const [p, ops] of Object.entries(legacy.paths as Json)) {
-      for (const [m, op] of Object.entries(ops as Json)) if (!doc.paths[p]?.[m]) (doc.paths[p] ??= {})[m] = op;
-    }
-    doc.components.responses = legacy.components.responses;
-  }
-  return doc;
 }
 
 /** GET /api/openapi.json: the OpenAPI 3.1 document (the 3.0 one is the OGC API's /ogcapi/api). */
@@ -230,7 +233,7 @@ export function documentRoutes(document: (req: Request) => Json, opts: RoutesOpt
       path: '/',
       summary: 'This service’s OpenAPI 3.1 document, generated from the route contracts',
       access: { security: 'public', check: () => undefined },
-      responses: { 200: { description: 'OpenAPI 3.1', type: 'application/vnd.oai.openapi+json;version=3.1' } },
+      responses: { 200: { description: 'OpenAPI 3.1', type: 'application/vnd.oai.openapi+json;version=3.1', schema: OpenApiDocumentSchema } },
     },
     ({ req, res }) => {
       res.type('application/vnd.oai.openapi+json;version=3.1').send(JSON.stringify(document(req)));
