@@ -5,7 +5,7 @@
 // built from what the check stored (areas, revisions), so it reads the same after the plans change;
 // the plan classes drawn under the site are today's.
 import { areaFigures } from '../layers/area';
-import { esc, ha, mu, PRINT_CSS, svgMap } from '../platform/print';
+import { esc, ha, mu, PRINT_CSS, svgMap } from '../reports/print';
 import { layerTable } from '../platform/sql';
 import { getApplication, getVersion } from './queries';
 import { DECISIONS, OUTCOMES, VERDICTS, zhOf } from './vocabulary';

@@ -4,7 +4,7 @@
 // prints (A4) or saves as one file to attach to a coordination meeting's minutes.
 import type { Knex } from 'knex';
 import { notFound } from '../platform/errors';
-import { esc, ha, mu, PRINT_CSS, svgMap } from '../platform/print';
+import { esc, ha, mu, PRINT_CSS, svgMap } from '../reports/print';
 import type { ConflictEngine } from './detect';
 import type { Ledger } from './ledger';
 import { DECISIONS, RESOLVED, SEVERITIES, severityRank, STATUSES, type Status } from './vocabulary';
