@@ -7,11 +7,9 @@ import { DEMO_PASSWORD, refuseDemoAccounts } from '../server/accounts/demo';
 import { verifyPassword } from '../server/accounts/passwords';
 import { as } from './helpers/auth';
 import { getJson } from './helpers/http';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 let auth: string;
 
 beforeAll(() => {

@@ -19,12 +19,10 @@ import { commitRevision, type RevisionFeature } from '../server/revisions/commit
 import { as } from './helpers/auth';
 import { geodesicAreas } from './helpers/geodesic';
 import { getJson } from './helpers/http';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 import { findSites, squarePoints, type TestSite } from './helpers/sites';
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 let api: string;
 let sites: { farmland: TestSite; clean: TestSite };
 const registry = loadRegistry();

@@ -9,11 +9,9 @@ import { loadRegistry } from '../server/layers/registry';
 import { commitRevision } from '../server/revisions/commit';
 import { as } from './helpers/auth';
 import { getJson } from './helpers/http';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 const registry = loadRegistry();
 
 /** Runs fn with the append-only guard off, as someone with direct database access could. */

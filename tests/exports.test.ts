@@ -17,14 +17,12 @@ import { layerTable, quoteIdent } from '../server/platform/sql';
 import { commitRevision, type RevisionFeature } from '../server/revisions/commit';
 import { testConfig } from './helpers/db';
 import { expectError } from './helpers/http';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
 const registry = loadRegistry();
 const layerOf = (id: string): Layer => registry.byId.get(id)!;
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { db, knex, srv } = useDemoCopy();
 let tmp: string;
 
 beforeAll(() => {

@@ -14,11 +14,9 @@ import { createAccount, issueCredential, revokeCredential, type Role } from '../
 import { DEMO_PASSWORD } from '../server/accounts/demo';
 import { PROJECT_ROOT } from '../server/platform/config';
 import { tokenFor } from './helpers/auth';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 
 // --- who calls ----------------------------------------------------------------------------------
 

@@ -17,14 +17,12 @@ import { diffRevisions } from '../server/revisions/diff';
 import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
 import { expectError, getJson } from './helpers/http';
-import { useFileDatabase, useFileServer } from './helpers/setup';
+import { useDemoCopy } from './helpers/setup';
 
 const registry = loadRegistry();
 const layerOf = (id: string): Layer => registry.byId.get(id)!;
 
-const db = useFileDatabase({ demo: true });
-const { knex } = db;
-const srv = useFileServer(db);
+const { knex, srv } = useDemoCopy();
 
 // --- helpers: the live content of a layer, as features and as content hashes -------------------
 

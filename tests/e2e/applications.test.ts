@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, waitForIdleMap } from '../helpers/browser';
-import { useFileDatabase, useFileServer } from '../helpers/setup';
+import { useDemoCopy } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/shots';
@@ -52,8 +52,7 @@ interface AppJson {
   timeline: { kind: string; version: number; department?: string }[];
 }
 
-const db = useFileDatabase({ demo: true });
-const server = useFileServer(db);
+const { db, srv: server } = useDemoCopy();
 let browser: Browser;
 const actors = new Map<string, Actor>();
 /** The PV site: a 220 m square half on basic farmland (lon/lat corners, counter-clockwise, not closed). */

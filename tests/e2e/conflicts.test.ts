@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { as } from '../helpers/auth';
 import { waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
-import { useFileDatabase, useFileServer, useViewer } from '../helpers/setup';
+import { useDemoCopy, useViewer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/onemap-conflicts-e2e';
@@ -41,8 +41,7 @@ type MapHandle = {
 };
 type TestWindow = { __onemap?: { map: MapHandle } };
 
-const db = useFileDatabase({ demo: true });
-const server = useFileServer(db);
+const { db, srv: server } = useDemoCopy();
 const viewer = useViewer(server);
 let page: Page;
 /** The case the planner coordinates (the first of 基本农田 in 南郊区). */

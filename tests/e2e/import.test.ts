@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
-import { useFileDatabase, useFileServer, useViewer } from '../helpers/setup';
+import { useDemoCopy, useViewer } from '../helpers/setup';
 
 const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
 const LAYER = 'landuse_plan';
@@ -57,8 +57,7 @@ const BAD: FeatureCollection = {
   ],
 } as FeatureCollection;
 
-const db = useFileDatabase({ demo: true });
-const server = useFileServer(db);
+const { srv: server } = useDemoCopy();
 let page: Page;
 let dir: string;
 let goodFile: string;

@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { as } from '../helpers/auth';
 import { waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
-import { useFileDatabase, useFileServer, useViewer } from '../helpers/setup';
+import { useDemoCopy, useViewer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/onemap-login-e2e';
@@ -20,8 +20,7 @@ const PASSWORD = 'datong-demo-2015';
 type CaseEvent = { action: string; actor: string; comment: string | null };
 type CaseDetail = { id: string; events: CaseEvent[] };
 
-const db = useFileDatabase({ demo: true });
-const server = useFileServer(db);
+const { db, srv: server } = useDemoCopy();
 const viewer = useViewer(server);
 let page: Page;
 /** The case commented on. */

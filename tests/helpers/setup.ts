@@ -3,10 +3,11 @@
 // tests and closed after, in reverse order (vitest's "stack" hooks: a server closes before its
 // database). What they return is usable from the first line; used before its beforeAll ran, it throws.
 //
-//   const db = useFileDatabase({ demo: true });   // a database of the file's own, with the demo data
-//   const { knex } = db;                          // its knex, for the whole file
-//   const srv = useFileServer(db);                // the service on it (no argument: the run's shared demo database)
-//   const viewer = useViewer(srv);                // the viewer on it in headless Chromium, its map idle
+//   const srv = useFileServer();                  // the service on the run's shared demo database (read only)
+//   const { knex, srv } = useDemoCopy();          // a copy of the demo for the file (it may write), and the service on it
+//   const db = useFileDatabase();                 // an empty database of the file's own (db.knex, db.name)
+//   const srv = useFileServer(db, env);           // the service on that one, with settings of its own
+//   const viewer = useViewer(srv);                // the viewer on a service in headless Chromium, its map idle
 import type { Knex } from 'knex';
 import { afterAll, beforeAll } from 'vitest';
 import { loadDemo } from '../../server/demo/load';
@@ -63,6 +64,12 @@ export function useFileServer(database?: FileDatabase, env: Record<string, strin
       return made().baseUrl;
     },
   };
+}
+
+/** A database of the file's own with the demo data (it may write) and the service on it. */
+export function useDemoCopy(): { db: FileDatabase; knex: Knex; srv: FileServer } {
+  const db = useFileDatabase({ demo: true });
+  return { db, knex: db.knex, srv: useFileServer(db) };
 }
 
 /** The viewer in headless Chromium, opened on the file's server once the map is idle; closed after the file's tests. */
