@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_ARGS, waitForIdleMap } from '../helpers/browser';
+import { CHROMIUM_ARGS, clickPoints, pagePoints, waitForIdleMap } from '../helpers/browser';
 import { useDemoCopy } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
@@ -132,13 +132,6 @@ function apiApplication(p: Page, id: string): Promise<AppJson> {
   return p.evaluate(async (i) => (await fetch(`/api/applications/${i}`, { cache: 'no-store' })).json(), id);
 }
 
-/** Page coordinates of lon/lat points on the map as it is now. */
-async function pagePoints(p: Page, lngLats: [number, number][]): Promise<{ x: number; y: number }[]> {
-  const box = (await p.getByTestId('map').boundingBox())!;
-  const pts = await p.evaluate((ll) => ll.map((c) => (window as unknown as TestWindow).__onemap!.map.project(c)), lngLats);
-  return pts.map((pt) => ({ x: box.x + pt.x, y: box.y + pt.y }));
-}
-
 async function openPanel(p: Page): Promise<void> {
   if (await p.getByTestId('ap-panel').isHidden()) await p.getByTestId('ap-open').click();
   await p.getByTestId('ap-panel').waitFor({ state: 'visible' });
@@ -229,10 +222,7 @@ describe('joint review of a PV site (联动审批)', () => {
     await waitForIdleMap(p);
     await p.getByTestId('ap-draw-start').click();
     const pts = await pagePoints(p, pvSite);
-    for (const pt of pts.slice(0, 3)) {
-      await p.mouse.move(pt.x, pt.y);
-      await p.mouse.click(pt.x, pt.y);
-    }
+    await clickPoints(p, pts.slice(0, 3));
     // Three corners and the cursor on the fourth: the live area is the whole square's.
     const last = pts[3]!;
     await p.mouse.move(last.x, last.y);

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { as } from '../helpers/auth';
-import { waitForIdleMap } from '../helpers/browser';
+import { tileUrl, waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
 import { useDemoCopy, useViewer } from '../helpers/setup';
 
@@ -79,14 +79,6 @@ async function caughtUp(layer: string, revision: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no run read revision ${revision} of ${layer} within 2 minutes`);
-}
-
-/** The tile URL template the map uses for a source now. */
-function tileUrl(p: Page, source: string): Promise<string | undefined> {
-  return p.evaluate((id) => {
-    const s = (window as unknown as TestWindow).__onemap!.map.getSource(id);
-    return s?.tiles?.[0] ?? s?.serialize().tiles?.[0];
-  }, source);
 }
 
 /** Waits until the open detail shows the case in the given status (and has loaded). */

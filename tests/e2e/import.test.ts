@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
-import { waitForIdleMap } from '../helpers/browser';
+import { tileUrl, waitForIdleMap } from '../helpers/browser';
 import { getJson } from '../helpers/http';
 import { useDemoCopy, useViewer } from '../helpers/setup';
 
@@ -69,14 +69,6 @@ let committedRevision: number;
 /** Features the import preview shows on the map (0 when there is none). */
 function previewSize(p: Page): Promise<number> {
   return p.evaluate(() => (window as unknown as TestWindow).__onemap!.map.getSource('import-preview')?.serialize().data?.features.length ?? 0);
-}
-
-/** The tile URL template the map uses for a layer's source now. */
-function tileUrl(p: Page, layerId: string): Promise<string | undefined> {
-  return p.evaluate((id) => {
-    const s = (window as unknown as TestWindow).__onemap!.map.getSource(id);
-    return s?.tiles?.[0] ?? s?.serialize().tiles?.[0];
-  }, layerId);
 }
 
 /** Logs in through the header's dialog (opening it unless it is open) and waits for the account to show. */

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { area, length } from '@turf/turf';
-import { waitForIdleMap } from '../helpers/browser';
+import { clickPoints, pagePoints, waitForIdleMap } from '../helpers/browser';
 import { useFileServer, useViewer } from '../helpers/setup';
 
 const ARTIFACTS = new URL('../.artifacts/', import.meta.url);
@@ -28,13 +28,6 @@ const server = useFileServer();
 const viewer = useViewer(server);
 let page: Page;
 let problems: string[] = [];
-
-/** Page coordinates of lon/lat points on the map as it is now. */
-async function pagePoints(p: Page, lngLats: [number, number][]): Promise<{ x: number; y: number }[]> {
-  const box = (await p.getByTestId('map').boundingBox())!;
-  const points = await p.evaluate((ll) => ll.map((c) => (window as unknown as TestWindow).__onemap!.map.project(c)), lngLats);
-  return points.map((pt) => ({ x: box.x + pt.x, y: box.y + pt.y }));
-}
 
 /** The number in a result text such as "≈ 1,234.5678 公顷". */
 async function readNumber(p: Page, testid: string, unit: string): Promise<number> {
@@ -70,10 +63,7 @@ describe('measure tool', () => {
     await page.getByTestId('measure-area').click();
     await expect(page.getByTestId('measure-area').getAttribute('aria-pressed')).resolves.toBe('true');
     const pts = await pagePoints(page, SQUARE);
-    for (const pt of pts.slice(0, 3)) {
-      await page.mouse.move(pt.x, pt.y);
-      await page.mouse.click(pt.x, pt.y);
-    }
+    await clickPoints(page, pts.slice(0, 3));
     const last = pts[3]!;
     await page.mouse.move(last.x, last.y);
     await page.mouse.dblclick(last.x, last.y);

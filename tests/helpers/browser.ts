@@ -7,7 +7,13 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-swiftshader', '--
   '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The part of the MapLibre map the tests use, as the viewer exposes it on window.__onemap. */
-type IdleMap = { loaded(): boolean; areTilesLoaded(): boolean; once(type: string, fn: () => void): void };
+type IdleMap = {
+  loaded(): boolean;
+  areTilesLoaded(): boolean;
+  once(type: string, fn: () => void): void;
+  project(lngLat: [number, number]): { x: number; y: number };
+  getSource(id: string): { tiles?: string[]; serialize(): { tiles?: string[] } } | undefined;
+};
 type TestWindow = { __onemap?: { map: IdleMap } };
 
 export interface Viewer {
@@ -43,4 +49,27 @@ export async function waitForIdleMap(p: Page): Promise<void> {
     if (map.loaded() && map.areTilesLoaded()) resolve();
     else map.once('idle', () => resolve());
   }));
+}
+
+/** Page coordinates of lon/lat points on the map as it is now. */
+export async function pagePoints(p: Page, lngLats: [number, number][]): Promise<{ x: number; y: number }[]> {
+  const box = (await p.getByTestId('map').boundingBox())!;
+  const points = await p.evaluate((ll) => ll.map((c) => (window as unknown as TestWindow).__onemap!.map.project(c)), lngLats);
+  return points.map((pt) => ({ x: box.x + pt.x, y: box.y + pt.y }));
+}
+
+/** Moves the mouse to each point and clicks there, as a person drawing a shape does. */
+export async function clickPoints(p: Page, points: { x: number; y: number }[]): Promise<void> {
+  for (const pt of points) {
+    await p.mouse.move(pt.x, pt.y);
+    await p.mouse.click(pt.x, pt.y);
+  }
+}
+
+/** The tile URL template the map uses for a source now. */
+export function tileUrl(p: Page, source: string): Promise<string | undefined> {
+  return p.evaluate((id) => {
+    const s = (window as unknown as TestWindow).__onemap!.map.getSource(id);
+    return s?.tiles?.[0] ?? s?.serialize().tiles?.[0];
+  }, source);
 }
