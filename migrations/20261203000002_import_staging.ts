@@ -24,14 +24,15 @@ CREATE UNLOGGED TABLE import_runs (
 )`);
   await knex.raw(`COMMENT ON TABLE import_runs IS 'running imports: the helper session (pid, backend_start) that stages each; a run whose session is gone was killed'`);
   // One row per delivered feature as read: its index in the file, the class code, the attributes
-  // (jsonb, typed as the layer stores them), who it is for the report, the geometry in the source CRS.
+  // (typed as the layer stores them; json, which COPY only checks: the check makes them jsonb in its
+  // parallel workers), who it is for the report, the geometry in the source CRS.
   await knex.raw(`
 CREATE UNLOGGED TABLE import_sources (
   run_id bigint NOT NULL,
   part integer NOT NULL,
   i integer NOT NULL,
   code text,
-  attrs jsonb NOT NULL,
+  attrs json NOT NULL,
   ref text,
   ref_num boolean,
   file smallint,
@@ -53,12 +54,13 @@ CREATE UNLOGGED TABLE import_staging (
   await knex.raw(`COMMENT ON TABLE import_staging IS 'checked content of running imports, by run (import_runs.id) and part; deleted once applied'`);
   // A part is read by run, part and fid (joined to the layer's hashes by fid).
   await knex.raw('CREATE INDEX import_staging_part ON import_staging (run_id, part, fid)');
-  // The helper analyses the table after each part, so that the planner of the import's transaction
-  // knows how many rows a part has (never analysed, it would take a part for a row or two and join it
-  // in nested loops): statistics of the key columns only, on a small sample (300 × 10 rows).
-  const keys = ['run_id', 'part', 'fid'];
-  const others = ['code', '_attrs', '_hash', 'geom'];
-  await knex.raw(`ALTER TABLE import_staging ${[...keys.map((c) => `ALTER COLUMN ${c} SET STATISTICS 10`), ...others.map((c) => `ALTER COLUMN ${c} SET STATISTICS 0`)].join(', ')}`);
+  // An import analyses both tables after each part, so that the planner knows how many rows a part
+  // has: never analysed, it would take a part for a row or two, check it without parallel workers
+  // and join it in nested loops. Statistics of the key columns only, on a small sample (300 rows).
+  const statistics = (table: string, keys: string[], others: string[]) =>
+    knex.raw(`ALTER TABLE ${table} ${[...keys.map((c) => `ALTER COLUMN ${c} SET STATISTICS 1`), ...others.map((c) => `ALTER COLUMN ${c} SET STATISTICS 0`)].join(', ')}`);
+  await statistics('import_sources', ['run_id', 'part'], ['i', 'code', 'attrs', 'ref', 'ref_num', 'file', 'g']);
+  await statistics('import_staging', ['run_id', 'part', 'fid'], ['code', '_attrs', '_hash', 'geom']);
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -29,9 +29,10 @@
 // (import_runs: the helper's pid and start) names a session that is gone, and the next committing
 // import deletes what it left.
 //
-// A dry run stages in its own transaction instead (nothing to overlap with, and it must write
-// nothing): its rows in import_sources are never committed, its other tables are temporary, and
-// all of it goes with its rollback.
+// A dry run stages in a session of its own too, in one transaction that is rolled back at its end
+// (nothing to overlap with, and it must write nothing): its rows in import_sources are never
+// committed, its other tables are temporary, and all of it goes with the rollback. (A session of
+// its own: temporary tables get the local buffers the session sets before its first one.)
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -92,6 +93,8 @@ const COPY_WRITE_BYTES = 256 * 1024;
 /** A part: this many features (default), or this much COPY text, whichever comes first. */
 export const PART_FEATURES = 50_000;
 const PART_BYTES = 32 * 1024 * 1024;
+/** Local buffers of an import's session, for the temporary table a part is checked into (MB; PostgreSQL's default is 8). */
+const TEMP_BUFFERS_MB = 128;
 
 /** One part read into memory as COPY text. */
 interface Part {
@@ -109,8 +112,10 @@ export class ImportStage {
   private readonly attrs: Attribute[];
   private readonly extract: number;
   private readonly polygon: boolean;
-  /** The helper session that stages a committing import (see the top of this file); undefined: the import's transaction stages. */
+  /** The session that stages (see the top of this file): a committing import's helper, or a dry run's own. */
   private helper: Knex | undefined;
+  /** A dry run's one transaction in that session, rolled back by close(). */
+  private dry: Knex.Transaction | undefined;
   /** The import's run (import_runs.id) its rows are marked with; 0 for a dry run (whose rows no one else sees). */
   private runId = 0;
   /** Parts applied to the layer whose rows in import_staging are still to be deleted. */
@@ -127,7 +132,7 @@ export class ImportStage {
    * they come (while `fine()` and PostGIS find nothing wrong), as a revision with this meta, the
    * staging then done by a helper session of `db` (the import's transaction's database) so that
    * checking one part and applying the previous one overlap; null for a dry run (the checks only,
-   * all in the import's transaction); `partFeatures`: features per part (default PART_FEATURES).
+   * in a session of its own, rolled back); `partFeatures`: features per part (default PART_FEATURES).
    */
   constructor(
     private readonly trx: Knex.Transaction,
@@ -150,7 +155,7 @@ export class ImportStage {
    * part k-1 applied. Internal columns start with '_' (attribute names start with a letter).
    */
   async run(rows: AsyncIterable<StageRow>): Promise<void> {
-    if (this.opts.commit) await this.openHelper();
+    await this.openSession();
     await this.staging((t) =>
       t.raw(
         `CREATE TEMP TABLE ${this.bad} (i integer, ref text, ref_num boolean, file smallint, reason text, lon double precision, lat double precision, status text,
@@ -183,35 +188,43 @@ export class ImportStage {
     }
   }
 
-  /** Runs staging statements: in a transaction of the helper session (committed at its end), else in the import's transaction. */
+  /** Runs staging statements: for a commit in a transaction of the helper session (committed at its end), for a dry run in its one transaction. */
   private staging<T>(work: (t: Knex.Transaction) => Promise<T>): Promise<T> {
-    return this.helper ? this.helper.transaction(work) : work(this.trx);
+    if (this.dry) return work(this.dry);
+    if (!this.helper) throw new Error('the import stage is not open');
+    return this.helper.transaction(work);
   }
 
   /**
-   * The helper session: one connection of its own (no statement timeout), which first deletes what
-   * imports whose session died (a killed process) left, then records this import's run.
+   * The staging session: one connection of its own (no statement timeout). A committing import's
+   * first deletes what imports whose session died (a killed process) left, then records this
+   * import's run; a dry run's opens its one transaction.
    */
-  private async openHelper(): Promise<void> {
-    this.helper = knexFactory({
+  private async openSession(): Promise<void> {
+    const helper = knexFactory({
       client: 'pg',
       connection: this.opts.db.client.config.connection,
       pool: {
         min: 1,
         max: 1,
         afterCreate(conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) {
-          conn.query('SET statement_timeout = 0; SET client_min_messages = warning', (err) => done(err, conn));
+          conn.query(`SET statement_timeout = 0; SET client_min_messages = warning; SET temp_buffers = '${TEMP_BUFFERS_MB}MB'`, (err) => done(err, conn));
         },
       },
     });
-    await this.helper.raw(
+    this.helper = helper;
+    if (!this.opts.commit) {
+      this.dry = await helper.transaction();
+      return;
+    }
+    await helper.raw(
       `WITH gone AS (
          DELETE FROM import_runs r WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.pid AND a.backend_start = r.backend_start)
          RETURNING id),
        sources AS (DELETE FROM ${SOURCES} WHERE run_id IN (SELECT id FROM gone))
        DELETE FROM ${STAGING} WHERE run_id IN (SELECT id FROM gone)`,
     );
-    const { rows } = await this.helper.raw<{ rows: { id: string }[] }>(
+    const { rows } = await helper.raw<{ rows: { id: string }[] }>(
       'INSERT INTO import_runs (layer_id, pid, backend_start) SELECT ?, pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id',
       [this.layer.id],
     );
@@ -258,6 +271,8 @@ export class ImportStage {
       const conn = (await (t.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as { query<T>(q: T): T };
       await pipeline(Readable.from(part.text), conn.query(copyFrom(`COPY ${SOURCES} (run_id, part, i, code, attrs, ref, ref_num, file, g) FROM STDIN`)));
       part.text.length = 0;
+      // The check's planner must know the part's size, or it checks a part of "three rows" without parallel workers.
+      await t.raw(`ANALYZE ${SOURCES}`);
 
       await this.check(t, part.k);
       const chk = this.chk(part.k);
@@ -275,14 +290,14 @@ export class ImportStage {
       );
       this.problems += rows[0].problems;
       // What the import's transaction applies, while nothing is wrong (else it applies nothing more).
-      if (this.helper && !this.problems && this.opts.fine()) {
+      if (this.opts.commit && !this.problems && this.opts.fine()) {
         await t.raw(`INSERT INTO ${STAGING} (run_id, part, fid, code, _attrs, _hash, geom) SELECT ?, ?, fid, code, _attrs, _hash, geom FROM ${chk}`, [this.runId, part.k]);
         // The import's transaction joins the part by fid: its planner needs to know the part's size.
         await t.raw(`ANALYZE ${STAGING}`);
       }
-      // Only the first part's rows are read again (the preview); the others go at once.
+      // Only the first part's rows are read again (the preview); the others go at once (a dry run's with its rollback).
       if (part.k > 0) {
-        await t.raw(`DELETE FROM ${SOURCES} WHERE run_id = ? AND part = ?`, [this.runId, part.k]);
+        if (this.opts.commit) await t.raw(`DELETE FROM ${SOURCES} WHERE run_id = ? AND part = ?`, [this.runId, part.k]);
         await t.raw(`DROP TABLE ${chk}`);
       }
     });
@@ -366,14 +381,18 @@ export class ImportStage {
   }
 
   /**
-   * Deletes what this import left in the shared tables and closes the helper session: after the
-   * import's transaction has ended (it read those rows). The helper's temporary tables are
-   * discarded first (a session's own go when it ends, but not necessarily before its client has
-   * gone). A dry run's rows and tables went with its rollback.
+   * Ends the staging session: a dry run's transaction is rolled back (its rows and tables with it);
+   * a committing import deletes what it left in the shared tables, after the import's transaction
+   * has ended (it read those rows), its temporary tables discarded first (a session's own go when
+   * it ends, but not necessarily before its client has gone).
    */
   async close(): Promise<void> {
     if (!this.helper) return;
     try {
+      if (this.dry) {
+        await this.dry.rollback().catch(() => undefined);
+        return;
+      }
       await this.helper.raw('DISCARD TEMP').catch(() => undefined); // (a killed helper reconnects without any)
       await this.helper.raw(
         `WITH done AS (DELETE FROM import_runs WHERE id = ? RETURNING id),
@@ -384,6 +403,7 @@ export class ImportStage {
     } finally {
       await this.helper.destroy();
       this.helper = undefined;
+      this.dry = undefined;
     }
   }
 
@@ -399,11 +419,12 @@ export class ImportStage {
     const final = this.layer.geometry === 'Point' ? `ST_SetSRID(COALESCE(${m}, t.g), 4490)` : `ST_Multi(COALESCE(${m}, t.g))`;
     return {
       sql: `CREATE TEMP TABLE ${this.chk(k)} AS
-      SELECT s.i::bigint AS fid, s.code, s.attrs AS _attrs, s.ref AS _ref, s.ref_num AS _ref_num, s.file AS _file,
+      SELECT s.i::bigint AS fid, s.code, a.attrs AS _attrs, s.ref AS _ref, s.ref_num AS _ref_num, s.file AS _file,
              ST_IsEmpty(t.g) AS _empty, d.valid AS _valid, d.reason AS _reason, ST_X(d.location) AS _lon, ST_Y(d.location) AS _lat,
              ${m} AS _m, CASE WHEN ${m} IS NOT NULL THEN t.g END AS _before, x.geom,
-             ${this.opts.commit ? 'revision_feature_hash(s.code, s.attrs, x.geom)' : 'NULL::uuid'} AS _hash
-      FROM ${SOURCES} s CROSS JOIN LATERAL ST_Transform(s.g, 4490) AS t(g) CROSS JOIN LATERAL ST_IsValidDetail(t.g) AS d
+             ${this.opts.commit ? 'revision_feature_hash(s.code, a.attrs, x.geom)' : 'NULL::uuid'} AS _hash
+      FROM ${SOURCES} s CROSS JOIN LATERAL (SELECT s.attrs::jsonb) AS a(attrs)
+      CROSS JOIN LATERAL ST_Transform(s.g, 4490) AS t(g) CROSS JOIN LATERAL ST_IsValidDetail(t.g) AS d
       CROSS JOIN LATERAL ${final} AS x(geom)
       WHERE s.run_id = ? AND s.part = ?`,
       bindings: [this.runId, k],
