@@ -454,21 +454,16 @@ describe('the 19,000-parcel land-use status layer', () => {
 });
 
 describe('HTTP errors', () => {
-  it.each([
-    ['/api/layers/nope/revisions', 404, 'unknown_layer'],
-    ['/api/layers/nope/revisions/1/features', 404, 'unknown_layer'],
-    ['/api/layers/rivers/revisions/99', 404, 'unknown_revision'],
-    ['/api/layers/rivers/revisions/99/features', 404, 'unknown_revision'],
-    ['/api/layers/rivers/revisions/1/diff?from=42', 404, 'unknown_revision'],
-    ['/api/layers/rivers/revisions/abc', 400, 'invalid_parameter'],
-    ['/api/layers/rivers/revisions/0/features', 400, 'invalid_parameter'],
-    ['/api/layers/rivers/revisions/99999999999/features', 400, 'invalid_parameter'],
-    ['/api/layers/rivers/revisions/1/features?limit=0', 400, 'invalid_parameter'],
-    ['/api/layers/rivers/revisions/1/features?offset=-1', 400, 'invalid_parameter'],
-    ['/api/layers/rivers/revisions/1/diff?from=x', 400, 'invalid_parameter'],
-    ['/api/layers/rivers/revisions/1/features?bbox=1,2,3,4', 400, 'unknown_parameter'],
-    ['/api/layers/rivers/revisions/1/nothing', 404, 'not_found'],
-  ])('GET %s answers %i %s', async (path, status, code) => {
+  // Status and code, and the paths under /api/layers that answer them.
+  const refusals: [number, string, string[]][] = [
+    [404, 'unknown_layer', ['/nope/revisions', '/nope/revisions/1/features']],
+    [404, 'unknown_revision', ['/rivers/revisions/99', '/rivers/revisions/99/features', '/rivers/revisions/1/diff?from=42']],
+    [400, 'invalid_parameter', ['/rivers/revisions/abc', '/rivers/revisions/0/features', '/rivers/revisions/99999999999/features']],
+    [400, 'invalid_parameter', ['/rivers/revisions/1/features?limit=0', '/rivers/revisions/1/features?offset=-1', '/rivers/revisions/1/diff?from=x']],
+    [400, 'unknown_parameter', ['/rivers/revisions/1/features?bbox=1,2,3,4']],
+    [404, 'not_found', ['/rivers/revisions/1/nothing']],
+  ];
+  it.each(refusals.flatMap(([status, code, paths]) => paths.map((p) => [`/api/layers${p}`, status, code] as const)))('GET %s answers %i %s', async (path, status, code) => {
     await expectError(`${srv.baseUrl}${path}`, status, code);
   });
 
