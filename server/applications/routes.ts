@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { guard } from '../accounts/authorize';
 import { amendApplication, prepareSite, reviewing, reviewInbox, submitApplication, withdrawApplication } from '../accounts/needs';
 import { uploadTooLarge } from '../imports/messages';
-import { receiveUpload } from '../imports/routes';
+import { receiveUpload } from '../imports/upload';
 import { badRequest } from '../platform/errors';
 import { paging, param, Routes, validateBody, type RoutesOptions } from '../platform/contract';
 import { amend, correct, readSite, sign, submit, withdraw } from './commands';

@@ -18,7 +18,6 @@ import { importFile } from './pipeline';
 import { ImportFields, ImportRejected, ImportReport, ImportUpload } from './schemas';
 import { receiveUpload } from './upload';
 
-export { receiveUpload } from './upload'; // (also the site upload's: server/applications/routes.ts)
 
 export interface ImportsOptions extends RoutesOptions {
   /** Largest upload (MiB, ONEMAP_UPLOAD_MAX_MB). */
