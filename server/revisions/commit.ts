@@ -77,9 +77,9 @@ const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
 
 /**
  * Replaces a layer's content with the given features as a new revision (one transaction, see the
- * top of this file). The caller validated the features and checked that the user may write.
- * TODO(accounts): the caller must pass the authenticated user and check that they belong to the
- * layer's owning department (layer.department) or are an admin before calling this.
+ * top of this file). The caller validated the features, passes the authenticated account, and has
+ * checked that it may write the layer (layerWrite in accounts/needs.ts: a plan_editor of the layer's
+ * owning department, or an admin).
  */
 export async function commitRevision(
   knex: Knex,
@@ -116,7 +116,7 @@ export interface RestoreMeta {
 
 /**
  * Makes a new revision (kind 'restore') whose content equals revision `revision`'s.
- * TODO(accounts): only the owning department or an admin may restore (checked by the caller).
+ * Only the owning department's plan editor or an admin may restore (layerWrite, checked by the caller).
  */
 export async function restoreRevision(knex: Knex, layer: Layer, revision: number, meta: RestoreMeta, opts: CommitOptions = {}): Promise<CommitResult> {
   const reason = meta.reason?.trim() || `restore of revision ${revision}`;
@@ -169,7 +169,7 @@ export function stagedContentColumns(layer: Layer, alias: string, geom: string):
  * caller commits its transaction after finish(), or rolls it back on any error or second
  * thought (a killed process does too): the layer is then exactly as it was. PostgreSQL's refusals
  * come back as the same 4xx AppErrors as commitRevision's.
- * TODO(accounts): the caller checks that the user may write the layer, as for commitRevision.
+ * The caller has checked that the account may write the layer (layerWrite), as for commitRevision.
  */
 export interface StagedCommit {
   add(part: StagedContent): Promise<void>;
