@@ -29,6 +29,8 @@ import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
 import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
+import { releasesRoutes } from './releases/routes';
+import { Releases } from './releases/store';
 import { revisionsRoutes } from './revisions/routes';
 import { staticRoutes, styleRoutes } from './style/routes';
 import { tilesRoutes } from './tiles/routes';
@@ -36,6 +38,7 @@ import { tilesRoutes } from './tiles/routes';
 export interface App {
   app: express.Express;
   catalog: Catalog;
+  releases: Releases;
   conflicts: { engine: ConflictEngine; watcher: ConflictWatcher };
   close(): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   const engine = new ConflictEngine(db.knex, registry, rules);
   const applications = new Applications(db.knex, registry, loadProjectTypes(registry, rules), WorkCalendar.load());
   const watcher = new ConflictWatcher(engine, versions);
+  const releases = new Releases(db.knex, registry, rules);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -102,6 +106,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(conflictsRoutes(db.knex, engine, watcher, { ...paging, ...contractOpts }));
   mount(applicationsRoutes(applications, { ...paging, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
   mount(layersRoutes(catalog, db.knex, contractOpts));
+  mount(releasesRoutes(releases, { publicUrl, ...contractOpts }));
   mount(ogcRoutes(catalog, db.knex, { ...paging, ...contractOpts, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }));
   // Glyph ranges are protobuf (as documented), not the octet-stream express.static guesses for .pbf.
   const glyphs = { maxAge: '7d', fallthrough: true, setHeaders: (res: express.Response) => res.type('application/x-protobuf') };
@@ -115,6 +120,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   return {
     app,
     catalog,
+    releases,
     conflicts: { engine, watcher },
     close: async () => {
       await watcher.stop();

@@ -130,3 +130,23 @@ export const correctOpinion = (app: UnderReview, opinion: { id: number; departme
   departments: [opinion.department.id],
   notBy: notOwn(app),
 });
+
+// --- releases of the one map (server/releases/) ---------------------------------------------------------
+
+/** Preparing a release (成果版本): a plan_editor of planning (市规划局 issues the one map), or an admin. */
+export const prepareRelease: Need = { action: 'preparing a release of the one map', roles: ['plan_editor'], departments: [LEAD_DEPARTMENT] };
+
+/** Publishing a release: a reviewer of planning, or an admin; never the account that prepared it (four eyes). */
+export const publishRelease = (release: { number: number; preparedBy: string }): Need => ({
+  action: `publishing release ${release.number}`,
+  roles: ['reviewer'],
+  departments: [LEAD_DEPARTMENT],
+  notBy: { names: [release.preparedBy], why: `a release is published by another account than the one that prepared it (four eyes), and ${release.preparedBy} prepared release ${release.number}` },
+});
+
+/** Withdrawing a release (with a reason): a reviewer of planning, or an admin. */
+export const withdrawRelease = (release: { number: number }): Need => ({
+  action: `withdrawing release ${release.number}`,
+  roles: ['reviewer'],
+  departments: [LEAD_DEPARTMENT],
+});

@@ -12,27 +12,29 @@ export const ERROR_CODES = {
   400: [
     'invalid_parameter', 'unknown_parameter', 'missing_parameter', 'invalid_body', 'malformed_json', 'invalid_header',
     'invalid_revision', 'invalid_upload', 'invalid_site_geojson', 'not_a_session', 'tile_out_of_range', 'unknown_layer',
-    'unsupported_crs', 'unsupported_encoding', 'unsupported_format', 'weak_password',
+    'unsupported_crs', 'unsupported_encoding', 'unsupported_format', 'weak_password', 'same_release', 'empty_extent',
   ],
   401: ['unauthenticated', 'invalid_credentials'],
   403: ['forbidden'],
   404: [
     'not_found', 'unknown_collection', 'unknown_feature', 'unknown_layer', 'unknown_revision', 'revision_content_not_kept',
     'unknown_account', 'unknown_token', 'unknown_application', 'unknown_version', 'unknown_opinion', 'unknown_case',
-    'unknown_run', 'unknown_district',
+    'unknown_run', 'unknown_district', 'unknown_release',
   ],
   409: [
     'account_exists', 'derived_layer', 'illegal_transition', 'layer_busy', 'run_in_progress', 'self_lockout',
     'already_approved', 'already_withdrawn', 'already_corrected', 'already_signed', 'content_not_kept', 'not_under_review', 'stale_version',
-    'unknown_project_type',
+    'unknown_project_type', 'release_not_draft', 'release_withdrawn_already', 'pinned_revision_missing', 'review_number_required',
+    'layer_not_released', 'no_current_release', 'archive_building',
   ],
+  410: ['release_withdrawn'],
   412: ['version_conflict'],
   413: ['payload_too_large'],
   415: ['unsupported_media_type'],
   422: ['import_rejected', 'features_rejected', 'invalid_site', 'invalid_site_file', 'site_outside_datong', 'wrong_zone'],
   428: ['version_required'],
   429: ['too_many_attempts'],
-  500: ['internal', 'export_failed'],
+  500: ['internal', 'export_failed', 'print_failed', 'archive_failed'],
   503: ['busy', 'query_timeout', 'unavailable'],
 } as const;
 

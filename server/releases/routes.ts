@@ -1,0 +1,110 @@
+// /api/releases: preparing, publishing and withdrawing releases of the one map (成果发布), and
+// reading them. Anonymous visitors read the published and superseded releases only; staff read
+// every one. The standards services of a release (OGC API, tiles, style) are served under
+// /releases/{n} (service.ts).
+import type { Request } from 'express';
+import { z } from 'zod';
+import { accountOf, guard } from '../accounts/authorize';
+import { prepareRelease, publishRelease, withdrawRelease } from '../accounts/needs';
+import { describeNeed } from '../accounts/needs';
+import { Routes, type RoutesOptions } from '../platform/contract';
+import { PrepareBody, PreparedRelease, PublishBody, Release, ReleaseList, releaseNumber, WithdrawBody } from './schemas';
+import { type Releases, releaseOf, summaryOf } from './store';
+
+export interface ReleasesOptions extends RoutesOptions {
+  publicUrl?: string;
+}
+
+export function releasesRoutes(releases: Releases, opts: ReleasesOptions): Routes {
+  const routes = new Routes('/api/releases', ['Releases'], opts);
+  const base = (req: Request) => opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
+  const ofRelease = z.object({ number: releaseNumber().describe('release number') });
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/',
+      summary: 'The releases, newest first (anonymous visitors: the published and superseded ones)',
+      access: guard.public,
+      responses: { 200: { description: 'the releases and which one is current', schema: ReleaseList } },
+    },
+    async ({ res }) => {
+      const who = accountOf(res);
+      const rows = await releases.list(who);
+      res.set('Cache-Control', 'no-cache');
+      return { current: rows.find((r) => r.status === 'published')?.number ?? null, releases: rows.map(summaryOf) };
+    },
+  );
+
+  routes.route(
+    {
+      method: 'post',
+      path: '/',
+      summary: 'Prepares a draft release: the layers pinned at their revisions and their content copied, the conflict situation recorded',
+      description: 'Default: every delivered layer at its current revision. The draft is staff-only until it is published.',
+      access: guard.need(prepareRelease),
+      body: PrepareBody,
+      responses: { 201: { description: 'the draft', schema: PreparedRelease, headers: { Location: 'the release’s URL' } } },
+      errors: [404, 409],
+    },
+    async ({ req, res, body, account }) => {
+      const { number, skipped } = await releases.prepare(account, body);
+      res.status(201).location(`${base(req)}/api/releases/${number}`);
+      return { ...releaseOf(await releases.read(number, account), base(req)), skipped };
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:number',
+      summary: 'One release: its pins, figures, conflict situation and links to its services',
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'the release', schema: Release } },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await releases.read(params.number, accountOf(res));
+      res.set('Cache-Control', 'no-cache');
+      return releaseOf(r, base(req));
+    },
+  );
+
+  routes.route(
+    {
+      method: 'post',
+      path: '/:number/publish',
+      summary: 'Publishes a draft (with its 审图号); the current release becomes superseded',
+      description: 'Four eyes: never by the account that prepared the release.',
+      access: guard.need(() => publishRelease({ number: 0, preparedBy: '' }), `${describeNeed(publishRelease({ number: 0, preparedBy: '' }))}; never the account that prepared it`),
+      params: ofRelease,
+      body: PublishBody,
+      responses: { 200: { description: 'the published release', schema: Release } },
+      errors: [404, 409],
+    },
+    async ({ req, params, body, account }) => {
+      await releases.publish(account, params.number, body);
+      return releaseOf(await releases.read(params.number, account), base(req));
+    },
+  );
+
+  routes.route(
+    {
+      method: 'post',
+      path: '/:number/withdraw',
+      summary: 'Withdraws a release with a reason (it stays readable by staff, never deleted)',
+      access: guard.need(() => withdrawRelease({ number: 0 }), describeNeed(withdrawRelease({ number: 0 }))),
+      params: ofRelease,
+      body: WithdrawBody,
+      responses: { 200: { description: 'the withdrawn release', schema: Release } },
+      errors: [404, 409],
+    },
+    async ({ req, params, body, account }) => {
+      await releases.withdraw(account, params.number, body.reason);
+      return releaseOf(await releases.read(params.number, account), base(req));
+    },
+  );
+
+  return routes;
+}
