@@ -29,6 +29,7 @@ import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
 import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
+import { printRoutes } from './releases/print-routes';
 import { releasesRoutes } from './releases/routes';
 import { Releases } from './releases/store';
 import { revisionsRoutes } from './revisions/routes';
@@ -60,9 +61,14 @@ export async function createApp(config: Config, db: Database, registry: Registry
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
   app.use((_req, res, next) => {
-    res.setHeader('Access-Control-Allow-Origin', '*'); // open data: any web map may use it
+    // Any web map may use the published releases; the working data needs an account (a bearer
+    // token from a script or another site, or this site's own session cookie).
+    res.setHeader('Access-Control-Allow-Origin', '*');
     next();
   });
+  // Who a request is from (a session cookie with its CSRF token, or a bearer token), for every
+  // route, the tiles too: the working data needs an account (guard.staff).
+  app.use(identify(db.knex));
   const publicUrl = config.ONEMAP_PUBLIC_URL;
   const paging = { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT };
   const contractOpts = { checkResponses: config.ONEMAP_CHECK_RESPONSES };
@@ -85,8 +91,6 @@ export async function createApp(config: Config, db: Database, registry: Registry
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
   mount(tilesRoutes(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl, ...contractOpts }));
   app.use(compression());
-  // Who a request is from (a session cookie with its CSRF token, or a bearer token), for every route below.
-  app.use(identify(db.knex));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -105,8 +109,10 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(documentRoutes((req) => documentOf(baseOf(req), '3.1'), contractOpts));
   mount(conflictsRoutes(db.knex, engine, watcher, { ...paging, ...contractOpts }));
   mount(applicationsRoutes(applications, { ...paging, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
-  mount(layersRoutes(catalog, db.knex, contractOpts));
+  mount(printRoutes(releases, { publicUrl, ...contractOpts })); // before /api/releases, whose router ends in a 404
   mount(releasesRoutes(releases, { publicUrl, ...contractOpts }));
+  // Last of /api: its mount is /api itself (its 404 answers every /api path not mounted before it).
+  mount(layersRoutes(catalog, db.knex, contractOpts));
   mount(ogcRoutes(catalog, db.knex, { ...paging, ...contractOpts, publicUrl, document: (req) => documentOf(baseOf(req), '3.0') }));
   // Glyph ranges are protobuf (as documented), not the octet-stream express.static guesses for .pbf.
   const glyphs = { maxAge: '7d', fallthrough: true, setHeaders: (res: express.Response) => res.type('application/x-protobuf') };

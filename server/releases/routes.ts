@@ -2,14 +2,19 @@
 // reading them. Anonymous visitors read the published and superseded releases only; staff read
 // every one. The standards services of a release (OGC API, tiles, style) are served under
 // /releases/{n} (service.ts).
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { accountOf, guard } from '../accounts/authorize';
 import { prepareRelease, publishRelease, withdrawRelease } from '../accounts/needs';
 import { describeNeed } from '../accounts/needs';
-import { Routes, type RoutesOptions } from '../platform/contract';
-import { PrepareBody, PreparedRelease, PublishBody, Release, ReleaseList, releaseNumber, WithdrawBody } from './schemas';
+import { requireAccount } from '../accounts/authorize';
+import { FeatureCollection } from '../ogcapi/schemas';
+import { paging, param, Routes, type RoutesOptions } from '../platform/contract';
+import { changedFeatures, checkDistinct, compare, loadKeyTotals, type Side, workingSide } from './compare';
+import { Comparison, compareWith, PrepareBody, PreparedRelease, PublishBody, Release, ReleaseList, releaseNumber, WithdrawBody } from './schemas';
 import { type Releases, releaseOf, summaryOf } from './store';
+
+const GEOJSON = 'application/geo+json';
 
 export interface ReleasesOptions extends RoutesOptions {
   publicUrl?: string;
@@ -103,6 +108,60 @@ export function releasesRoutes(releases: Releases, opts: ReleasesOptions): Route
     async ({ req, params, body, account }) => {
       await releases.withdraw(account, params.number, body.reason);
       return releaseOf(await releases.read(params.number, account), base(req));
+    },
+  );
+
+  // --- comparison (对比分析) -------------------------------------------------------------------------------
+  const totals = loadKeyTotals(releases.registry);
+  /** The two sides: the release of the path and ?with= (another release, or the working layers for staff). */
+  const sides = async (res: Response, number: number, withWhat: string): Promise<[Side, Side, z.output<typeof Comparison>['to']]> => {
+    const who = accountOf(res);
+    const other = withWhat === 'working' ? 'working' : Number(withWhat);
+    checkDistinct(number, other);
+    const from = await releases.read(number, who);
+    if (other === 'working') {
+      requireAccount(res);
+      return [{ kind: 'release', release: from }, await workingSide(releases.knex, releases.registry), { working: true }];
+    }
+    const to = await releases.read(other, who);
+    return [{ kind: 'release', release: from }, { kind: 'release', release: to }, { release: to.row.number, title: to.row.title }];
+  };
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:number/compare',
+      summary: 'Compares the release with another one, or with the working data (staff): changes per layer in 公顷, key totals, conflicts gained and lost',
+      description: 'Public when both releases are; `with=working` needs an account.',
+      access: guard.public,
+      params: ofRelease,
+      query: z.object({ with: compareWith() }),
+      responses: { 200: { description: 'the comparison, from the release of the path to the other side', schema: Comparison } },
+      errors: [401, 404, 410],
+    },
+    async ({ res, params, query }) => {
+      const [from, to, toRef] = await sides(res, params.number, query.with);
+      const result = await compare(releases.knex, from, to, totals);
+      return { from: { release: params.number, title: from.kind === 'release' ? from.release.row.title : '' }, to: toRef, ...result };
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:number/compare/features',
+      summary: 'The features of one layer that differ between the two sides (GeoJSON; properties._change = added, removed or changed)',
+      access: guard.public,
+      params: ofRelease,
+      query: z.object({ with: compareWith(), layer: param.text(64).describe('a layer id one of the sides pins'), ...paging(1000, 10_000) }),
+      responses: { 200: { description: 'a FeatureCollection of the changes (added and changed in their new state, removed in their old)', type: GEOJSON, schema: FeatureCollection } },
+      errors: [401, 404, 410],
+    },
+    async ({ res, params, query }) => {
+      const [from, to] = await sides(res, params.number, query.with);
+      const { features, matched } = await changedFeatures(releases.knex, from, to, query.layer, { limit: query.limit, offset: query.offset });
+      const text = `${JSON.stringify({ type: 'FeatureCollection', numberMatched: matched, numberReturned: features.length }).slice(0, -1)},"features":[${features.join(',')}]}`;
+      res.type(GEOJSON).send(text);
     },
   );
 

@@ -107,3 +107,42 @@ export const PreparedRelease = Release.extend({
 export const ReleaseList = z
   .object({ current: int.nullable().describe('the published release, if any'), releases: z.array(ReleaseSummary).describe('newest first; anonymous visitors see published and superseded ones only') })
   .meta({ id: 'ReleaseList' });
+
+// --- comparison (对比分析) ----------------------------------------------------------------------------------
+
+/** ?with= of a comparison: another release's number, or 'working' (staff only). */
+export const compareWith = () =>
+  param.text(20).refine((v) => v === 'working' || /^[1-9]\d{0,9}$/.test(v), { message: "expected a release number or 'working'" }).describe("another release's number, or 'working' (the working layers now; staff only)");
+
+const haOrNull = z.number().nullable().describe('公顷; null for points and lines');
+export const LayerComparison = z
+  .object({
+    layerId: z.string(),
+    title: z.string(),
+    fromRevision: int.nullable().describe('null: the side does not pin the layer'),
+    toRevision: int.nullable(),
+    added: z.object({ count: int, area_ha: haOrNull }),
+    removed: z.object({ count: int, area_ha: haOrNull }),
+    changed: z.object({ count: int, area_before_ha: haOrNull, area_after_ha: haOrNull }),
+    unchanged: int,
+    byClass: z.array(z.object({ code: z.string(), zh: z.string(), color: z.string(), from_ha: z.number(), to_ha: z.number(), change_ha: z.number() })),
+  })
+  .meta({ id: 'LayerComparison' });
+
+const caseRef = z.object({ caseId: z.string(), ruleId: z.string(), adcode: z.string(), area_m2: z.number() });
+export const Comparison = z
+  .object({
+    from: z.object({ release: int, title: z.string() }),
+    to: z.union([z.object({ release: int, title: z.string() }), z.object({ working: z.literal(true) })]),
+    layers: z.array(LayerComparison),
+    totals: z.array(z.object({ id: z.string(), zh: z.string(), layerId: z.string(), from_ha: z.number(), to_ha: z.number(), change_ha: z.number() })).describe('the key totals (layers/release-totals.json), 公顷'),
+    conflicts: z.object({ gainedCount: int, lostCount: int, gained: z.array(caseRef), lost: z.array(caseRef) }).describe('open ledger cases on the `to` side and not on the `from` side (gained), and the reverse (lost)'),
+  })
+  .meta({ id: 'ReleaseComparison' });
+
+export type ReleaseSummary = z.output<typeof ReleaseSummary>;
+export type ReleaseList = z.output<typeof ReleaseList>;
+export type PreparedRelease = z.output<typeof PreparedRelease>;
+export type ReleaseLayer = z.output<typeof ReleaseLayer>;
+export type Comparison = z.output<typeof Comparison>;
+export type LayerComparison = z.output<typeof LayerComparison>;

@@ -37,14 +37,14 @@ export interface Diff {
   features: string[];
 }
 
-/** The pairs of snapshot rows that make up the diff (see the top of this file). */
-const DIFF_SQL = `
-WITH cand AS (
-  SELECT f.id, f.hash, f.area_m2, f.attrs->>?::text AS k, md5(ST_AsEWKB(f.geom)) AS g,
-         CASE WHEN ${visibleAt()} THEN 'removed' ELSE 'added' END AS side
-  FROM revision_features f
-  WHERE f.layer_id = ? AND ${visibleAt()} <> ${visibleAt()}
-),
+/**
+ * The changes between two sides, as pairs of rows (see the top of this file). `cand` is a SELECT of
+ * the rows on one side only (a row on both is unchanged), with columns id, hash, area_m2, code,
+ * k (the key attribute's value), g (md5 of the geometry) and side ('removed': only on the old
+ * side; 'added': only on the new one). The release comparison (releases/compare.ts) uses it too.
+ */
+export const pairsSql = (cand: string) => `
+WITH cand AS (${cand}),
 numbered AS (SELECT c.*, row_number() OVER (PARTITION BY side, hash ORDER BY id) AS n FROM cand c),
 same AS (
   SELECT r.id FROM numbered r JOIN numbered a ON r.side = 'removed' AND a.side = 'added' AND a.hash = r.hash AND a.n = r.n
@@ -72,16 +72,25 @@ changes AS (
   UNION ALL SELECT 'removed', id, NULL FROM rest2 r WHERE side = 'removed' AND NOT EXISTS (SELECT 1 FROM by_geom b WHERE b.old_id = r.id)
   UNION ALL SELECT 'added', NULL, id FROM rest2 r WHERE side = 'added' AND NOT EXISTS (SELECT 1 FROM by_geom b WHERE b.new_id = r.id)
 )
-SELECT ch.change, ch.old_id, ch.new_id, o.area_m2 AS old_area, n.area_m2 AS new_area
-FROM changes ch LEFT JOIN cand o ON o.id = ch.old_id LEFT JOIN cand n ON n.id = ch.new_id
+SELECT ch.change, ch.old_id, ch.new_id, o.area_m2 AS old_area, n.area_m2 AS new_area, o.code AS old_code, n.code AS new_code
+FROM changes ch LEFT JOIN cand o ON o.id = ch.old_id AND o.side = 'removed' LEFT JOIN cand n ON n.id = ch.new_id AND n.side = 'added'
 ORDER BY COALESCE(ch.new_id, ch.old_id)`;
 
-interface PairRow {
+/** The pairs of snapshot rows that make up a revision diff: the rows whose range starts or ends between the two revisions. */
+const DIFF_SQL = pairsSql(`
+  SELECT f.id, f.hash, f.area_m2, f.code, f.attrs->>?::text AS k, md5(ST_AsEWKB(f.geom)) AS g,
+         CASE WHEN ${visibleAt()} THEN 'removed' ELSE 'added' END AS side
+  FROM revision_features f
+  WHERE f.layer_id = ? AND ${visibleAt()} <> ${visibleAt()}`);
+
+export interface PairRow {
   change: Change;
   old_id: string | null;
   new_id: string | null;
   old_area: number | null;
   new_area: number | null;
+  old_code: string | null;
+  new_code: string | null;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

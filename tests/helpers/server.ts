@@ -17,6 +17,10 @@ export async function startTestServer(database: string = inject('demoDatabase'),
   const db = await openDatabase(config, { database });
   const { app, close } = await createApp(config, db, loadRegistry());
   const server = app.listen(0, '127.0.0.1');
+  // fetch (undici) keeps idle sockets for the server's Keep-Alive hint less a second; on a loaded
+  // machine the server's own 5 s timer can close one just as a test reuses it (ECONNRESET). A long
+  // timeout leaves the closing to the client.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
