@@ -1,6 +1,8 @@
 // Who may write what, on the server: every route declares its guard (below) and every permission is
-// a Need (needs.ts, shared with the viewer) checked here. Reads of public data (the map, OGC API,
-// tiles, the conflicts list and reports) stay anonymous.
+// a Need (needs.ts, shared with the viewer) checked here. The working data (OGC API, tiles, the
+// style, layers, revisions, exports, conflicts, ledger, reports, applications) is read by staff of
+// any role (`guard.staff`); without an account only the published releases, the login, the health
+// check, the OpenAPI document and the viewer's static files answer.
 //
 //   401 unauthenticated: no account behind the request (anonymous, a session cookie without its
 //       X-CSRF-Token header, an expired or revoked credential, a deactivated account);
@@ -76,6 +78,8 @@ export const guard = {
   public: { security: 'public', check: () => undefined } as Guard<undefined>,
   /** Any signed-in account (staff of any role). */
   account: (who = 'any account'): Guard<Account> => ({ security: 'account', who, check: (res) => requireAccount(res) }),
+  /** Reads of the working data: any staff account, of any role or department (anonymous: 401). */
+  staff: { security: 'account', who: 'any staff account (working data)', check: (res) => requireAccount(res) } as Guard<Account>,
   /** An account that `need` allows; `need` may depend on the validated path parameters. */
   need: <P = Record<string, unknown>>(need: Need | ((params: P) => Need), who?: string): Guard<Account> => ({
     security: 'account',

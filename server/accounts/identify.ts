@@ -3,22 +3,59 @@
 // X-CSRF-Token header is not taken (the request is anonymous), so another site cannot act as the
 // user. A credential that is not recognised (unknown, expired, revoked, malformed) leaves the
 // request anonymous and says why in res.locals.authProblem, for the 401's message (authorize.ts).
+//
+// Reads (GET, HEAD) take what the database said about a credential within the last few seconds
+// (CREDENTIAL_CACHE_MS, at most CREDENTIAL_CACHE_SIZE credentials): a map pans through hundreds of
+// tiles a second, each of which needs an account, and the lookup would otherwise be a query per
+// tile. Writes always ask the database. A write to /api/auth or /api/accounts (logout, a revoked
+// token, a deactivated account, new roles, a new password) empties the cache as it finishes, so a
+// revocation made through this service holds at once; one made elsewhere (the accounts CLI, SQL)
+// holds for reads within CREDENTIAL_CACHE_MS. An expired credential is never taken from the cache.
 import { parseCookie } from 'cookie';
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
+import { LRUCache } from 'lru-cache';
 import { recognise } from './accounts';
 
 export const SESSION_COOKIE = 'onemap_session';
 /** Methods that change nothing: a session cookie counts for them without the CSRF token. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** How long a read may rely on what the database said about a credential. */
+export const CREDENTIAL_CACHE_MS = 5_000;
+const CREDENTIAL_CACHE_SIZE = 5_000;
+/** Writes here may revoke or change a credential or an account: the cache is emptied after them. */
+const ACCOUNT_WRITES = /^\/api\/(auth|accounts)(\/|$)/;
+
+type Recognised = NonNullable<Awaited<ReturnType<typeof recognise>>>;
 
 /** Who the request is from (res.locals.account / res.locals.credential), or nobody. */
 export function identify(knex: Knex): RequestHandler {
+  // false: the database knew no such credential (an unknown, revoked or expired one).
+  const recent = new LRUCache<string, Recognised | false>({ max: CREDENTIAL_CACHE_SIZE, ttl: CREDENTIAL_CACHE_MS });
+  // Bumped when the cache is emptied: a lookup that started before is not cached after.
+  let generation = 0;
+  const lookUp = async (token: string, safe: boolean): Promise<Recognised | null> => {
+    if (safe) {
+      const hit = recent.get(token);
+      if (hit !== undefined) return hit && hit.credential.expires_at.getTime() > Date.now() ? hit : null;
+    }
+    const started = generation;
+    const r = await recognise(knex, token);
+    if (started === generation) recent.set(token, r ?? false);
+    return r;
+  };
   return async (req, res, next) => {
     try {
+      const safe = SAFE.has(req.method);
+      if (!safe && ACCOUNT_WRITES.test(req.path)) {
+        res.on('finish', () => {
+          generation++;
+          recent.clear();
+        });
+      }
       const auth = req.get('Authorization');
       if (auth?.startsWith('Bearer ')) {
-        const r = await recognise(knex, auth.slice(7).trim());
+        const r = await lookUp(auth.slice(7).trim(), safe);
         if (r && r.credential.kind === 'token') Object.assign(res.locals, r);
         else res.locals.authProblem = 'credential';
       } else {
@@ -26,9 +63,9 @@ export function identify(knex: Knex): RequestHandler {
         // which no session matches: an invalid credential, not a failure.
         const token = parseCookie(req.get('Cookie') ?? '')[SESSION_COOKIE];
         if (token) {
-          const r = await recognise(knex, token);
+          const r = await lookUp(token, safe);
           if (!r || r.credential.kind !== 'session') res.locals.authProblem = 'credential';
-          else if (SAFE.has(req.method) || req.get('X-CSRF-Token') === r.credential.csrf) Object.assign(res.locals, r);
+          else if (safe || req.get('X-CSRF-Token') === r.credential.csrf) Object.assign(res.locals, r);
           else res.locals.authProblem = 'csrf';
         }
       }

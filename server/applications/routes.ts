@@ -38,7 +38,7 @@ const id = param.id();
 const ofApplication = z.object({ id });
 const ofVersion = z.object({ id, version: param.id() });
 const asOfVersion = z.object({ version: param.int(1, 1_000_000).optional().describe('the version (default: the current one)') });
-const everyone = guard.account('any account');
+const everyone = guard.staff;
 const reviewer = guard.need(reviewing, 'a reviewer of a department the version goes to (the opinion’s department for a correction), never on an application they submitted');
 
 export function applicationsRoutes(apps: Applications, opts: ApplicationsRouteOptions): Routes {

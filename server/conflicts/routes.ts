@@ -4,10 +4,11 @@
 // patches themselves are also the "conflicts" layer (OGC API collection, vector tiles, style)
 // through the view plan.conflicts.
 //
-// Reads are public. Writes need an account, asked for before the body is read (401); what the
-// account may do is a need of accounts/needs.ts: runs are the planning bureau's (403 before the
-// body too); a case's status changes and comments belong to its rule's departments, so that need
-// is known once the case is read: body (400), then the case (404), then the need (403).
+// Reads need an account of any role (working data: 401 without). Writes need an account, asked
+// for before the body is read (401); what the account may do is a need of accounts/needs.ts: runs
+// are the planning bureau's (403 before the body too); a case's status changes and comments belong
+// to its rule's departments, so that need is known once the case is read: body (400), then the
+// case (404), then the need (403).
 import { stringify } from 'csv-stringify/sync';
 import type { Knex } from 'knex';
 import { z } from 'zod';
@@ -43,7 +44,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/rules',
       summary: 'The rules with their layers, classes and departments; the severities, statuses, decisions and transitions',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'the rules and the vocabulary of the ledger', schema: RulesInfo } },
     },
     () => ledger.describeRules(),
@@ -56,7 +57,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/runs',
       summary: 'The detection runs, newest first',
-      access: guard.public,
+      access: guard.staff,
       query: z.object({ limit: param.int(1, 500).default(20).describe('how many') }),
       responses: { 200: { description: 'the runs, and whether an automatic one is going on', schema: RunList } },
     },
@@ -68,7 +69,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/runs/:id',
       summary: 'One detection run',
-      access: guard.public,
+      access: guard.staff,
       params: RunIdParams,
       responses: { 200: { description: 'the run: mode, layer revisions read, counts, areas, slivers, duration', schema: RunRecord } },
       errors: [404],
@@ -108,7 +109,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/summary',
       summary: 'Count and area of the current patches per rule × district (same filters as the cases)',
-      access: guard.public,
+      access: guard.staff,
       query: FilterQuery,
       responses: { 200: { description: 'rows and totals in m², 公顷 and 亩', schema: Summary } },
     },
@@ -120,7 +121,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/cases',
       summary: 'The cases, gravest first, then the largest',
-      access: guard.public,
+      access: guard.staff,
       query: z.object({ ...filters, ...paging(opts.defaultLimit, opts.maxLimit) }),
       responses: { 200: { description: 'one page of cases and how many match', schema: CaseList } },
     },
@@ -132,7 +133,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/cases/:id',
       summary: 'One case with its geometry and history',
-      access: guard.public,
+      access: guard.staff,
       params: CaseIdParams,
       responses: { 200: { description: 'the case', schema: CaseDetail, headers: { ETag: 'the case version, what a status change is made against (If-Match)' } } },
       errors: [404],
@@ -194,7 +195,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       path: '/ledger.csv',
       summary: 'The ledger as CSV: every case (open and closed) matching the filters',
       description: 'UTF-8 with a byte-order mark and CRLF line ends, so spreadsheet programs read the Chinese text; text that would start a formula is kept as text.',
-      access: guard.public,
+      access: guard.staff,
       query: FilterQuery,
       responses: { 200: { description: 'the ledger', type: 'text/csv' } },
     },
@@ -217,7 +218,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/ledger.geojson',
       summary: 'The ledger as GeoJSON: every case (open and closed) matching the filters, with its (last) geometry',
-      access: guard.public,
+      access: guard.staff,
       query: FilterQuery,
       responses: { 200: { description: 'the ledger', type: 'application/geo+json', schema: LedgerGeoJson } },
     },
@@ -233,7 +234,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       method: 'get',
       path: '/report',
       summary: 'The printable report of one district: a map, the summary by rule and the case table',
-      access: guard.public,
+      access: guard.staff,
       query: ReportQuery,
       responses: { 200: { description: 'self-contained HTML (A4)', type: 'text/html' } },
       errors: [404],

@@ -25,7 +25,7 @@ export function exportsRoutes(catalog: Catalog, knex: Knex, gdal: GdalSettings, 
       method: 'get',
       path: '/',
       summary: 'A layer’s current content or any kept revision as a file (server/exports): code, class_zh, every attribute, area_m2 (ellipsoidal m²)',
-      access: guard.public,
+      access: guard.staff,
       params: z.object({ layerId: layerIdParam(catalog.registry, 'a layer of the registry (the conflicts layer: its current content only)') }),
       query: ExportQuery,
       responses: {

@@ -65,7 +65,7 @@ export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions):
       method: 'get',
       path: '/layers',
       summary: 'The layer registry with each layer’s revision, version, count and extent',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'groups, departments and layers in the registry’s order', schema: LayerCatalogue } },
     },
     async () => {
@@ -84,7 +84,7 @@ export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions):
       method: 'get',
       path: '/identify',
       summary: 'Features of the given layers at a point, with areas in m², 公顷 and 亩',
-      access: guard.public,
+      access: guard.staff,
       query: z.object({
         // Required: a missing one answers 400 missing_parameter, a bad one invalid_parameter.
         lon: param.number(-180, 180).describe('CGCS2000 longitude'),

@@ -6,6 +6,7 @@
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import type { Account } from '../accounts/accounts';
 import { guard } from '../accounts/authorize';
 import type { Catalog } from '../layers/catalog';
 import { checkedText, layerIdParam } from '../layers/params';
@@ -60,7 +61,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/',
       summary: 'Landing page',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'links to the API definition (OpenAPI 3.0 and 3.1), the conformance classes and the collections', schema: LandingPage } },
     },
     ({ req }) => {
@@ -86,7 +87,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/conformance',
       summary: 'Conformance classes',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'Part 1 core, GeoJSON and OpenAPI 3.0; Part 2 CRS', schema: Conformance } },
     },
     () => ({ conformsTo: conformanceClasses }),
@@ -97,7 +98,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/api',
       summary: 'This service’s OpenAPI 3.0 document (the 3.1 one: /api/openapi.json)',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'OpenAPI 3.0', type: OPENAPI_30, schema: OpenApiDocumentSchema } },
     },
     ({ req, res }) => {
@@ -130,7 +131,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/collections',
       summary: 'The collections (one per registry layer)',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'every collection, in the registry’s order', schema: Collections } },
     },
     async ({ req }) => {
@@ -148,7 +149,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/collections/:collectionId',
       summary: 'One collection',
-      access: guard.public,
+      access: guard.staff,
       params: collectionParams,
       responses: { 200: { description: 'the collection', schema: Collection } },
       errors: [404],
@@ -175,12 +176,12 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     method: 'get',
     path: '/collections/:collectionId/items',
     summary: 'Features of a collection, paged, with bbox and attribute filters',
-    access: guard.public,
+    access: guard.staff,
     params: collectionParams,
     query: itemsQuery.extend(anyFilter),
     responses: { 200: { description: 'GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links', type: GEOJSON, schema: FeatureCollection, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
     errors: [404],
-  } satisfies Contract<typeof collectionParams, z.ZodObject, undefined, undefined>;
+  } satisfies Contract<typeof collectionParams, z.ZodObject, undefined, Account>;
 
   routes.route(items, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
@@ -223,12 +224,12 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     method: 'get',
     path: '/collections/:collectionId/items/:featureId',
     summary: 'One feature',
-    access: guard.public,
+    access: guard.staff,
     params: featureParams,
     query: itemsQuery.pick({ crs: true, f: true }),
     responses: { 200: { description: 'GeoJSON Feature', type: GEOJSON, schema: Feature, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
     errors: [404],
-  } satisfies Contract<typeof featureParams, z.ZodObject, undefined, undefined>;
+  } satisfies Contract<typeof featureParams, z.ZodObject, undefined, Account>;
 
   routes.route(feature, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);

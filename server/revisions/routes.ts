@@ -32,8 +32,8 @@ export function revisionsRoutes(catalog: Catalog, knex: Knex, opts: RevisionsOpt
   const ofRevision = z.object({ layerId, revision: revisionNumber().describe('revision number') });
   const delivered = (id: string) => layerOf(catalog, id, { delivered: true });
   const errors = [404, 409];
-  /** What every read of the history is: public, about a delivered layer. */
-  const read = { method: 'get', access: guard.public, errors } as const;
+  /** What every read of the history is: staff only (working data), about a delivered layer. */
+  const read = { method: 'get', access: guard.staff, errors } as const;
   /** A FeatureCollection text around PostGIS's Feature texts (they are never parsed here). */
   const collection = (members: object, features: string[]) => `${JSON.stringify({ type: 'FeatureCollection', ...members }).slice(0, -1)},"features":[${features.join(',')}]}`;
 

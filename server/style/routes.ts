@@ -42,7 +42,7 @@ export function styleRoutes(registry: Registry, opts: RoutesOptions & { publicUr
       method: 'get',
       path: '/',
       summary: 'MapLibre style of all layers, colours from the registry',
-      access: guard.public,
+      access: guard.staff,
       responses: { 200: { description: 'the style: one vector source per layer, fills by class code, lines, points and labels', schema: Style } },
     },
     ({ req, res }) => {

@@ -1,7 +1,8 @@
 // /tiles: TileJSON 3.0 per layer and its vector tiles, gzip-compressed, cached in memory per
-// layer data version (a write bumps the version: old tiles are never served as current). Mounted
-// before the service's compression and request log: a tile carries its own encoding and headers,
-// and is written straight to the socket. Its z/x/y are the handler's to check (400
+// layer data version (a write bumps the version: old tiles are never served as current). Working
+// data: staff only (identify runs before, with its short cache of credentials). Mounted before the
+// service's compression and request log: a tile carries its own encoding and headers, and is
+// written straight to the socket. Its z/x/y are the handler's to check (400
 // tile_out_of_range); the contract's own validation of them is text only (well under a µs).
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -88,7 +89,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       method: 'get',
       path: '/:layerId.json',
       summary: 'TileJSON 3.0 of a layer',
-      access: guard.public,
+      access: guard.staff,
       params: z.object({ layerId: layerParam }),
       responses: { 200: { description: 'TileJSON; its tiles URL carries the data version', schema: TileJson } },
       errors: [404],
@@ -124,7 +125,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       method: 'get',
       path: '/:layerId/:z/:x/:y.mvt',
       summary: 'Mapbox Vector Tile of a layer (Web Mercator tile matrix)',
-      access: guard.public,
+      access: guard.staff,
       params: z.object({
         layerId: layerParam,
         z: tileIndex({ minimum: 0, maximum: MAX_Z }, 'zoom'),
@@ -133,7 +134,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       }),
       query: z.object({ v: checkedText({ type: 'integer' }, 'data version (from the TileJSON); the current one makes the tile cacheable for a year').optional() }),
       responses: {
-        200: { description: 'the tile, gzip-compressed when the client takes it', type: MVT_TYPE, headers: { ETag: 'the layer and its data version', 'Cache-Control': 'immutable with the current ?v=, else max-age=0' } },
+        200: { description: 'the tile, gzip-compressed when the client takes it', type: MVT_TYPE, headers: { ETag: 'the layer and its data version', 'Cache-Control': 'private; immutable with the current ?v=, else max-age=0' } },
         304: { description: 'not modified (If-None-Match)' },
       },
       errors: [404],
@@ -150,7 +151,8 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       const etag = `W/"${layerId}-${version}"`;
       const headers: Record<string, string | number> = {
         'Content-Type': MVT_TYPE,
-        'Cache-Control': query.v === String(version) ? 'public, max-age=31536000, immutable' : 'public, max-age=0, must-revalidate',
+        // private: working data, for the account's browser only (never a shared cache's, which would hand it to anyone)
+        'Cache-Control': query.v === String(version) ? 'private, max-age=31536000, immutable' : 'private, max-age=0, must-revalidate',
         ETag: etag,
         Vary: 'Accept-Encoding',
       };
