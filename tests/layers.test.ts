@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
+import { asStaff } from './helpers/auth';
 import { expectError, getJson } from './helpers/http';
 import { useFileServer } from './helpers/setup';
 
@@ -7,7 +8,7 @@ const srv = useFileServer();
 
 describe('/api/layers', () => {
   it('returns the registry grouped by plan, with each layer’s revision, count and extent', async () => {
-    const { body } = await getJson(`${srv.baseUrl}/api/layers`);
+    const { body } = await getJson(`${srv.baseUrl}/api/layers`, asStaff());
     expect(body.groups.map((g: any) => g.id)).toEqual(expect.arrayContaining(['econ', 'landuse', 'urban', 'env', 'industry']));
     expect(body.layers).toHaveLength(loadRegistry().layers.length);
     for (const l of body.layers) {
@@ -21,7 +22,7 @@ describe('/api/layers', () => {
 
 describe('/api/identify', () => {
   it('finds the district, the plan zones and the urban block at a point in the central city, with areas in 公顷 and 亩', async () => {
-    const { status, body } = await getJson(`${srv.baseUrl}/api/identify?lon=113.30&lat=40.08&zoom=13&layers=districts,landuse_plan,urban_plan`);
+    const { status, body } = await getJson(`${srv.baseUrl}/api/identify?lon=113.30&lat=40.08&zoom=13&layers=districts,landuse_plan,urban_plan`, asStaff());
     expect(status).toBe(200);
     const byLayer: Record<string, any[]> = {};
     for (const f of body.features) (byLayer[f.layer] ??= []).push(f);
@@ -36,7 +37,7 @@ describe('/api/identify', () => {
   });
 
   it('answers in the order of the layers parameter and finds nothing outside Datong', async () => {
-    const { body } = await getJson(`${srv.baseUrl}/api/identify?lon=100&lat=30&layers=districts`);
+    const { body } = await getJson(`${srv.baseUrl}/api/identify?lon=100&lat=30&layers=districts`, asStaff());
     expect(body.features).toEqual([]);
   });
 
@@ -46,7 +47,13 @@ describe('/api/identify', () => {
     ['lon=113&lat=40&zoom=99', 400, 'invalid_parameter'],
     ['lon=113&lat=40&layers=districts,nope', 400, 'unknown_layer'],
   ])('refuses %s', async (q, status, code) => {
-    await expectError(`${srv.baseUrl}/api/identify?${q}`, status, code);
+    await expectError(`${srv.baseUrl}/api/identify?${q}`, status, code, asStaff());
+  });
+});
+
+describe('without an account', () => {
+  it.each(['/api/layers', '/api/identify?lon=113.30&lat=40.08&layers=districts'])('%s answers 401 unauthenticated (working data)', async (path) => {
+    await expectError(`${srv.baseUrl}${path}`, 401, 'unauthenticated');
   });
 });
 

@@ -6,11 +6,14 @@ import { createApp } from '../server/app';
 import { loadRegistry } from '../server/layers/registry';
 import { openDatabase } from '../server/platform/db';
 import { testConfig } from './helpers/db';
-import { expectError, getJson } from './helpers/http';
+import { staffHeaders } from './helpers/auth';
+import { expectError, requestsAs } from './helpers/http';
 import { useFileServer } from './helpers/setup';
 
 const registry = loadRegistry();
 const srv = useFileServer();
+/** The working OGC API is staff's: every request is the run's staff account's (anonymous: 'without an account' below). */
+const staff = requestsAs(staffHeaders);
 let ogc: string;
 beforeAll(() => {
   ogc = `${srv.baseUrl}/ogcapi`;
@@ -18,20 +21,20 @@ beforeAll(() => {
 
 describe('OGC API – Features: landing, conformance, API definition', () => {
   it('the landing page links the API definition, the conformance classes and the collections', async () => {
-    const { status, body } = await getJson(ogc);
+    const { status, body } = await staff.getJson(ogc);
     expect(status).toBe(200);
     const rels = Object.fromEntries(body.links.map((l: any) => [l.rel, l]));
     expect(rels['service-desc'].type).toBe('application/vnd.oai.openapi+json;version=3.0');
     // …and the OpenAPI 3.1 rendering of the same document.
     const desc31 = body.links.find((l: any) => l.rel === 'service-desc' && l.type === 'application/vnd.oai.openapi+json;version=3.1');
-    expect((await getJson(desc31.href)).body.openapi).toMatch(/^3\.1/);
+    expect((await staff.getJson(desc31.href)).body.openapi).toMatch(/^3\.1/);
     expect(rels.conformance.href).toBe(`${ogc}/conformance`);
     expect(rels.data.href).toBe(`${ogc}/collections`);
-    for (const l of body.links) expect((await fetch(l.href)).status, l.href).toBe(200);
+    for (const l of body.links) expect((await staff.fetch(l.href)).status, l.href).toBe(200);
   });
 
   it('declares core, GeoJSON, OpenAPI 3.0 and CRS conformance', async () => {
-    const { body } = await getJson(`${ogc}/conformance`);
+    const { body } = await staff.getJson(`${ogc}/conformance`);
     expect(body.conformsTo).toEqual(
       expect.arrayContaining([
         'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
@@ -43,7 +46,7 @@ describe('OGC API – Features: landing, conformance, API definition', () => {
   });
 
   it('the OpenAPI document describes every OGC path, the tiles, the style and the viewer API', async () => {
-    const res = await fetch(`${ogc}/api`);
+    const res = await staff.fetch(`${ogc}/api`);
     expect(res.headers.get('content-type')).toContain('application/vnd.oai.openapi+json');
     const doc = await res.json();
     expect(doc.openapi).toMatch(/^3\.0/);
@@ -67,7 +70,7 @@ describe('OGC API – Features: landing, conformance, API definition', () => {
       await db.close();
     }
     expect(routes.length).toBeGreaterThan(40);
-    const doc = await (await fetch(`${ogc}/api`)).json();
+    const doc = await (await staff.fetch(`${ogc}/api`)).json();
     const shape = (p: string) => p.replace(/\{[^}]+\}/g, '{}');
     const documented = new Map<string, Record<string, any>>(Object.entries(doc.paths as Record<string, Record<string, any>>).map(([p, ops]) => [shape(p), ops]));
     const missing = routes.filter((r) => !(r.method === 'static' ? [...documented.keys()].some((p) => p.startsWith(r.path)) : documented.get(r.path)?.[r.method]));
@@ -87,9 +90,13 @@ describe('OGC API – Features: landing, conformance, API definition', () => {
         if (op.security.length) expect(Object.keys(op.responses), `${method} ${p}`).toEqual(expect.arrayContaining(['401', '403']));
       }
     }
-    // Public data stays public; the audit trail and account management need an account.
-    for (const p of ['/ogcapi/collections/{collectionId}/items', '/tiles/{layerId}/{z}/{x}/{y}.mvt', '/api/conflicts/cases', '/api/conflicts/report', '/api/layers']) expect(doc.paths[p].get.security, p).toEqual([]);
-    for (const p of ['/api/audit', '/api/audit/verify', '/api/accounts']) expect(doc.paths[p].get.security, p).toEqual([{ session: [] }, { bearer: [] }]);
+    // The working data needs an account (any staff role), as do the audit trail and account
+    // management; the login, the health check, the document and the viewer's files do not.
+    const account = [{ session: [] }, { bearer: [] }];
+    for (const p of ['/ogcapi', '/ogcapi/conformance', '/ogcapi/api', '/ogcapi/collections', '/ogcapi/collections/{collectionId}/items', '/tiles/{layerId}.json', '/tiles/{layerId}/{z}/{x}/{y}.mvt', '/style.json',
+      '/api/layers', '/api/identify', '/api/layers/{layerId}/revisions', '/api/layers/{layerId}/revisions/{revision}/diff', '/api/layers/{layerId}/export', '/api/conflicts/cases', '/api/conflicts/report', '/api/conflicts/ledger.csv',
+      '/api/applications', '/api/audit', '/api/audit/verify', '/api/accounts']) expect(doc.paths[p].get.security, p).toEqual(account);
+    for (const p of ['/', '/fonts/{fontstack}/{range}.pbf', '/api/openapi.json', '/healthz', '/api/auth/me']) expect(doc.paths[p].get.security, p).toEqual([]);
   });
 });
 
@@ -110,7 +117,7 @@ function routesOf(app: Express): { method: string; path: string }[] {
 
 describe('OGC API – Features: collections', () => {
   it('lists one collection per registry layer, each with items link, extent and CRS list', async () => {
-    const { body } = await getJson(`${ogc}/collections`);
+    const { body } = await staff.getJson(`${ogc}/collections`);
     expect(body.collections.map((c: any) => c.id).sort()).toEqual(registry.layers.map((l) => l.id).sort());
     for (const c of body.collections) {
       expect(c.links.find((l: any) => l.rel === 'items').href).toBe(`${ogc}/collections/${c.id}/items`);
@@ -125,11 +132,11 @@ describe('OGC API – Features: collections', () => {
   });
 
   it('describes one collection, and answers 404 with a code for an unknown one', async () => {
-    const { body } = await getJson(`${ogc}/collections/landuse_plan`);
+    const { body } = await staff.getJson(`${ogc}/collections/landuse_plan`);
     expect(body.id).toBe('landuse_plan');
     expect(body.title).toBe('土地用途区');
-    await expectError(`${ogc}/collections/no_such_layer`, 404, 'unknown_collection');
-    await expectError(`${ogc}/collections/no_such_layer/items`, 404, 'unknown_collection');
+    await staff.expectError(`${ogc}/collections/no_such_layer`, 404, 'unknown_collection');
+    await staff.expectError(`${ogc}/collections/no_such_layer/items`, 404, 'unknown_collection');
   });
 });
 
@@ -140,7 +147,7 @@ describe('OGC API – Features: items', () => {
     let matched = -1;
     let pages = 0;
     while (url) {
-      const { body, headers }: any = await getJson(url);
+      const { body, headers }: any = await staff.getJson(url);
       expect(headers.get('content-type')).toContain('application/geo+json');
       expect(body.type).toBe('FeatureCollection');
       expect(body.numberReturned).toBe(body.features.length);
@@ -159,13 +166,13 @@ describe('OGC API – Features: items', () => {
   });
 
   it('uses the documented default page size of 100', async () => {
-    const { body } = await getJson(`${ogc}/collections/landuse_status/items`);
+    const { body } = await staff.getJson(`${ogc}/collections/landuse_status/items`);
     expect(body.numberReturned).toBe(100);
     expect(body.numberMatched).toBeGreaterThan(100);
   });
 
   it('returns RFC 7946 GeoJSON with CRS84 coordinates, properties with area_m2 and the Content-Crs header', async () => {
-    const res = await fetch(`${ogc}/collections/districts/items?limit=20`);
+    const res = await staff.fetch(`${ogc}/collections/districts/items?limit=20`);
     expect(res.headers.get('content-crs')).toBe('<http://www.opengis.net/def/crs/OGC/1.3/CRS84>');
     const body = await res.json();
     expect(body.features).toHaveLength(11);
@@ -182,9 +189,9 @@ describe('OGC API – Features: items', () => {
   });
 
   it('filters by bbox: every feature returned intersects it and fewer match than without', async () => {
-    const all = (await getJson(`${ogc}/collections/landuse_plan/items?limit=1`)).body.numberMatched;
+    const all = (await staff.getJson(`${ogc}/collections/landuse_plan/items?limit=1`)).body.numberMatched;
     const bbox = [113.25, 40.05, 113.35, 40.12];
-    const { body } = await getJson(`${ogc}/collections/landuse_plan/items?limit=1000&bbox=${bbox.join(',')}`);
+    const { body } = await staff.getJson(`${ogc}/collections/landuse_plan/items?limit=1000&bbox=${bbox.join(',')}`);
     expect(body.numberMatched).toBeGreaterThan(0);
     expect(body.numberMatched).toBeLessThan(all);
     for (const f of body.features) {
@@ -195,36 +202,36 @@ describe('OGC API – Features: items', () => {
   });
 
   it('filters by attribute values, parsed by type', async () => {
-    const { body } = await getJson(`${ogc}/collections/landuse_plan/items?code=010&limit=50`);
+    const { body } = await staff.getJson(`${ogc}/collections/landuse_plan/items?code=010&limit=50`);
     expect(body.numberMatched).toBeGreaterThan(0);
     for (const f of body.features) expect(f.properties.code).toBe('010');
-    const named = await getJson(`${ogc}/collections/districts/items?name=${encodeURIComponent('城区')}`);
+    const named = await staff.getJson(`${ogc}/collections/districts/items?name=${encodeURIComponent('城区')}`);
     expect(named.body.numberMatched).toBe(1);
     expect(named.body.features[0].properties.adcode).toBe('140202');
-    await expectError(`${ogc}/collections/pv_sites/items?capacity_mw=lots`, 400, 'invalid_parameter');
-    await expectError(`${ogc}/collections/pv_sites/items?on_subsidence=yes`, 400, 'invalid_parameter');
+    await staff.expectError(`${ogc}/collections/pv_sites/items?capacity_mw=lots`, 400, 'invalid_parameter');
+    await staff.expectError(`${ogc}/collections/pv_sites/items?on_subsidence=yes`, 400, 'invalid_parameter');
   });
 
   it('refuses a date that does not exist, an integer beyond the column and a filter the collection lacks, with 400 naming each', async () => {
-    const day = await expectError(`${ogc}/collections/pv_sites/items?grid_date=2024-02-30`, 400, 'invalid_parameter');
+    const day = await staff.expectError(`${ogc}/collections/pv_sites/items?grid_date=2024-02-30`, 400, 'invalid_parameter');
     expect(day.details.parameter).toBe('grid_date');
-    const both = await expectError(`${ogc}/collections/pv_sites/items?grid_date=2024-13-01&capacity_mw=lots`, 400, 'invalid_parameter');
+    const both = await staff.expectError(`${ogc}/collections/pv_sites/items?grid_date=2024-13-01&capacity_mw=lots`, 400, 'invalid_parameter');
     expect(both.details.problems.map((p: { path: string }) => p.path).sort()).toEqual(['capacity_mw', 'grid_date']);
-    expect((await getJson(`${ogc}/collections/pv_sites/items?grid_date=2024-02-29`)).status).toBe(200);
+    expect((await staff.getJson(`${ogc}/collections/pv_sites/items?grid_date=2024-02-29`)).status).toBe(200);
     // PostgreSQL's integer ends at 2^31 − 1: beyond it is a bad value, not the database's error.
-    expect((await expectError(`${ogc}/collections/econ_projects/items?start_year=99999999999`, 400, 'invalid_parameter')).details.parameter).toBe('start_year');
-    expect((await expectError(`${ogc}/collections/districts/items?grid_date=2024-02-29`, 400, 'unknown_parameter')).details.parameter).toBe('grid_date');
+    expect((await staff.expectError(`${ogc}/collections/econ_projects/items?start_year=99999999999`, 400, 'invalid_parameter')).details.parameter).toBe('start_year');
+    expect((await staff.expectError(`${ogc}/collections/districts/items?grid_date=2024-02-29`, 400, 'unknown_parameter')).details.parameter).toBe('grid_date');
   });
 
   it('returns one feature by id, and 404 for an unknown or malformed id', async () => {
-    const list = (await getJson(`${ogc}/collections/districts/items?limit=1`)).body;
+    const list = (await staff.getJson(`${ogc}/collections/districts/items?limit=1`)).body;
     const id = list.features[0].id;
-    const { status, body } = await getJson(`${ogc}/collections/districts/items/${id}`);
+    const { status, body } = await staff.getJson(`${ogc}/collections/districts/items/${id}`);
     expect(status).toBe(200);
     expect(body.id).toBe(id);
     expect(body.links.find((l: any) => l.rel === 'collection')).toBeDefined();
-    await expectError(`${ogc}/collections/districts/items/999999999`, 404, 'unknown_feature');
-    await expectError(`${ogc}/collections/districts/items/abc'--`, 404, 'unknown_feature');
+    await staff.expectError(`${ogc}/collections/districts/items/999999999`, 404, 'unknown_feature');
+    await staff.expectError(`${ogc}/collections/districts/items/abc'--`, 404, 'unknown_feature');
   });
 
   it.each([
@@ -243,11 +250,11 @@ describe('OGC API – Features: items', () => {
     ["name=x'%20OR%201=1--&nosuch=1", 'unknown_parameter'],
     ['f=html', 'unsupported_format'],
   ])('refuses %s with a 400 %s', async (query, code) => {
-    await expectError(`${ogc}/collections/districts/items?${query}`, 400, code);
+    await staff.expectError(`${ogc}/collections/districts/items?${query}`, 400, code);
   });
 
   it('treats a quote in a filter value as data, not SQL', async () => {
-    const { status, body } = await getJson(`${ogc}/collections/districts/items?name=${encodeURIComponent("城区' OR '1'='1")}`);
+    const { status, body } = await staff.getJson(`${ogc}/collections/districts/items?name=${encodeURIComponent("城区' OR '1'='1")}`);
     expect(status).toBe(200);
     expect(body.numberMatched).toBe(0);
   });
@@ -266,8 +273,8 @@ describe('OGC API – Features Part 2: CRS', () => {
     ['EPSG:4547', 'http://www.opengis.net/def/crs/EPSG/0/4547'],
     ['EPSG:4526', 'http://www.opengis.net/def/crs/EPSG/0/4526'],
   ])('Gauss-Krüger coordinates in %s agree with PROJ cs2cs within 1 mm', async (code, uri) => {
-    const lonlat = (await getJson(`${ogc}/collections/districts/items?limit=3`)).body.features;
-    const res = await fetch(`${ogc}/collections/districts/items?limit=3&crs=${encodeURIComponent(uri)}`);
+    const lonlat = (await staff.getJson(`${ogc}/collections/districts/items?limit=3`)).body.features;
+    const res = await staff.fetch(`${ogc}/collections/districts/items?limit=3&crs=${encodeURIComponent(uri)}`);
     expect(res.headers.get('content-crs')).toBe(`<${uri}>`);
     const gk = (await res.json()).features;
     for (let i = 0; i < 3; i++) {
@@ -284,20 +291,20 @@ describe('OGC API – Features Part 2: CRS', () => {
   });
 
   it('EPSG:4490 is returned in its own axis order (lat, lon)', async () => {
-    const a = (await getJson(`${ogc}/collections/districts/items?limit=1`)).body.features[0];
-    const b = (await getJson(`${ogc}/collections/districts/items?limit=1&crs=EPSG:4490`)).body.features[0];
+    const a = (await staff.getJson(`${ogc}/collections/districts/items?limit=1`)).body.features[0];
+    const b = (await staff.getJson(`${ogc}/collections/districts/items?limit=1&crs=EPSG:4490`)).body.features[0];
     const [lon, lat] = firstRing(a)[0];
     expect(firstRing(b)[0]).toEqual([lat, lon]);
   });
 
   it('bbox-crs in Gauss-Krüger metres selects the same features as the same box in degrees', async () => {
     const box = [113.25, 40.05, 113.35, 40.12];
-    const deg = (await getJson(`${ogc}/collections/landuse_plan/items?limit=2000&bbox=${box.join(',')}`)).body;
+    const deg = (await staff.getJson(`${ogc}/collections/landuse_plan/items?limit=2000&bbox=${box.join(',')}`)).body;
     // The box's corners in EPSG:4547 (northing, easting), from cs2cs; a projected box is not a lon/lat box,
     // so compare against a box that contains the degree box and expect a superset.
     const corners = cs2cs('EPSG:4547', [[box[1], box[0]], [box[3], box[0]], [box[1], box[2]], [box[3], box[2]]]);
     const gkBox = [Math.min(...corners.map((c) => c[0])), Math.min(...corners.map((c) => c[1])), Math.max(...corners.map((c) => c[0])), Math.max(...corners.map((c) => c[1]))];
-    const gk = (await getJson(`${ogc}/collections/landuse_plan/items?limit=2000&bbox-crs=EPSG:4547&bbox=${gkBox.join(',')}`)).body;
+    const gk = (await staff.getJson(`${ogc}/collections/landuse_plan/items?limit=2000&bbox-crs=EPSG:4547&bbox=${gkBox.join(',')}`)).body;
     const degIds = new Set(deg.features.map((f: any) => f.id));
     const gkIds = new Set(gk.features.map((f: any) => f.id));
     expect(deg.numberMatched).toBeGreaterThan(0);
@@ -306,16 +313,37 @@ describe('OGC API – Features Part 2: CRS', () => {
   });
 });
 
-/** GDAL runs as a child process while this process serves it: never block the event loop on it. */
-const gdal = async (tool: string, args: string[], timeout = 120_000) =>
-  (await promisify(execFile)(tool, args, { encoding: 'utf8', maxBuffer: 1 << 30, timeout })).stdout;
+/**
+ * GDAL runs as a child process while this process serves it: never block the event loop on it. It
+ * sends the staff account's bearer token with every request (GDAL_HTTP_HEADERS, GDAL ≥ 3.6; in the
+ * environment rather than --config, so that the token is not in the process list).
+ */
+const gdal = async (tool: string, args: string[], timeout = 120_000, headers: Record<string, string> = staffHeaders()) =>
+  (await promisify(execFile)(tool, args, {
+    encoding: 'utf8', maxBuffer: 1 << 30, timeout,
+    env: { ...process.env, GDAL_HTTP_HEADERS: Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n') },
+  })).stdout;
+
+describe('without an account', () => {
+  it.each(['', '/conformance', '/api', '/collections', '/collections/districts', '/collections/districts/items', '/collections/districts/items/1', '/collections/no_such_layer'])(
+    '/ogcapi%s answers 401 unauthenticated, saying how to log in (the working layers are staff only)',
+    async (path) => {
+      const body = await expectError(`${ogc}${path}`, 401, 'unauthenticated');
+      expect(body.message).toContain('Authorization: Bearer');
+    },
+  );
+
+  it('GDAL without the token is refused', async () => {
+    await expect(gdal('ogrinfo', ['-ro', '-q', `OAPIF:${ogc}`], 60_000, {})).rejects.toThrow(/401/);
+  });
+});
 
 describe('GDAL OAPIF driver as a client', () => {
   it('lists every collection and reads each with the right feature count', async () => {
     const listing = await gdal('ogrinfo', ['-ro', '-q', `OAPIF:${ogc}`]);
     for (const l of registry.layers) expect(listing).toContain(`${l.id} (title: ${l.title.zh})`);
     for (const l of registry.layers) {
-      const expected = (await getJson(`${ogc}/collections/${l.id}/items?limit=1`)).body.numberMatched;
+      const expected = (await staff.getJson(`${ogc}/collections/${l.id}/items?limit=1`)).body.numberMatched;
       if (expected > 5000) continue; // the large status layer is read below through a bbox
       // Force a full read (-al without -so counts by iterating through every page).
       const out = await gdal('ogr2ogr', ['-f', 'GeoJSON', '/vsistdout/', `OAPIF:${ogc}`, l.id, '-oo', 'PAGE_SIZE=1000']);
@@ -324,7 +352,7 @@ describe('GDAL OAPIF driver as a client', () => {
   });
 
   it('downloads the large land-use status collection page by page with the right count', async () => {
-    const expected = (await getJson(`${ogc}/collections/landuse_status/items?limit=1`)).body.numberMatched;
+    const expected = (await staff.getJson(`${ogc}/collections/landuse_status/items?limit=1`)).body.numberMatched;
     const out = await gdal('ogrinfo', ['-ro', '-al', '-so', '-oo', 'PAGE_SIZE=5000', `OAPIF:${ogc}`, 'landuse_status']);
     expect(out).toContain(`Feature Count: ${expected}`);
     const full = await gdal('ogr2ogr', ['-f', 'CSV', '/vsistdout/', `OAPIF:${ogc}`, 'landuse_status', '-oo', 'PAGE_SIZE=5000', '-select', 'code'], 300_000);

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { openDatabase } from '../server/platform/db';
-import { expectError, getJson } from './helpers/http';
+import { as, staffHeaders } from './helpers/auth';
+import { expectError, requestsAs } from './helpers/http';
 import { tileContaining, tileParams, tileStatement } from '../server/tiles/mvt';
 import { testConfig, useTestDatabase } from './helpers/db';
 import { startTestServer } from './helpers/server';
@@ -12,17 +13,19 @@ import { useFileServer } from './helpers/setup';
 
 const tileOf = tileContaining;
 
-async function fetchTile(url: string) {
-  const res = await fetch(url);
+async function fetchTile(url: string, headers: Record<string, string> = staffHeaders()) {
+  const res = await fetch(url, { headers });
   const raw = Buffer.from(await res.arrayBuffer()); // fetch undoes Content-Encoding: gzip
   return { res, tile: new VectorTile(new Pbf(raw)), raw };
 }
 
 const srv = useFileServer();
+/** The working tiles are staff's: requests are the run's staff account's (anonymous: 'without an account' below). */
+const staff = requestsAs(staffHeaders);
 
 describe('TileJSON', () => {
   it('is TileJSON 3.0 whose tiles template points at the layer’s MVT endpoint, with the data version', async () => {
-    const { body } = await getJson(`${srv.baseUrl}/tiles/landuse_plan.json`);
+    const { body } = await staff.getJson(`${srv.baseUrl}/tiles/landuse_plan.json`);
     expect(body.tilejson).toBe('3.0.0');
     expect(body.tiles[0]).toMatch(new RegExp(`^${srv.baseUrl}/tiles/landuse_plan/\\{z\\}/\\{x\\}/\\{y\\}\\.mvt\\?v=\\d+$`));
     expect(body.vector_layers[0].id).toBe('landuse_plan');
@@ -31,14 +34,32 @@ describe('TileJSON', () => {
   });
 
   it('answers 404 with a code for an unknown layer', async () => {
-    await expectError(`${srv.baseUrl}/tiles/nope.json`, 404, 'unknown_layer');
+    await staff.expectError(`${srv.baseUrl}/tiles/nope.json`, 404, 'unknown_layer');
+  });
+});
+
+describe('without an account', () => {
+  it('the TileJSON and the tiles answer 401 unauthenticated (working data), an invalid token too', async () => {
+    const [x, y] = tileOf(113.3, 40.08, 12);
+    for (const path of ['/tiles/landuse_plan.json', `/tiles/landuse_plan/12/${x}/${y}.mvt`, '/tiles/nope.json', '/tiles/nope/1/0/0.mvt']) {
+      await expectError(`${srv.baseUrl}${path}`, 401, 'unauthenticated');
+      const wrong = await expectError(`${srv.baseUrl}${path}`, 401, 'unauthenticated', { headers: { Authorization: 'Bearer not-a-token-of-anybody-at-all' } });
+      expect(wrong.details.problem).toBe('credential');
+    }
+  });
+
+  it('keeps working tiles out of shared caches (Cache-Control private)', async () => {
+    const [x, y] = tileOf(113.3, 40.08, 9);
+    const res = await staff.fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toMatch(/^private\b/);
   });
 });
 
 describe('vector tiles', () => {
   it('decode as MVT with the layer’s features and attributes, gzip-compressed, with the MVT content type', async () => {
     const [x, y] = tileOf(113.3, 40.08, 12);
-    const tj = (await getJson(`${srv.baseUrl}/tiles/urban_plan.json`)).body;
+    const tj = (await staff.getJson(`${srv.baseUrl}/tiles/urban_plan.json`)).body;
     const url = tj.tiles[0].replace('{z}', '12').replace('{x}', x).replace('{y}', y);
     const { res, tile } = await fetchTile(url);
     expect(res.status).toBe(200);
@@ -114,14 +135,14 @@ describe('vector tiles', () => {
   });
 
   it('marks tiles of the current version immutable and revalidates the rest with an ETag', async () => {
-    const tj = (await getJson(`${srv.baseUrl}/tiles/districts.json`)).body;
+    const tj = (await staff.getJson(`${srv.baseUrl}/tiles/districts.json`)).body;
     const [x, y] = tileOf(113.3, 40.08, 9);
-    const current = await fetch(tj.tiles[0].replace('{z}', '9').replace('{x}', x).replace('{y}', y));
+    const current = await staff.fetch(tj.tiles[0].replace('{z}', '9').replace('{x}', x).replace('{y}', y));
     expect(current.headers.get('cache-control')).toContain('immutable');
-    const bare = await fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`);
+    const bare = await staff.fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`);
     expect(bare.headers.get('cache-control')).toContain('max-age=0');
     const etag = bare.headers.get('etag')!;
-    const again = await fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`, { headers: { 'If-None-Match': etag } });
+    const again = await staff.fetch(`${srv.baseUrl}/tiles/districts/9/${x}/${y}.mvt`, { headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
   });
 
@@ -132,11 +153,11 @@ describe('vector tiles', () => {
     ['districts/-1/0/0.mvt', 'tile_out_of_range'],
     ['districts/a/b/c.mvt', 'tile_out_of_range'],
   ])('refuses %s with a 400', async (path, code) => {
-    await expectError(`${srv.baseUrl}/tiles/${path}`, 400, code);
+    await staff.expectError(`${srv.baseUrl}/tiles/${path}`, 400, code);
   });
 
   it('answers 404 for a tile of an unknown layer', async () => {
-    await expectError(`${srv.baseUrl}/tiles/nope/1/0/0.mvt`, 404, 'unknown_layer');
+    await staff.expectError(`${srv.baseUrl}/tiles/nope/1/0/0.mvt`, 404, 'unknown_layer');
   });
 });
 
@@ -144,14 +165,16 @@ describe('tiles after an edit', () => {
   it('a write to a layer bumps its version: the TileJSON, the ETag and the tile content all change at once', async () => {
     const db = await useTestDatabase();
     const own = await startTestServer(db.name);
+    const headers = await as(db.knex, 'planning.reviewer');
+    const mine = requestsAs(() => headers);
     try {
       const insert = (name: string, lon: number) =>
         db.knex.raw(`INSERT INTO plan.econ_projects (code, name, geom) VALUES ('energy', ?, ST_SetSRID(ST_MakePoint(?, 40.08), 4490))`, [name, lon]);
       await insert('甲', 113.3);
       await new Promise((r) => setTimeout(r, 300));
       const [x, y] = tileOf(113.3, 40.08, 10);
-      const before = (await getJson(`${own.baseUrl}/tiles/econ_projects.json`)).body;
-      const t1 = await fetchTile(before.tiles[0].replace('{z}', '10').replace('{x}', x).replace('{y}', y));
+      const before = (await mine.getJson(`${own.baseUrl}/tiles/econ_projects.json`)).body;
+      const t1 = await fetchTile(before.tiles[0].replace('{z}', '10').replace('{x}', x).replace('{y}', y), headers);
       expect(t1.tile.layers.econ_projects.length).toBe(1);
 
       await insert('乙', 113.301);
@@ -159,14 +182,14 @@ describe('tiles after an edit', () => {
       let after = before;
       for (let i = 0; i < 50 && after.tiles[0] === before.tiles[0]; i++) {
         await new Promise((r) => setTimeout(r, 50));
-        after = (await getJson(`${own.baseUrl}/tiles/econ_projects.json`)).body;
+        after = (await mine.getJson(`${own.baseUrl}/tiles/econ_projects.json`)).body;
       }
       expect(after.tiles[0]).not.toBe(before.tiles[0]);
-      const t2 = await fetchTile(after.tiles[0].replace('{z}', '10').replace('{x}', x).replace('{y}', y));
+      const t2 = await fetchTile(after.tiles[0].replace('{z}', '10').replace('{x}', x).replace('{y}', y), headers);
       expect(t2.tile.layers.econ_projects.length).toBe(2);
       expect(t2.res.headers.get('etag')).not.toBe(t1.res.headers.get('etag'));
       // The old ETag no longer validates, so a client revalidating gets the new tile.
-      const reval = await fetch(`${own.baseUrl}/tiles/econ_projects/10/${x}/${y}.mvt`, { headers: { 'If-None-Match': t1.res.headers.get('etag')! } });
+      const reval = await mine.fetch(`${own.baseUrl}/tiles/econ_projects/10/${x}/${y}.mvt`, { headers: { 'If-None-Match': t1.res.headers.get('etag')! } });
       expect(reval.status).toBe(200);
     } finally {
       await own.close();

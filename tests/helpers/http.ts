@@ -7,12 +7,25 @@ export async function getJson<T = any>(url: string, init?: RequestInit): Promise
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
 
-/** Asserts a 4xx JSON error with a code and a message. */
-export async function expectError(url: string, status: number, code: string) {
-  const r = await getJson(url);
+/** Asserts a 4xx JSON error with a code and a message (`init`: e.g. an account's headers). */
+export async function expectError(url: string, status: number, code: string, init?: RequestInit) {
+  const r = await getJson(url, init);
   expect(r.status, `${url} → ${JSON.stringify(r.body)}`).toBe(status);
   expect(r.body.code).toBe(code);
   expect(typeof r.body.message).toBe('string');
   expect(r.body.message.length).toBeGreaterThan(10);
   return r.body;
+}
+
+/**
+ * fetch, getJson and expectError that send `headers()` (e.g. a staff account's: the working data
+ * needs one) with every request, under the request's own headers.
+ */
+export function requestsAs(headers: () => Record<string, string>) {
+  const withHeaders = (init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...headers(), ...((init.headers ?? {}) as Record<string, string>) } });
+  return {
+    fetch: (url: string, init?: RequestInit) => fetch(url, withHeaders(init)),
+    getJson: <T = any>(url: string, init?: RequestInit) => getJson<T>(url, withHeaders(init)),
+    expectError: (url: string, status: number, code: string, init?: RequestInit) => expectError(url, status, code, withHeaders(init)),
+  };
 }
