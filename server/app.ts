@@ -29,8 +29,12 @@ import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
 import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
+import { archiveRoutes } from './releases/archive-routes';
+import { renderReleaseTile } from './releases/mvt';
 import { printRoutes } from './releases/print-routes';
+import { releaseStyle } from './releases/style';
 import { releasesRoutes } from './releases/routes';
+import { releaseServiceRoutes } from './releases/service';
 import { Releases } from './releases/store';
 import { revisionsRoutes } from './revisions/routes';
 import { staticRoutes, styleRoutes } from './style/routes';
@@ -90,6 +94,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   const baseOf = (req: express.Request) => publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
   mount(tilesRoutes(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl, ...contractOpts }));
+  mount(releaseServiceRoutes(releases, { ...paging, ...contractOpts, publicUrl, cacheMb: config.ONEMAP_TILE_CACHE_MB, document: (req) => documentOf(baseOf(req), '3.0') }));
   app.use(compression());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -110,6 +115,23 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(conflictsRoutes(db.knex, engine, watcher, { ...paging, ...contractOpts }));
   mount(applicationsRoutes(applications, { ...paging, uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
   mount(printRoutes(releases, { publicUrl, ...contractOpts })); // before /api/releases, whose router ends in a 404
+  mount(
+    archiveRoutes(releases, {
+      ...contractOpts,
+      archive: {
+        minZoom: config.ONEMAP_ARCHIVE_MINZOOM,
+        maxZoom: config.ONEMAP_ARCHIVE_MAXZOOM,
+        concurrency: config.ONEMAP_ARCHIVE_CONCURRENCY,
+        extraCrs: [4547],
+        gdal: { connection: db.connection, statementTimeoutMs: Math.max(config.ONEMAP_STATEMENT_TIMEOUT_MS, 600_000) },
+      },
+      parts: (r) => ({
+        renderTile: (z, x, y) => renderReleaseTile(db.knex, r, z, x, y),
+        // The archive's style reads the tiles from the archive itself; its glyphs from the service (or the viewer's own).
+        style: (source) => ({ ...releaseStyle(r, registry, publicUrl?.replace(/\/$/, '') ?? `http://localhost:${config.PORT}`), sources: { release: source } }),
+      }),
+    }),
+  ); // before /api/releases too
   mount(releasesRoutes(releases, { publicUrl, ...contractOpts }));
   // Last of /api: its mount is /api itself (its 404 answers every /api path not mounted before it).
   mount(layersRoutes(catalog, db.knex, contractOpts));

@@ -88,7 +88,7 @@ async function latestRevision(knex: Knex, layer: Layer): Promise<number> {
 }
 
 /** Runs ogr2ogr; rejects with its stderr on failure; killed when the signal aborts. */
-function ogr2ogr(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<void> {
+export function ogr2ogr(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('ogr2ogr', args, { env, signal, killSignal: 'SIGKILL', maxBuffer: 4 << 20 }, (err, _stdout, stderr) => {
       if (err) reject(Object.assign(err, { stderr: String(stderr).slice(-4000) }));

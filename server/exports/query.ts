@@ -16,6 +16,8 @@ import { visibleAt } from '../revisions/history';
 export interface ExportQueryOptions {
   /** null: the current content (plan.<layerId>); a number: that revision from revision_features. */
   revision: number | null;
+  /** A release's copy of the layer (release_features) instead; revision is then null. */
+  release?: number;
   /** Declared width of text columns (varchar(n)) or null for text. See FormatSpec.textWidth. */
   textWidth: number | null;
 }
@@ -25,8 +27,10 @@ export const CLASS_NAME_COLUMN = 'class_zh';
 
 /** The export statement for a layer, as SQL text with its values inlined as escaped literals. */
 export function exportSql(knex: Knex, layer: Layer, opts: ExportQueryOptions): string {
-  const { revision } = opts;
+  const { revision, release } = opts;
   if (revision !== null && !(Number.isSafeInteger(revision) && revision >= 1)) throw new Error(`revision should be a positive integer, got ${revision}`);
+  if (release !== undefined && !(Number.isSafeInteger(release) && release >= 1 && revision === null)) throw new Error(`release should be a positive integer (with no revision), got ${release}`);
+  const snapshot = revision !== null || release !== undefined;
   const text = (expr: string) => (opts.textWidth ? `${expr}::varchar(${Math.trunc(opts.textWidth)})` : `${expr}::text`);
   const bindings: Knex.Value[] = [];
 
@@ -37,7 +41,7 @@ export function exportSql(knex: Knex, layer: Layer, opts: ExportQueryOptions): s
 
   // Current content: the layer table's columns; a revision: the snapshot's jsonb attrs, typed back.
   const attribute = (name: string, type: keyof typeof sqlType) => {
-    if (revision === null) return type === 'text' ? text(`src.${quoteIdent(name)}`) : `src.${quoteIdent(name)}`;
+    if (!snapshot) return type === 'text' ? text(`src.${quoteIdent(name)}`) : `src.${quoteIdent(name)}`;
     bindings.push(name);
     const value = `(src.attrs->>?)`;
     return type === 'text' ? text(value) : `${value}::${sqlType[type]}`;
@@ -51,14 +55,17 @@ export function exportSql(knex: Knex, layer: Layer, opts: ExportQueryOptions): s
     `src.geom::geometry(${layer.geometry},4490) AS ${quoteIdent('geom')}`,
   ];
 
+  // A revision's or a release's rows are filtered in a subquery that the planner cannot flatten
+  // (OFFSET 0): GDAL wraps the whole query (e.g. WHERE geom IS NOT NULL), and a qual pushed down
+  // beside layer_id could otherwise run the typed cast on another layer's rows (lines into MultiPolygon).
   const from =
-    revision === null
-      ? `FROM ${layerTable(layer.id)} src ORDER BY src.fid`
-      : // The revision's rows are filtered in a subquery that the planner cannot flatten (OFFSET 0):
-        // GDAL wraps the whole query (e.g. WHERE geom IS NOT NULL), and a qual pushed down beside
-        // layer_id could otherwise run the typed cast on another layer's rows (lines into MultiPolygon).
-        `FROM (SELECT * FROM revision_features r WHERE r.layer_id = ? AND ${visibleAt('r')} OFFSET 0) src ORDER BY src.id`;
-  if (revision !== null) bindings.push(layer.id, revision, revision);
+    release !== undefined
+      ? `FROM (SELECT * FROM release_features r WHERE r.release = ? AND r.layer_id = ? OFFSET 0) src ORDER BY src.fid`
+      : revision === null
+        ? `FROM ${layerTable(layer.id)} src ORDER BY src.fid`
+        : `FROM (SELECT * FROM revision_features r WHERE r.layer_id = ? AND ${visibleAt('r')} OFFSET 0) src ORDER BY src.id`;
+  if (release !== undefined) bindings.push(release, layer.id);
+  else if (revision !== null) bindings.push(layer.id, revision, revision);
 
   return knex.raw(`SELECT ${columns.join(',\n  ')}\n${from}`, bindings).toQuery();
 }

@@ -31,6 +31,9 @@ export const settings = {
   ONEMAP_ITEMS_MAX_LIMIT: { schema: int(1, 100_000).default(10_000), doc: 'OGC API items: largest page size accepted.' },
   ONEMAP_TILE_CACHE_MB: { schema: int(0, 8192).default(256), doc: 'In-memory tile cache size (MiB); 0 turns it off.' },
   ONEMAP_UPLOAD_MAX_MB: { schema: int(1, 65_536).default(512), doc: 'Largest file accepted by the import upload (MiB); larger answers 413.' },
+  ONEMAP_ARCHIVE_MINZOOM: { schema: int(0, 16).default(8), doc: 'Release archives (成果包): lowest zoom of their vector tiles.' },
+  ONEMAP_ARCHIVE_MAXZOOM: { schema: int(0, 16).default(14), doc: 'Release archives: highest zoom of their vector tiles (MapLibre over-zooms beyond it); 16 for survey detail, about 16× the tiles of 14.' },
+  ONEMAP_ARCHIVE_CONCURRENCY: { schema: int(1, 64).default(4), doc: 'Release archives: tiles rendered at once, each on a pooled connection.' },
   ONEMAP_PUBLIC_URL: { schema: z.string().url().optional(), doc: 'Base URL used in links; default: from the request.' },
   ONEMAP_CHECK_RESPONSES: {
     schema: bool.default(false),
