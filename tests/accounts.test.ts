@@ -78,21 +78,28 @@ describe('accounts', () => {
     expect(listed[0]).toMatchObject({ id, label: '月度统计脚本' });
     expect(listed[0].last_used_at).not.toBeNull();
     expect(JSON.stringify(listed)).not.toContain(token);
-    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?rule=urban_construction_on_basic_farmland&limit=1`)).body.cases[0];
+    // (the ledger is working data: read with the token too)
+    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?rule=urban_construction_on_basic_farmland&limit=1`, { headers: { Authorization: `Bearer ${token}` } })).body.cases[0];
     const t = await post(`${srv.baseUrl}/api/conflicts/cases/${c.id}/comments`, { text: '国土局已复核', by: 'someone else' }, { Authorization: `Bearer ${token}` });
     expect(t.status).toBe(201);
     expect((await t.json()).actor).toBe('land.reviewer');
     const audit = (await getJson(`${srv.baseUrl}/api/audit?actor=land.reviewer`, { headers: await as(knex, 'admin') })).body.entries.map((e: any) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['auth.login', 'auth.token.issued', 'conflict.case.comment']));
 
-    // Revoked: the token no longer works.
+    // Revoked: the token no longer works, for the data reads either (their short cache of
+    // credentials is emptied by the revocation), at once.
+    const layers = `${srv.baseUrl}/api/layers`;
+    expect((await getJson(layers, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
     const del = await fetch(`${auth}/tokens/${id}`, { method: 'DELETE', headers: { Cookie: cookie, 'X-CSRF-Token': csrf } });
     expect(del.status).toBe(204);
     expect((await getJson(`${auth}/me`, { headers: { Authorization: `Bearer ${token}` } })).body).toEqual({ account: null });
+    expect((await getJson(layers, { headers: { Authorization: `Bearer ${token}` } })).body).toMatchObject({ code: 'unauthenticated', details: { problem: 'credential' } });
 
     // Logged out: the session no longer works.
+    expect((await getJson(layers, { headers: { Cookie: cookie } })).status).toBe(200);
     expect((await fetch(`${auth}/logout`, { method: 'POST', headers: { Cookie: cookie, 'X-CSRF-Token': csrf } })).status).toBe(204);
     expect((await getJson(`${auth}/me`, { headers: { Cookie: cookie } })).body).toEqual({ account: null });
+    expect((await getJson(layers, { headers: { Cookie: cookie } })).status).toBe(401);
   });
 
   it('end sessions that expired', async () => {
@@ -114,7 +121,7 @@ describe('accounts', () => {
   });
 
   it('are described, with their security schemes, in the OpenAPI document', async () => {
-    const doc = (await getJson(`${srv.baseUrl}/ogcapi/api`)).body;
+    const doc = (await getJson(`${srv.baseUrl}/api/openapi.json`)).body;
     expect(Object.keys(doc.components.securitySchemes)).toEqual(['session', 'bearer']);
     for (const p of ['/api/auth/login', '/api/auth/logout', '/api/auth/me', '/api/auth/tokens', '/api/auth/tokens/{id}']) expect(doc.paths[p], p).toBeDefined();
   });
@@ -146,7 +153,9 @@ describe('accounts', () => {
   it.each(['%zz', '%E0%A4%A'])('take a session cookie with a malformed escape (%s) as no credential, not a failure', async (value) => {
     const headers = { Cookie: `onemap_session=${value}` };
     expect((await getJson(`${auth}/me`, { headers })).body).toEqual({ account: null });
-    expect((await getJson(`${srv.baseUrl}/api/layers`, { headers })).status).toBe(200);
+    const layers = await getJson(`${srv.baseUrl}/api/layers`, { headers });
+    expect(layers.status).toBe(401);
+    expect(layers.body).toMatchObject({ code: 'unauthenticated', details: { problem: 'credential' } });
     const write = await post(`${auth}/tokens`, { label: 'x' }, headers);
     expect(write.status).toBe(401);
     expect((await write.json()).details).toEqual({ problem: 'credential' });

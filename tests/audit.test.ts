@@ -56,7 +56,7 @@ describe('the audit trail', () => {
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
-    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?rule=urban_construction_on_basic_farmland&limit=1`)).body.cases[0];
+    const c = (await getJson(`${srv.baseUrl}/api/conflicts/cases?rule=urban_construction_on_basic_farmland&limit=1`, { headers: await as(knex, 'planning.reviewer') })).body.cases[0];
     const t = await getJson(`${srv.baseUrl}/api/conflicts/cases/${c.id}/transitions`, {
       method: 'POST',
       headers: await as(knex, 'planning.reviewer', { 'Content-Type': 'application/json', 'If-Match': `"${c.version}"` }),
@@ -69,7 +69,7 @@ describe('the audit trail', () => {
     expect(mine.find((e: any) => e.action === 'layer.revision')).toMatchObject({ actor: '市政务服务中心 王五', object: `approved_projects@${rev.revision}`, details: { kind: 'import', source_name: '已审批项目.geojson' } });
     expect(mine.find((e: any) => e.action === 'conflict.case.transition')).toMatchObject({ actor: 'planning.reviewer', object: c.id, details: { from: 'pending', to: 'coordinated', decision: 'adjust_both' } });
     expect(mine.some((e: any) => e.object === 'approved_projects@99')).toBe(false);
-    const doc = (await getJson(`${srv.baseUrl}/ogcapi/api`)).body;
+    const doc = (await getJson(`${srv.baseUrl}/api/openapi.json`)).body;
     expect(doc.paths['/api/audit']).toBeDefined();
     expect(doc.paths['/api/audit/verify']).toBeDefined();
     expect((await getJson(`${srv.baseUrl}/api/audit/verify`, { headers: await as(knex, 'admin') })).body).toMatchObject({ ok: true });

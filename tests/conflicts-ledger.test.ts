@@ -9,10 +9,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RUN_LOCKS } from '../server/conflicts/run';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';
-import { expectError, getJson } from './helpers/http';
+import { expectError, getJson, requestsAs } from './helpers/http';
 import { useDemoCopy } from './helpers/setup';
 
 const { knex, srv } = useDemoCopy();
+/** The ledger is working data: reads are a staff account's (any role; anonymous: 401, below). */
+const staff = requestsAs(() => as(knex, 'window'));
 let api: string;
 
 beforeAll(() => {
@@ -25,14 +27,14 @@ const post = async (url: string, body: unknown, headers: Record<string, string> 
 
 /** The largest open case of the gravest rule in 南郊区 (basic farmland). */
 async function farmlandCase(offset = 0) {
-  const { status, body } = await getJson(`${api}/cases?rule=urban_construction_on_basic_farmland&adcode=140211&status=pending&limit=1&offset=${offset}`);
+  const { status, body } = await staff.getJson(`${api}/cases?rule=urban_construction_on_basic_farmland&adcode=140211&status=pending&limit=1&offset=${offset}`);
   expect(status).toBe(200);
   return body.cases[0];
 }
 
 describe('rules, summary and the case list', () => {
   it('describes the rules with layers, classes, departments, severities, statuses and decisions', async () => {
-    const { body } = await getJson(`${api}/rules`);
+    const { body } = await staff.getJson(`${api}/rules`);
     const r = body.rules.find((x: any) => x.id === 'urban_construction_on_basic_farmland');
     expect(r).toMatchObject({ kind: 'conflict', severity: 'critical', a: { layer: 'urban_plan' }, b: { layer: 'landuse_plan', classes: [{ code: '010', zh: '基本农田保护区' }] } });
     expect(r.departments.map((d: any) => d.zh)).toEqual(['市规划局', '市国土局']);
@@ -41,18 +43,18 @@ describe('rules, summary and the case list', () => {
   });
 
   it('sums patches per rule × district, in m², 公顷 and 亩, consistent with the cases', async () => {
-    const { body } = await getJson(`${api}/summary?rule=urban_construction_on_basic_farmland`);
+    const { body } = await staff.getJson(`${api}/summary?rule=urban_construction_on_basic_farmland`);
     const nanjiao = body.rows.find((r: any) => r.adcode === '140211');
     expect(nanjiao.district).toBe('南郊区');
     expect(nanjiao.area_ha).toBeCloseTo(nanjiao.area_m2 / 10_000, 3);
     expect(nanjiao.area_mu).toBeCloseTo((nanjiao.area_m2 * 15) / 10_000, 1);
-    const list = await getJson(`${api}/cases?rule=urban_construction_on_basic_farmland&adcode=140211&limit=1000`);
+    const list = await staff.getJson(`${api}/cases?rule=urban_construction_on_basic_farmland&adcode=140211&limit=1000`);
     expect(list.body.total).toBe(nanjiao.count);
     expect(list.body.cases.every((c: any) => c.district === '南郊区' && c.rule_id === 'urban_construction_on_basic_farmland' && c.b.class_zh === '基本农田保护区')).toBe(true);
     const sum = list.body.cases.reduce((s: number, c: any) => s + c.area_m2, 0);
     expect(Math.abs(sum - nanjiao.area_m2) / nanjiao.area_m2).toBeLessThan(1e-6);
     // Severity first, then the largest.
-    const all = (await getJson(`${api}/cases?limit=200`)).body.cases;
+    const all = (await staff.getJson(`${api}/cases?limit=200`)).body.cases;
     const order = { critical: 0, major: 1, minor: 2 } as Record<string, number>;
     for (let i = 1; i < all.length; i++) {
       expect(order[all[i - 1].severity] <= order[all[i].severity]).toBe(true);
@@ -61,7 +63,7 @@ describe('rules, summary and the case list', () => {
   });
 
   it('is described in the service’s OpenAPI document', async () => {
-    const doc = (await getJson(`${srv.baseUrl}/ogcapi/api`)).body;
+    const doc = (await staff.getJson(`${srv.baseUrl}/ogcapi/api`)).body;
     for (const p of ['/api/conflicts/rules', '/api/conflicts/cases', '/api/conflicts/cases/{id}', '/api/conflicts/cases/{id}/transitions', '/api/conflicts/cases/{id}/comments', '/api/conflicts/summary', '/api/conflicts/runs', '/api/conflicts/ledger.csv', '/api/conflicts/ledger.geojson', '/api/conflicts/report']) {
       expect(doc.paths[p], p).toBeDefined();
     }
@@ -69,7 +71,7 @@ describe('rules, summary and the case list', () => {
   });
 
   it('describes every conflicts route with its parameters, bodies and answers in the OpenAPI 3.1 document', async () => {
-    const doc = (await getJson(`${srv.baseUrl}/api/openapi.json`)).body;
+    const doc = (await staff.getJson(`${srv.baseUrl}/api/openapi.json`)).body;
     const json = (op: any, status: string) => op.responses[status].content['application/json'].schema;
     expect(json(doc.paths['/api/conflicts/cases'].get, '200').$ref).toBe('#/components/schemas/ConflictCaseList');
     expect(doc.components.schemas.ConflictCase.properties.severity.enum).toEqual(['critical', 'major', 'minor']);
@@ -86,24 +88,33 @@ describe('rules, summary and the case list', () => {
   });
 
   it('refuses bad filters with 400 naming the parameter', async () => {
-    expect((await expectError(`${api}/cases?rule=nope`, 400, 'invalid_parameter')).details.parameter).toBe('rule');
-    expect((await expectError(`${api}/cases?status=done`, 400, 'invalid_parameter')).details.parameter).toBe('status');
-    expect((await expectError(`${api}/cases?adcode=abc`, 400, 'invalid_parameter')).details.parameter).toBe('adcode');
-    expect((await expectError(`${api}/cases?colour=red`, 400, 'unknown_parameter')).details.parameter).toBe('colour');
-    await expectError(`${api}/cases/not-a-uuid`, 400, 'invalid_parameter');
-    await expectError(`${api}/cases?fid=x`, 400, 'invalid_parameter');
-    await expectError(`${api}/cases/00000000-0000-0000-0000-000000000000`, 404, 'unknown_case');
+    expect((await staff.expectError(`${api}/cases?rule=nope`, 400, 'invalid_parameter')).details.parameter).toBe('rule');
+    expect((await staff.expectError(`${api}/cases?status=done`, 400, 'invalid_parameter')).details.parameter).toBe('status');
+    expect((await staff.expectError(`${api}/cases?adcode=abc`, 400, 'invalid_parameter')).details.parameter).toBe('adcode');
+    expect((await staff.expectError(`${api}/cases?colour=red`, 400, 'unknown_parameter')).details.parameter).toBe('colour');
+    await staff.expectError(`${api}/cases/not-a-uuid`, 400, 'invalid_parameter');
+    await staff.expectError(`${api}/cases?fid=x`, 400, 'invalid_parameter');
+    await staff.expectError(`${api}/cases/00000000-0000-0000-0000-000000000000`, 404, 'unknown_case');
+  });
+});
+
+describe('without an account', () => {
+  it('every read of the ledger answers 401 unauthenticated (working data)', async () => {
+    const c = await farmlandCase();
+    for (const path of ['/rules', '/runs', '/runs/1', '/summary', '/cases', `/cases/${c.id}`, '/ledger.csv', '/ledger.geojson', '/report?adcode=140211']) {
+      await expectError(`${api}${path}`, 401, 'unauthenticated');
+    }
   });
 });
 
 describe('the status workflow', () => {
   it('records a coordination decision against the case version, with its history', async () => {
     const c = await farmlandCase();
-    const one = await getJson(`${api}/cases/${c.id}`);
+    const one = await staff.getJson(`${api}/cases/${c.id}`);
     expect(one.headers.get('etag')).toBe(`"${one.body.version}"`);
     expect(one.headers.get('cache-control')).toBe('no-store');
     // The conflicts layer's feature id (what tiles carry) finds the case.
-    expect((await getJson(`${api}/cases?fid=${c.fid}`)).body.cases.map((x: any) => x.id)).toEqual([c.id]);
+    expect((await staff.getJson(`${api}/cases?fid=${c.fid}`)).body.cases.map((x: any) => x.id)).toEqual([c.id]);
     expect(one.body.events.map((e: any) => e.action)).toEqual(['detected']);
     expect(one.body.geometry.type).toBe('MultiPolygon');
 
@@ -142,7 +153,7 @@ describe('the status workflow', () => {
     const stale = await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', reason: '重新讨论' }, { 'If-Match': '"1"' });
     expect(stale.status).toBe(412);
     expect(stale.body).toMatchObject({ code: 'version_conflict', details: { currentVersion: 2, currentStatus: 'coordinated' } });
-    expect((await getJson(`${api}/cases/${c.id}`)).body.decision).toBe('follow_b');
+    expect((await staff.getJson(`${api}/cases/${c.id}`)).body.decision).toBe('follow_b');
 
     // Reopening needs a reason; verified is final.
     expect((await post(`${api}/cases/${c.id}/transitions`, { to: 'pending', version: 2 })).body.details.field).toBe('reason');
@@ -162,7 +173,7 @@ describe('the status workflow', () => {
     const [a, b] = await Promise.all([change('planning.reviewer'), change('land.reviewer')]);
     expect([a.status, b.status].sort()).toEqual([200, 412]);
     const winner = a.status === 200 ? a.body : b.body;
-    const now = (await getJson(`${api}/cases/${c.id}`)).body;
+    const now = (await staff.getJson(`${api}/cases/${c.id}`)).body;
     expect(now.reason).toBe(winner.reason);
     expect(now.events.filter((e: any) => e.action === 'transition').map((e: any) => e.actor)).toEqual([winner.reason.slice('decided by '.length)]);
     // Comments need no version: both land.
@@ -172,7 +183,7 @@ describe('the status workflow', () => {
     // A department the rule does not concern may not comment; nor may anyone anonymous.
     expect((await post(`${api}/cases/${c.id}/comments`, { text: '环保局意见' }, {}, 'env.reviewer')).status).toBe(403);
     expect((await getJson(`${api}/cases/${c.id}/comments`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: '匿名' }) })).status).toBe(401);
-    const comments = (await getJson(`${api}/cases/${c.id}`)).body.events.filter((e: any) => e.action === 'comment').map((e: any) => e.comment).sort();
+    const comments = (await staff.getJson(`${api}/cases/${c.id}`)).body.events.filter((e: any) => e.action === 'comment').map((e: any) => e.comment).sort();
     expect(comments).toEqual(['已复核', '请国土局复核']);
     expect((await post(`${api}/cases/${c.id}/comments`, { text: '' })).status).toBe(400);
   });
@@ -180,7 +191,7 @@ describe('the status workflow', () => {
 
 describe('the conflicts layer', () => {
   it('is an OGC API collection, filterable by status and district', async () => {
-    const { body } = await getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?status=verified&district=${encodeURIComponent('南郊区')}`);
+    const { body } = await staff.getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?status=verified&district=${encodeURIComponent('南郊区')}`);
     expect(body.numberMatched).toBe(1);
     const f = body.features[0];
     expect(f.properties).toMatchObject({ code: 'critical', rule_id: 'urban_construction_on_basic_farmland', status: 'verified', decision: 'follow_b', district: '南郊区', a_layer: 'urban_plan', b_code: '010' });
@@ -188,14 +199,14 @@ describe('the conflicts layer', () => {
   });
 
   it('is drawn from vector tiles above every plan layer, coloured by severity', async () => {
-    const { body: style } = await getJson(`${srv.baseUrl}/style.json`);
+    const { body: style } = await staff.getJson(`${srv.baseUrl}/style.json`);
     const ids = style.layers.map((l: any) => l.id);
     expect(ids.indexOf('conflicts:fill')).toBeGreaterThan(ids.indexOf('urban_plan:fill'));
     expect(ids.indexOf('conflicts:fill')).toBeGreaterThan(ids.indexOf('landuse_plan:fill'));
     expect(JSON.stringify(style.layers[ids.indexOf('conflicts:fill')].paint['fill-color'])).toContain('#d7191c');
     const { rows } = await knex.raw(`SELECT c.fid, ST_X(ST_PointOnSurface(p.geom)) AS x, ST_Y(ST_PointOnSurface(p.geom)) AS y FROM conflict_pieces p JOIN conflict_cases c ON c.id = p.id WHERE p.geom IS NOT NULL ORDER BY p.area_m2 DESC LIMIT 1`);
     const [x, y] = tileContaining(rows[0].x, rows[0].y, 13);
-    const res = await fetch(`${srv.baseUrl}/tiles/conflicts/13/${x}/${y}.mvt`);
+    const res = await staff.fetch(`${srv.baseUrl}/tiles/conflicts/13/${x}/${y}.mvt`);
     expect(res.status).toBe(200);
     const layer = new VectorTile(new Pbf(Buffer.from(await res.arrayBuffer()))).layers.conflicts;
     const fids = Array.from({ length: layer.length }, (_, i) => layer.feature(i).id);
@@ -208,14 +219,14 @@ describe('the conflicts layer', () => {
     const imp = await getJson(`${srv.baseUrl}/api/layers/conflicts/imports`, { method: 'POST', body: form, headers: await as(knex, 'admin') });
     expect(imp.status).toBe(409);
     expect(imp.body.code).toBe('derived_layer');
-    await expectError(`${srv.baseUrl}/api/layers/conflicts/revisions`, 409, 'derived_layer');
+    await staff.expectError(`${srv.baseUrl}/api/layers/conflicts/revisions`, 409, 'derived_layer');
   });
 });
 
 describe('exports and the report', () => {
   it('exports the whole ledger as CSV (UTF-8 with BOM) and GeoJSON', async () => {
-    const total = (await getJson(`${api}/cases?limit=1`)).body.total;
-    const csv = await fetch(`${api}/ledger.csv`);
+    const total = (await staff.getJson(`${api}/cases?limit=1`)).body.total;
+    const csv = await staff.fetch(`${api}/ledger.csv`);
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     const text = Buffer.from(await csv.arrayBuffer()).toString('utf8');
     expect(text.charCodeAt(0)).toBe(0xfeff);
@@ -224,24 +235,24 @@ describe('exports and the report', () => {
     expect(lines.length - 1).toBe(total);
     expect(text).toContain('城规建设用地占用基本农田保护区');
     expect(text).toContain('保护基本农田，城规调出该地块');
-    const gj = (await getJson(`${api}/ledger.geojson?rule=park_in_redline`)).body;
+    const gj = (await staff.getJson(`${api}/ledger.geojson?rule=park_in_redline`)).body;
     expect(gj.type).toBe('FeatureCollection');
-    expect(gj.features.length).toBe((await getJson(`${api}/cases?rule=park_in_redline`)).body.total);
+    expect(gj.features.length).toBe((await staff.getJson(`${api}/cases?rule=park_in_redline`)).body.total);
     expect(gj.features[0].geometry.type).toBe('MultiPolygon');
   });
 
   it('prints a per-district report with a map and the tables', async () => {
-    const res = await fetch(`${api}/report?adcode=140211`);
+    const res = await staff.fetch(`${api}/report?adcode=140211`);
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('南郊区差异图斑协调报告');
     expect(html).toMatch(/<svg [^>]*viewBox=/);
     expect((html.match(/<path /g) ?? []).length).toBeGreaterThan(10);
-    const open = (await getJson(`${api}/cases?adcode=140211&limit=1`)).body.total - (await getJson(`${api}/cases?adcode=140211&status=resolved_by_data&limit=1`)).body.total;
+    const open = (await staff.getJson(`${api}/cases?adcode=140211&limit=1`)).body.total - (await staff.getJson(`${api}/cases?adcode=140211&status=resolved_by_data&limit=1`)).body.total;
     const table2 = html.slice(html.indexOf('表2'));
     expect((table2.match(/<tr><td class="n">/g) ?? []).length).toBe(open);
-    await expectError(`${api}/report?adcode=999999`, 404, 'unknown_district');
-    await expectError(`${api}/report`, 400, 'missing_parameter');
+    await staff.expectError(`${api}/report?adcode=999999`, 404, 'unknown_district');
+    await staff.expectError(`${api}/report`, 400, 'missing_parameter');
   });
 });
 
@@ -267,7 +278,7 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     // The service notices the new revision and re-runs the rules of the urban plan by itself.
     let now: any;
     for (let i = 0; i < 100; i++) {
-      now = (await getJson(`${api}/cases/${c.id}`)).body;
+      now = (await staff.getJson(`${api}/cases/${c.id}`)).body;
       if (now.status === 'resolved_by_data') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -276,12 +287,12 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     expect(now.geometry.type).toBe('MultiPolygon'); // where it was
     expect(now.a.fid).toBe(c.a.fid); // and what it was between
     expect(now.b.fid).toBe(c.b.fid);
-    const { runs } = (await getJson(`${api}/runs?limit=1`)).body;
+    const { runs } = (await staff.getJson(`${api}/runs?limit=1`)).body;
     expect(runs[0]).toMatchObject({ mode: 'incremental', status: 'succeeded', trigger: { via: 'layer change' } });
     expect(runs[0].stats.changedLayers).toEqual(['urban_plan']);
     expect((await knex('layer_revisions').where({ layer_id: 'urban_plan', revision }).first('created_by')).created_by).toBe('planning.editor');
     // And the patch is gone from the map's layer.
-    const items = (await getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?patch_id=${c.id}`)).body;
+    const items = (await staff.getJson(`${srv.baseUrl}/ogcapi/collections/conflicts/items?patch_id=${c.id}`)).body;
     expect(items.numberMatched).toBe(0);
   });
 
@@ -293,9 +304,9 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     // Runs are the planning bureau's (or an admin's): another department's reviewer is refused.
     expect((await post(`${api}/runs`, { mode: 'incremental' }, {}, 'land.reviewer')).status).toBe(403);
     expect((await post(`${api}/runs`, { mode: 'sometimes' })).body.details.field).toBe('mode');
-    await expectError(`${api}/runs/999999`, 404, 'unknown_run');
+    await staff.expectError(`${api}/runs/999999`, 404, 'unknown_run');
     // open=false: the closed cases (verified, or resolved by data).
-    const closed = (await getJson(`${api}/cases?open=false&limit=1000`)).body.cases;
+    const closed = (await staff.getJson(`${api}/cases?open=false&limit=1000`)).body.cases;
     expect(closed.length).toBeGreaterThan(0);
     expect(closed.every((c: any) => ['verified', 'resolved_by_data'].includes(c.status))).toBe(true);
   });
@@ -316,8 +327,8 @@ describe('the planner’s path: a new revision of the source layer resolves the 
       await knex.client.releaseConnection(holder);
     }
     // Its process is gone (nobody holds the lock): shown as interrupted, not an obstacle, and the next run records it so.
-    expect((await getJson(`${api}/runs/${alive}`)).body).toMatchObject({ id: alive, status: 'failed', error: 'interrupted' });
-    expect((await getJson(`${api}/runs`)).body.runs.find((x: { id: number }) => x.id === alive)).toMatchObject({ status: 'failed', error: 'interrupted' });
+    expect((await staff.getJson(`${api}/runs/${alive}`)).body).toMatchObject({ id: alive, status: 'failed', error: 'interrupted' });
+    expect((await staff.getJson(`${api}/runs`)).body.runs.find((x: { id: number }) => x.id === alive)).toMatchObject({ status: 'failed', error: 'interrupted' });
     expect(await knex('conflict_runs').where({ id: alive }).first('status')).toEqual({ status: 'running' });
     const r = await post(`${api}/runs`, { mode: 'incremental' });
     expect(r.status).toBe(201);

@@ -16,13 +16,16 @@ import { gdalEnv } from '../server/exports/export';
 import { layerTable, quoteIdent } from '../server/platform/sql';
 import { commitRevision, type RevisionFeature } from '../server/revisions/commit';
 import { testConfig } from './helpers/db';
-import { expectError } from './helpers/http';
+import { as } from './helpers/auth';
+import { expectError, requestsAs } from './helpers/http';
 import { useDemoCopy } from './helpers/setup';
 
 const registry = loadRegistry();
 const layerOf = (id: string): Layer => registry.byId.get(id)!;
 
 const { db, knex, srv } = useDemoCopy();
+/** Exports are working data: requests are a staff account's (any role; anonymous: 401 below). */
+const staff = requestsAs(() => as(knex, 'land.reviewer'));
 let tmp: string;
 
 beforeAll(() => {
@@ -38,7 +41,7 @@ const run = async (tool: string, args: string[]) => (await promisify(execFile)(t
 
 /** Downloads an export into the test folder under its Content-Disposition name. */
 async function download(layerId: string, query: string): Promise<{ file: string; name: string; headers: Headers }> {
-  const res = await fetch(`${srv.baseUrl}/api/layers/${layerId}/export?${query}`);
+  const res = await staff.fetch(`${srv.baseUrl}/api/layers/${layerId}/export?${query}`);
   const body = Buffer.from(await res.arrayBuffer());
   expect(res.status, body.toString().slice(0, 500)).toBe(200);
   const name = /filename="?([^";]+)"?/.exec(res.headers.get('content-disposition') ?? '')?.[1];
@@ -323,20 +326,21 @@ describe('exporting a revision', () => {
 describe('export refusals', () => {
   const url = (q: string, id = 'landuse_plan') => `${srv.baseUrl}/api/layers/${id}/export?${q}`;
 
-  it('an unknown layer is 404 unknown_layer', () => expectError(url('format=geojson', 'no_such_layer'), 404, 'unknown_layer'));
-  it('an unknown revision is 404 unknown_revision', () => expectError(url('format=gpkg&revision=99'), 404, 'unknown_revision'));
-  it('a revision that is not a positive integer is 400', () => expectError(url('format=gpkg&revision=0'), 400, 'invalid_parameter'));
-  it('an unknown format is 400 unsupported_format', () => expectError(url('format=kml'), 400, 'unsupported_format'));
-  it('GeoJSON in a projected CRS is 400 unsupported_crs', () => expectError(url('format=geojson&crs=EPSG:4547'), 400, 'unsupported_crs'));
-  it('a Shapefile in a CRS other than CGCS2000 is 400 unsupported_crs', () => expectError(url('format=shapefile&crs=EPSG:3857'), 400, 'unsupported_crs'));
-  it('a Shapefile in a made-up CRS text is 400 unsupported_crs', () => expectError(url("format=shapefile&crs=EPSG:4547';DROP"), 400, 'unsupported_crs'));
-  it('GBK for a GeoPackage is 400 unsupported_encoding', () => expectError(url('format=gpkg&encoding=gbk'), 400, 'unsupported_encoding'));
-  it('an unknown encoding is 400 unsupported_encoding', () => expectError(url('format=shapefile&encoding=latin1'), 400, 'unsupported_encoding'));
-  it('an unknown parameter is 400 unknown_parameter', () => expectError(url('format=gpkg&bbox=1,2,3,4'), 400, 'unknown_parameter'));
+  it('an unknown layer is 404 unknown_layer', () => staff.expectError(url('format=geojson', 'no_such_layer'), 404, 'unknown_layer'));
+  it('an unknown revision is 404 unknown_revision', () => staff.expectError(url('format=gpkg&revision=99'), 404, 'unknown_revision'));
+  it('a revision that is not a positive integer is 400', () => staff.expectError(url('format=gpkg&revision=0'), 400, 'invalid_parameter'));
+  it('an unknown format is 400 unsupported_format', () => staff.expectError(url('format=kml'), 400, 'unsupported_format'));
+  it('GeoJSON in a projected CRS is 400 unsupported_crs', () => staff.expectError(url('format=geojson&crs=EPSG:4547'), 400, 'unsupported_crs'));
+  it('a Shapefile in a CRS other than CGCS2000 is 400 unsupported_crs', () => staff.expectError(url('format=shapefile&crs=EPSG:3857'), 400, 'unsupported_crs'));
+  it('a Shapefile in a made-up CRS text is 400 unsupported_crs', () => staff.expectError(url("format=shapefile&crs=EPSG:4547';DROP"), 400, 'unsupported_crs'));
+  it('GBK for a GeoPackage is 400 unsupported_encoding', () => staff.expectError(url('format=gpkg&encoding=gbk'), 400, 'unsupported_encoding'));
+  it('an unknown encoding is 400 unsupported_encoding', () => staff.expectError(url('format=shapefile&encoding=latin1'), 400, 'unsupported_encoding'));
+  it('an unknown parameter is 400 unknown_parameter', () => staff.expectError(url('format=gpkg&bbox=1,2,3,4'), 400, 'unknown_parameter'));
+  it('without an account, 401 unauthenticated (working data)', () => expectError(url('format=gpkg'), 401, 'unauthenticated'));
 
   it('a client that leaves during the export stops ogr2ogr and leaves no temp folder', async () => {
     const ac = new AbortController();
-    const started = fetch(`${srv.baseUrl}/api/layers/landuse_status/export?format=gpkg&crs=EPSG:4547`, { signal: ac.signal }).catch(() => undefined);
+    const started = staff.fetch(`${srv.baseUrl}/api/layers/landuse_status/export?format=gpkg&crs=EPSG:4547`, { signal: ac.signal }).catch(() => undefined);
     await waitFor(async () => (await ogr2ogrChildren()) > 0, 'ogr2ogr started');
     ac.abort();
     await started;

@@ -16,13 +16,15 @@ import { commitRevision, restoreRevision, type CommitMeta, type RevisionFeature 
 import { diffRevisions } from '../server/revisions/diff';
 import { as } from './helpers/auth';
 import { useTestDatabase } from './helpers/db';
-import { expectError, getJson } from './helpers/http';
+import { expectError, requestsAs } from './helpers/http';
 import { useDemoCopy } from './helpers/setup';
 
 const registry = loadRegistry();
 const layerOf = (id: string): Layer => registry.byId.get(id)!;
 
 const { knex, srv } = useDemoCopy();
+/** The history is working data: reads are a staff account's (any role; anonymous: 401, below). */
+const staff = requestsAs(() => as(knex, 'land.reviewer'));
 
 // --- helpers: the live content of a layer, as features and as content hashes -------------------
 
@@ -225,18 +227,18 @@ describe('commitRevision', () => {
   it('bumps the layer’s data version, so tiles and features follow at once', async () => {
     const layer = layerOf('eco_redline');
     const v0 = await dataVersion(layer.id);
-    const tj0 = (await getJson(`${srv.baseUrl}/tiles/${layer.id}.json`)).body;
+    const tj0 = (await staff.getJson(`${srv.baseUrl}/tiles/${layer.id}.json`)).body;
     const features = await liveFeatures(layer.id);
     const result = await commitRevision(knex, layer, features.slice(1), meta());
     expect(result.dataVersion).toBeGreaterThan(v0);
     expect(await dataVersion(layer.id)).toBe(result.dataVersion);
-    const items = await getJson(`${srv.baseUrl}/ogcapi/collections/${layer.id}/items`);
+    const items = await staff.getJson(`${srv.baseUrl}/ogcapi/collections/${layer.id}/items`);
     expect(items.body.numberMatched).toBe(features.length - 1);
     // The NOTIFY reaches the server asynchronously: the TileJSON points at the new version soon after.
     let tj = tj0;
     for (let i = 0; i < 50 && tj.tiles[0] === tj0.tiles[0]; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      tj = (await getJson(`${srv.baseUrl}/tiles/${layer.id}.json`)).body;
+      tj = (await staff.getJson(`${srv.baseUrl}/tiles/${layer.id}.json`)).body;
     }
     expect(tj.tiles[0]).toBe(tj0.tiles[0].replace(/v=\d+$/, `v=${result.dataVersion}`));
   });
@@ -297,14 +299,14 @@ describe('history', () => {
     const layer = layerOf('pv_sites');
     const features = await liveFeatures(layer.id);
     await commitRevision(knex, layer, features.slice(2), meta({ createdBy: '市发改委 李四', sourceName: '光伏.zip', sourceSha256: sha256('光伏') }));
-    const { status, body } = await getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions`);
+    const { status, body } = await staff.getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions`);
     expect(status).toBe(200);
     expect(body.current).toBe(2);
     expect(body.revisions.map((r: { revision: number }) => r.revision)).toEqual([1, 2]);
     expect(body.revisions[0]).toMatchObject({ kind: 'demo', reason: 'demo data (seed 2015)', featureCount: features.length, current: false, contentKept: true });
     expect(body.revisions[1]).toMatchObject({ kind: 'import', createdBy: '市发改委 李四', sourceName: '光伏.zip', sourceSha256: sha256('光伏'), featureCount: features.length - 2, current: true });
     expect(body.revisions[1].area_m2).toBeGreaterThan(0);
-    const one = await getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/2`);
+    const one = await staff.getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/2`);
     expect(one.body).toMatchObject({ layerId: layer.id, revision: 2, kind: 'import' });
   });
 
@@ -312,13 +314,13 @@ describe('history', () => {
     const layer = layerOf('roads');
     const old = await liveFeatures(layer.id);
     await commitRevision(knex, layer, old.slice(0, 5).map((f) => ({ ...f, properties: { ...f.properties, ref: 'X1' } })), meta());
-    const r1 = await getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/1/features?limit=1000`);
+    const r1 = await staff.getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/1/features?limit=1000`);
     expect(r1.status).toBe(200);
     expect(r1.headers.get('content-type')).toContain('application/geo+json');
     expect(r1.body).toMatchObject({ type: 'FeatureCollection', layerId: layer.id, revision: 1, numberMatched: old.length, numberReturned: old.length });
     const key = (f: { properties: Record<string, unknown> }) => JSON.stringify([f.properties.code, f.properties.name, f.properties.ref]);
     expect(r1.body.features.map(key).sort()).toEqual(old.map(key).sort());
-    const r2 = await getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/2/features?limit=2&offset=4`);
+    const r2 = await staff.getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/2/features?limit=2&offset=4`);
     expect(r2.body).toMatchObject({ numberMatched: 5, numberReturned: 1 });
     expect(r2.body.features[0].properties.ref).toBe('X1');
     expect(r2.body.features[0].geometry.type).toBe('MultiLineString');
@@ -330,7 +332,7 @@ describe('diff', () => {
     const layer = layerOf('landuse_plan');
     const { after, removed, original, changed, added } = await craftedChange(layer.id, 'zone_no', {});
     await commitRevision(knex, layer, after, meta());
-    const { status, body } = await getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/2/diff`);
+    const { status, body } = await staff.getJson(`${srv.baseUrl}/api/layers/${layer.id}/revisions/2/diff`);
     expect(status).toBe(200);
     const s = body.summary;
     expect(s).toMatchObject({ from: 1, to: 2, key: 'zone_no', added: { count: 1 }, removed: { count: 1 }, changed: { count: 1 }, unchanged: { count: after.length - 2 } });
@@ -387,7 +389,7 @@ describe('restore', () => {
     expect((await revisionRows(layer.id))[2].feature_count).toBe(content1.length);
     expect((await diffRevisions(knex, layer, 1, 3, { limit: 10, offset: 0 })).matched).toBe(0);
     // The layer list of the instance that restored shows revision 3 at once.
-    const layers = (await getJson(`${srv.baseUrl}/api/layers`)).body.layers;
+    const layers = (await staff.getJson(`${srv.baseUrl}/api/layers`)).body.layers;
     expect(layers.find((l: { id: string }) => l.id === layer.id).revision).toBe(3);
   });
 
@@ -464,7 +466,11 @@ describe('HTTP errors', () => {
     [404, 'not_found', ['/rivers/revisions/1/nothing']],
   ];
   it.each(refusals.flatMap(([status, code, paths]) => paths.map((p) => [`/api/layers${p}`, status, code] as const)))('GET %s answers %i %s', async (path, status, code) => {
-    await expectError(`${srv.baseUrl}${path}`, status, code);
+    await staff.expectError(`${srv.baseUrl}${path}`, status, code);
+  });
+
+  it.each(['/rivers/revisions', '/rivers/revisions/1', '/rivers/revisions/1/features', '/rivers/revisions/1/diff', '/nope/revisions'])('GET /api/layers%s without an account answers 401 unauthenticated (working data)', async (path) => {
+    await expectError(`${srv.baseUrl}/api/layers${path}`, 401, 'unauthenticated');
   });
 
   it('refuses to restore an unknown revision (404) or a reason that is not text (400), writing nothing', async () => {
@@ -480,7 +486,7 @@ describe('HTTP errors', () => {
   });
 
   it('describes its endpoints in the OpenAPI document', async () => {
-    const { body } = await getJson(`${srv.baseUrl}/ogcapi/api`);
+    const { body } = await staff.getJson(`${srv.baseUrl}/ogcapi/api`);
     for (const p of ['', '/{revision}', '/{revision}/features', '/{revision}/diff', '/{revision}/restore']) expect(body.paths[`/api/layers/{layerId}/revisions${p}`]).toBeDefined();
   });
 });

@@ -19,13 +19,14 @@ export async function expectError(url: string, status: number, code: string, ini
 
 /**
  * fetch, getJson and expectError that send `headers()` (e.g. a staff account's: the working data
- * needs one) with every request, under the request's own headers.
+ * needs one; `() => as(knex, name)` on a file's own database) with every request, under the
+ * request's own headers.
  */
-export function requestsAs(headers: () => Record<string, string>) {
-  const withHeaders = (init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...headers(), ...((init.headers ?? {}) as Record<string, string>) } });
+export function requestsAs(headers: () => Record<string, string> | Promise<Record<string, string>>) {
+  const withHeaders = async (init: RequestInit = {}): Promise<RequestInit> => ({ ...init, headers: { ...(await headers()), ...((init.headers ?? {}) as Record<string, string>) } });
   return {
-    fetch: (url: string, init?: RequestInit) => fetch(url, withHeaders(init)),
-    getJson: <T = any>(url: string, init?: RequestInit) => getJson<T>(url, withHeaders(init)),
-    expectError: (url: string, status: number, code: string, init?: RequestInit) => expectError(url, status, code, withHeaders(init)),
+    fetch: async (url: string, init?: RequestInit) => fetch(url, await withHeaders(init)),
+    getJson: async <T = any>(url: string, init?: RequestInit) => getJson<T>(url, await withHeaders(init)),
+    expectError: async (url: string, status: number, code: string, init?: RequestInit) => expectError(url, status, code, await withHeaders(init)),
   };
 }
