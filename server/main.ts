@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { refuseDemoAccounts } from './accounts/demo';
 import { loadRules } from './conflicts/rules';
 import { loadDemoApplications } from './demo/applications';
+import { loadDemoRelease } from './demo/release';
 import { loadDemo } from './demo/load';
 import { registryMismatches } from './layers/schema-check';
 import { loadRegistry } from './layers/registry';
@@ -66,6 +67,8 @@ async function loadDemoIfEmpty(knex: Knex) {
   const counts = await loadDemo(knex, { scale: 'demo' });
   const registry = loadRegistry();
   counts.applications = await loadDemoApplications(knex, registry, loadRules(registry));
+  // Last: the release pins the layers as the demo leaves them (the approved application's project too).
+  counts.releases = await loadDemoRelease(knex, registry, loadRules(registry));
   log.info({ counts, ms: Date.now() - started }, 'demo data loaded into the empty database');
 }
 

@@ -78,7 +78,7 @@ export function archiveRoutes(releases: Releases, opts: ArchiveRouteOptions): Ro
       if (stored.length) return { release: params.number, files: stored.map(({ data: _d, ...f }) => f), built: false, ms: null };
       const built = await build(release);
       res.status(built ? 201 : 200);
-      const files = built ? built.files : (await archiveFiles(releases.knex, params.number)).map(({ data: _d, ...f }) => f);
+      const files = built ? [...built.files].sort((a, b) => a.name.localeCompare(b.name)) : (await archiveFiles(releases.knex, params.number)).map(({ data: _d, ...f }) => f);
       return { release: params.number, files, built: !!built, ms: built?.ms ?? null };
     },
   );

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../server/platform/config';
 import { migrate, openDatabase, type Database } from '../../server/platform/db';
 
-export const testConfig = (): Config => loadConfig({ ...process.env, ONEMAP_DEMO: 'false', ONEMAP_CHECK_RESPONSES: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+export const testConfig = (env: Record<string, string> = {}): Config =>
+  loadConfig({ ...process.env, ONEMAP_DEMO: 'false', ONEMAP_CHECK_RESPONSES: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env });
 
 /** Opens (creating it when needed) a database of the given name, migrated. */
 export async function openTestDatabase(name: string): Promise<Database> {

@@ -13,7 +13,8 @@ export interface TestServer {
 
 /** Starts the service on the run's demo database, or on the named one. */
 export async function startTestServer(database: string = inject('demoDatabase'), env: Record<string, string> = {}): Promise<TestServer> {
-  const config = { ...testConfig(), ...env } as ReturnType<typeof testConfig>;
+  // The settings as the service reads them (typed and checked), with the file's own on top.
+  const config = testConfig(env);
   const db = await openDatabase(config, { database });
   const { app, close } = await createApp(config, db, loadRegistry());
   const server = app.listen(0, '127.0.0.1');
