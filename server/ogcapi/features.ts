@@ -1,5 +1,7 @@
 // Feature queries for /collections/{id}/items: GeoJSON built in PostGIS (one JSON text per feature,
-// joined without re-parsing), identifiers from the registry only, every value bound.
+// joined without re-parsing), identifiers from the registry only, every value bound. Where the
+// features are is a FeatureSource: a working layer's table (here), or a release's copy of its
+// pinned content (releases/features.ts).
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { AttributeType, Layer } from '../layers/registry';
@@ -39,11 +41,27 @@ export function filterSchema(layer: Layer) {
   return z.object(shape);
 }
 
+/**
+ * Where a layer's features are read from, as alias `t` with the columns fid, code, geom (EPSG:4490)
+ * and area_m2, and each attribute as an SQL expression of its registry type.
+ */
+export interface FeatureSource {
+  /** The FROM item, aliased t. */
+  from: string;
+  /** Conditions every row of the layer meets there (e.g. its release and layer), with their bindings. */
+  where?: { sql: string; bindings: Knex.Value[] };
+  /** The SQL expression of an attribute (or 'code'), typed as the registry says. */
+  column(name: string): string;
+}
+
+/** A working layer's own table (plan.<layer>): one column per attribute. */
+export const tableSource = (layer: Layer): FeatureSource => ({ from: `${layerTable(layer.id)} t`, column: (name) => `t.${quoteIdent(name)}` });
+
 /** SELECT list producing one GeoJSON Feature text per row. */
-function featureJsonSql(layer: Layer, crs: Crs): string {
+function featureJsonSql(layer: Layer, crs: Crs, source: FeatureSource): string {
   const props = [
     `'code', t.code`,
-    ...layer.attributes.map((a) => `'${a.name}', t.${quoteIdent(a.name)}`),
+    ...layer.attributes.map((a) => `'${a.name}', ${source.column(a.name)}`),
     ...(layer.geometry === 'MultiPolygon' ? [`'area_m2', round(t.area_m2::numeric, 2)`] : []),
   ];
   return `json_build_object('type', 'Feature', 'id', t.fid,
@@ -51,10 +69,10 @@ function featureJsonSql(layer: Layer, crs: Crs): string {
     'properties', json_build_object(${props.join(', ')}))::text AS feature`;
 }
 
-/** WHERE clause and bindings for a query's bbox and attribute filters. */
-function whereSql(q: FeatureQuery): { sql: string; bindings: Knex.Value[] } {
-  const parts: string[] = [];
-  const bindings: Knex.Value[] = [];
+/** WHERE clause and bindings for the source's own conditions and a query's bbox and attribute filters. */
+function whereSql(q: FeatureQuery, source: FeatureSource): { sql: string; bindings: Knex.Value[] } {
+  const parts: string[] = source.where ? [source.where.sql] : [];
+  const bindings: Knex.Value[] = source.where ? [...source.where.bindings] : [];
   if (q.bbox) {
     const [a, b, c, d] = q.bbox;
     // Back to x,y order, then the box (densified: a projected box is not a lon/lat box) into EPSG:4490.
@@ -65,27 +83,31 @@ function whereSql(q: FeatureQuery): { sql: string; bindings: Knex.Value[] } {
     bindings.push(xmin, ymin, xmax, ymax, seg, xmin, ymin, xmax, ymax, seg);
   }
   for (const [name, value] of q.filters) {
-    parts.push(`t.${quoteIdent(name)} = ?`);
+    parts.push(`${name === 'code' ? 't.code' : source.column(name)} = ?`);
     bindings.push(value);
   }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', bindings };
 }
 
 /** One page of features as GeoJSON texts, plus the number matched. */
-export async function queryFeatures(knex: Knex, layer: Layer, q: FeatureQuery): Promise<{ features: string[]; matched: number }> {
-  const where = whereSql(q);
+export async function queryFeatures(knex: Knex, layer: Layer, q: FeatureQuery, source = tableSource(layer)): Promise<{ features: string[]; matched: number }> {
+  const where = whereSql(q, source);
   const [page, count] = await Promise.all([
     knex.raw<{ rows: { feature: string }[] }>(
-      `SELECT ${featureJsonSql(layer, q.crs)} FROM ${layerTable(layer.id)} t ${where.sql} ORDER BY t.fid LIMIT ? OFFSET ?`,
+      `SELECT ${featureJsonSql(layer, q.crs, source)} FROM ${source.from} ${where.sql} ORDER BY t.fid LIMIT ? OFFSET ?`,
       [...where.bindings, q.limit, q.offset],
     ),
-    knex.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM ${layerTable(layer.id)} t ${where.sql}`, where.bindings),
+    knex.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM ${source.from} ${where.sql}`, where.bindings),
   ]);
   return { features: page.rows.map((r) => r.feature), matched: Number(count.rows[0].n) };
 }
 
 /** One feature as GeoJSON text, or undefined. */
-export async function queryFeature(knex: Knex, layer: Layer, fid: number, crs: Crs): Promise<string | undefined> {
-  const r = await knex.raw<{ rows: { feature: string }[] }>(`SELECT ${featureJsonSql(layer, crs)} FROM ${layerTable(layer.id)} t WHERE t.fid = ?`, [fid]);
+export async function queryFeature(knex: Knex, layer: Layer, fid: number, crs: Crs, source = tableSource(layer)): Promise<string | undefined> {
+  const where = source.where ? `${source.where.sql} AND ` : '';
+  const r = await knex.raw<{ rows: { feature: string }[] }>(`SELECT ${featureJsonSql(layer, crs, source)} FROM ${source.from} WHERE ${where}t.fid = ?`, [
+    ...(source.where?.bindings ?? []),
+    fid,
+  ]);
   return r.rows[0]?.feature;
 }

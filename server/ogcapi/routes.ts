@@ -2,7 +2,9 @@
 // The landing page links the service's OpenAPI document twice: 3.0 at /ogcapi/api (the "OpenAPI
 // 3.0" conformance class) and 3.1 at /api/openapi.json. Features leave as the JSON text PostGIS
 // built (features.ts), never re-parsed on the way out, except in the tests, where every answer is
-// checked against its schema.
+// checked against its schema. What the answers are made of (landing page, collections, items
+// pages, the items query and its checks) is exported for the same service over a release
+// (releases/service.ts), whose features come from another FeatureSource.
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
@@ -10,12 +12,12 @@ import type { Account } from '../accounts/accounts';
 import { guard } from '../accounts/authorize';
 import type { Catalog } from '../layers/catalog';
 import { checkedText, layerIdParam } from '../layers/params';
-import type { Layer } from '../layers/registry';
+import type { Layer, Named } from '../layers/registry';
 import { checkAnswer, param, Routes, validateQuery, type Contract, type RoutesOptions } from '../platform/contract';
 import { badRequest, messages, notFound } from '../platform/errors';
 import { OpenApiDocumentSchema } from '../platform/openapi';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
-import { filterableNames, filterSchema, queryFeature, queryFeatures } from './features';
+import { filterableNames, filterSchema, queryFeature, queryFeatures, type FeatureQuery } from './features';
 import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage } from './schemas';
 
 export const conformanceClasses = [
@@ -25,11 +27,12 @@ export const conformanceClasses = [
   'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
 ];
 
-const GEOJSON = 'application/geo+json';
-const OPENAPI_30 = 'application/vnd.oai.openapi+json;version=3.0';
+export const GEOJSON = 'application/geo+json';
+export const OPENAPI_30 = 'application/vnd.oai.openapi+json;version=3.0';
 const OPENAPI_31 = 'application/vnd.oai.openapi+json;version=3.1';
 /** Shown when a layer is empty: Datong's districts, CRS84 degrees. */
 const DATONG_BBOX: [number, number, number, number] = [112.5, 39, 114.6, 40.8];
+type Box = [number, number, number, number];
 
 export interface OgcOptions extends RoutesOptions {
   defaultLimit: number;
@@ -43,6 +46,150 @@ export interface OgcOptions extends RoutesOptions {
 const crsParam = (description: string) => checkedText({ type: 'string', enum: supportedCrs.map((c) => c.uri) }, description);
 /** f: json or geojson; another answers 400 unsupported_format. */
 const formatParam = () => checkedText({ type: 'string', enum: ['json', 'geojson'] }, 'the format: GeoJSON (json and geojson alike)');
+
+// --- the answers of an OGC API – Features service, whatever its features' source --------------------
+
+/** The landing page of the service at `b` (serviceBase: the site, where /api/openapi.json is). */
+export function landingPage(b: string, serviceBase: string, title: string, description: string): z.output<typeof LandingPage> {
+  return {
+    title,
+    description,
+    links: [
+      { href: `${b}`, rel: 'self', type: 'application/json', title: 'this document' },
+      { href: `${serviceBase}/api/openapi.json`, rel: 'service-desc', type: OPENAPI_31, title: 'the API definition (OpenAPI 3.1)' },
+      { href: `${b}/api`, rel: 'service-desc', type: OPENAPI_30, title: 'the API definition' },
+      { href: `${b}/conformance`, rel: 'conformance', type: 'application/json', title: 'conformance classes' },
+      { href: `${b}/conformance`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/conformance', type: 'application/json', title: 'conformance classes' },
+      { href: `${b}/collections`, rel: 'data', type: 'application/json', title: 'the collections' },
+      { href: `${b}/collections`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/data', type: 'application/json', title: 'the collections' },
+    ],
+  };
+}
+
+/** What a collection says of its data: the revision it is at and its extent (CRS84; null when empty). */
+export interface CollectionData {
+  revision: number;
+  extent: Box | null;
+}
+
+/** One collection of the service at `b`. */
+export function collectionJson(layer: Layer, b: string, d: CollectionData, departments: Named[]): z.output<typeof Collection> {
+  return {
+    id: layer.id,
+    title: layer.title.zh,
+    description: `${layer.title.en} — ${layer.standard}; ${departments.find((x) => x.id === layer.department)?.zh ?? layer.department}; ${layer.period.from}–${layer.period.to}; revision ${d.revision}`,
+    itemType: 'feature',
+    extent: {
+      spatial: { bbox: [d.extent ?? DATONG_BBOX], crs: CRS84 },
+      temporal: { interval: [[`${layer.period.from}-01-01T00:00:00Z`, `${layer.period.to}-12-31T23:59:59Z`]], trs: 'http://www.opengis.net/def/uom/ISO-8601/0/Gregorian' },
+    },
+    crs: supportedCrs.map((c) => c.uri),
+    storageCrs: STORAGE_CRS,
+    links: [
+      { href: `${b}/collections/${layer.id}`, rel: 'self', type: 'application/json', title: layer.title.zh },
+      { href: `${b}/collections/${layer.id}/items`, rel: 'items', type: GEOJSON, title: `${layer.title.zh} features` },
+    ],
+  };
+}
+
+/** The collections answer of the service at `b`. */
+export const collectionsJson = (b: string, collections: z.output<typeof Collection>[]): z.output<typeof Collections> => ({
+  links: [{ href: `${b}/collections`, rel: 'self', type: 'application/json', title: 'the collections' }],
+  crs: supportedCrs.map((c) => c.uri),
+  collections,
+});
+
+/**
+ * The items' query: paging, bbox, CRS, format; `withFilters` adds an exact-match filter for every
+ * name some of `layers` can be filtered by (which of them a collection has, and their types, it
+ * checks itself: parseItemsQuery).
+ */
+export function itemsQuerySchemas(layers: readonly Layer[], paging: { defaultLimit: number; maxLimit: number }) {
+  const itemsQuery = z.object({
+    limit: param.int(1, paging.maxLimit).default(paging.defaultLimit).describe('page size'),
+    offset: param.int(0, 1_000_000_000).default(0).describe('features to skip (the next/prev links carry it)'),
+    bbox: param.bbox().optional().describe('minx,miny,maxx,maxy in bbox-crs axis order'),
+    'bbox-crs': crsParam('CRS of bbox (default CRS84)').optional(),
+    crs: crsParam('CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order').default(CRS84),
+    f: formatParam().optional(),
+  });
+  const filterNames = [...new Set(layers.flatMap(filterableNames))].sort();
+  const anyFilter: Record<string, z.ZodOptional<z.ZodString>> = Object.fromEntries(
+    filterNames.map((n) => [n, param.text().optional().describe(`exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)]),
+  );
+  return { itemsQuery, withFilters: itemsQuery.extend(anyFilter), feature: itemsQuery.pick({ crs: true, f: true }) };
+}
+type ItemsQuery = z.output<ReturnType<typeof itemsQuerySchemas>['itemsQuery']>;
+
+/**
+ * The feature query of an items request on `layer`: a filter the layer lacks is 400
+ * unknown_parameter, a bad CRS 400 unsupported_crs, a bad format 400 unsupported_format, a bbox
+ * outside its CRS or a bbox-crs without bbox 400 invalid_parameter; the filters are parsed by the
+ * layer's attribute types (`filters`: its filterSchema).
+ */
+export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, filters: z.ZodObject): FeatureQuery {
+  // The filters are text until the collection's own schema parses them (below).
+  const { limit, offset, bbox, 'bbox-crs': bboxCrsText, crs: crsText, f, ...given } = query as ItemsQuery & Record<string, string | undefined>;
+  // A filter another collection has is unknown here.
+  const names = filterableNames(layer);
+  for (const k of Object.keys(given)) {
+    if (!names.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...ITEMS_PARAMS, ...names]), { parameter: k });
+  }
+  checkFormat(f);
+  const crs = crsOf(crsText, 'crs');
+  const bboxCrs = crsOf(bboxCrsText ?? CRS84, 'bbox-crs');
+  if (bbox) checkBboxRange(bbox, bboxCrs);
+  else if (bboxCrsText !== undefined) throw badRequest('invalid_parameter', "parameter 'bbox-crs' is given without 'bbox'", { parameter: 'bbox-crs' });
+  const values = validateQuery(filters, given) as Record<string, Knex.Value>;
+  return { crs, bbox, bboxCrs, filters: new Map(Object.entries(values)), limit, offset };
+}
+const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f'];
+
+/** The CRS of a one-feature request (400 unsupported_crs / unsupported_format). */
+export function parseFeatureQuery(query: { crs: string; f?: string }): Crs {
+  checkFormat(query.f);
+  return crsOf(query.crs, 'crs');
+}
+
+/** An items page of the service at `b` as GeoJSON text: the features PostGIS wrote, with the counts and the paging links. */
+export function itemsPageText(req: Request, b: string, layer: Layer, q: Pick<FeatureQuery, 'limit' | 'offset'>, page: { features: string[]; matched: number }): string {
+  const { limit, offset } = q;
+  const { features, matched } = page;
+  const self = new URL(`${b}/collections/${layer.id}/items`);
+  for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') self.searchParams.set(k, v);
+  const at = (o: number) => {
+    const u = new URL(self);
+    u.searchParams.set('offset', String(o));
+    u.searchParams.set('limit', String(limit));
+    return u.toString();
+  };
+  const links = [
+    { href: self.toString(), rel: 'self', type: GEOJSON, title: 'this page' },
+    { href: `${b}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
+  ];
+  if (offset + features.length < matched) links.push({ href: at(offset + limit), rel: 'next', type: GEOJSON, title: 'next page' });
+  if (offset > 0) links.push({ href: at(Math.max(0, offset - limit)), rel: 'prev', type: GEOJSON, title: 'previous page' });
+  const head = JSON.stringify({ type: 'FeatureCollection', timeStamp: new Date().toISOString(), numberMatched: matched, numberReturned: features.length, links });
+  return `${head.slice(0, -1)},"features":[${features.join(',')}]}`;
+}
+
+/** The fid a feature id names (digits), or undefined: an unknown feature either way. */
+export const fidOf = (id: string): number | undefined => (/^\d{1,15}$/.test(id) ? Number(id) : undefined);
+
+/** One feature of the service at `b` as GeoJSON text, with its links. */
+export function featureText(b: string, layer: Layer, fid: number, text: string): string {
+  const links = [
+    { href: `${b}/collections/${layer.id}/items/${fid}`, rel: 'self', type: GEOJSON, title: 'this feature' },
+    { href: `${b}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
+  ];
+  return `${text.slice(0, -1)},"links":${JSON.stringify(links)}}`;
+}
+
+/** Sends GeoJSON text as it is, with its Content-Crs; checked against the contract when answers are checked (tests). */
+export function sendGeoJson(res: Response, contract: Pick<Contract<undefined, undefined, undefined, undefined>, 'method' | 'path' | 'responses'>, crs: Crs, text: string, check?: boolean) {
+  if (check) checkAnswer(contract, 200, JSON.parse(text));
+  res.set('Content-Crs', `<${crs.uri}>`).type(GEOJSON).send(text);
+}
 
 export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Routes {
   const routes = new Routes('/ogcapi', ['OGC API – Features'], opts);
@@ -64,22 +211,13 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       access: guard.staff,
       responses: { 200: { description: 'links to the API definition (OpenAPI 3.0 and 3.1), the conformance classes and the collections', schema: LandingPage } },
     },
-    ({ req }) => {
-      const b = base(req);
-      return {
-        title: '大同市五规合一一张图 OGC API – Features',
-        description: 'The five plans of Datong, the land-use status, subsidence, PV and approval data, as OGC API – Features collections (CGCS2000).',
-        links: [
-          { href: `${b}`, rel: 'self', type: 'application/json', title: 'this document' },
-          { href: `${serviceBase(req)}/api/openapi.json`, rel: 'service-desc', type: OPENAPI_31, title: 'the API definition (OpenAPI 3.1)' },
-          { href: `${b}/api`, rel: 'service-desc', type: OPENAPI_30, title: 'the API definition' },
-          { href: `${b}/conformance`, rel: 'conformance', type: 'application/json', title: 'conformance classes' },
-          { href: `${b}/conformance`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/conformance', type: 'application/json', title: 'conformance classes' },
-          { href: `${b}/collections`, rel: 'data', type: 'application/json', title: 'the collections' },
-          { href: `${b}/collections`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/data', type: 'application/json', title: 'the collections' },
-        ],
-      };
-    },
+    ({ req }) =>
+      landingPage(
+        base(req),
+        serviceBase(req),
+        '大同市五规合一一张图 OGC API – Features',
+        'The five plans of Datong, the land-use status, subsidence, PV and approval data, as OGC API – Features collections (CGCS2000).',
+      ),
   );
 
   routes.route(
@@ -106,25 +244,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     },
   );
 
-  const collectionJson = async (layer: Layer, b: string): Promise<z.output<typeof Collection>> => {
-    const d = await catalog.data(layer);
-    return {
-      id: layer.id,
-      title: layer.title.zh,
-      description: `${layer.title.en} — ${layer.standard}; ${registry.departments.find((x) => x.id === layer.department)?.zh ?? layer.department}; ${layer.period.from}–${layer.period.to}; revision ${d.revision}`,
-      itemType: 'feature',
-      extent: {
-        spatial: { bbox: [d.extent ?? DATONG_BBOX], crs: CRS84 },
-        temporal: { interval: [[`${layer.period.from}-01-01T00:00:00Z`, `${layer.period.to}-12-31T23:59:59Z`]], trs: 'http://www.opengis.net/def/uom/ISO-8601/0/Gregorian' },
-      },
-      crs: supportedCrs.map((c) => c.uri),
-      storageCrs: STORAGE_CRS,
-      links: [
-        { href: `${b}/collections/${layer.id}`, rel: 'self', type: 'application/json', title: layer.title.zh },
-        { href: `${b}/collections/${layer.id}/items`, rel: 'items', type: GEOJSON, title: `${layer.title.zh} features` },
-      ],
-    };
-  };
+  const collectionOf = async (layer: Layer, b: string) => collectionJson(layer, b, await catalog.data(layer), registry.departments);
 
   routes.route(
     {
@@ -136,11 +256,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     },
     async ({ req }) => {
       const b = base(req);
-      return {
-        links: [{ href: `${b}/collections`, rel: 'self', type: 'application/json', title: 'the collections' }],
-        crs: supportedCrs.map((c) => c.uri),
-        collections: await Promise.all(registry.layers.map((l) => collectionJson(l, b))),
-      };
+      return collectionsJson(b, await Promise.all(registry.layers.map((l) => collectionOf(l, b))));
     },
   );
 
@@ -154,23 +270,12 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       responses: { 200: { description: 'the collection', schema: Collection } },
       errors: [404],
     },
-    ({ req, params }) => collectionJson(layerOf(params.collectionId), base(req)),
+    ({ req, params }) => collectionOf(layerOf(params.collectionId), base(req)),
   );
 
   // The items' query: paging, bbox, CRS, format, and an exact-match filter for every name some
   // collection can be filtered by; which of them a collection has, and their types, it checks itself.
-  const itemsQuery = z.object({
-    limit: param.int(1, opts.maxLimit).default(opts.defaultLimit).describe('page size'),
-    offset: param.int(0, 1_000_000_000).default(0).describe('features to skip (the next/prev links carry it)'),
-    bbox: param.bbox().optional().describe('minx,miny,maxx,maxy in bbox-crs axis order'),
-    'bbox-crs': crsParam('CRS of bbox (default CRS84)').optional(),
-    crs: crsParam('CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order').default(CRS84),
-    f: formatParam().optional(),
-  });
-  const filterNames = [...new Set(registry.layers.flatMap(filterableNames))].sort();
-  const anyFilter: Record<string, z.ZodOptional<z.ZodString>> = Object.fromEntries(
-    filterNames.map((n) => [n, param.text().optional().describe(`exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)]),
-  );
+  const queries = itemsQuerySchemas(registry.layers, opts);
   const filters = new Map(registry.layers.map((l) => [l.id, filterSchema(l)]));
   const items = {
     method: 'get',
@@ -178,45 +283,16 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     summary: 'Features of a collection, paged, with bbox and attribute filters',
     access: guard.staff,
     params: collectionParams,
-    query: itemsQuery.extend(anyFilter),
+    query: queries.withFilters,
     responses: { 200: { description: 'GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links', type: GEOJSON, schema: FeatureCollection, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
     errors: [404],
   } satisfies Contract<typeof collectionParams, z.ZodObject, undefined, Account>;
 
   routes.route(items, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
-    // The filters are text until the collection's own schema parses them (below).
-    const { limit, offset, bbox, 'bbox-crs': bboxCrsText, crs: crsText, f, ...given } = query as z.output<typeof itemsQuery> & Record<string, string | undefined>;
-    // A filter another collection has is unknown here.
-    const names = filterableNames(layer);
-    for (const k of Object.keys(given)) {
-      if (!names.includes(k)) throw badRequest('unknown_parameter', messages.unknownParam(k, [...Object.keys(itemsQuery.shape), ...names]), { parameter: k });
-    }
-    checkFormat(f);
-    const crs = crsOf(crsText, 'crs');
-    const bboxCrs = crsOf(bboxCrsText ?? CRS84, 'bbox-crs');
-    if (bbox) checkBboxRange(bbox, bboxCrs);
-    else if (bboxCrsText !== undefined) throw badRequest('invalid_parameter', "parameter 'bbox-crs' is given without 'bbox'", { parameter: 'bbox-crs' });
-    const values = validateQuery(filters.get(layer.id)!, given) as Record<string, Knex.Value>;
-    const { features, matched } = await queryFeatures(knex, layer, { crs, bbox, bboxCrs, filters: new Map(Object.entries(values)), limit, offset });
-
-    const b = base(req);
-    const self = new URL(`${b}/collections/${layer.id}/items`);
-    for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') self.searchParams.set(k, v);
-    const page = (o: number) => {
-      const u = new URL(self);
-      u.searchParams.set('offset', String(o));
-      u.searchParams.set('limit', String(limit));
-      return u.toString();
-    };
-    const links = [
-      { href: self.toString(), rel: 'self', type: GEOJSON, title: 'this page' },
-      { href: `${b}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
-    ];
-    if (offset + features.length < matched) links.push({ href: page(offset + limit), rel: 'next', type: GEOJSON, title: 'next page' });
-    if (offset > 0) links.push({ href: page(Math.max(0, offset - limit)), rel: 'prev', type: GEOJSON, title: 'previous page' });
-    const head = JSON.stringify({ type: 'FeatureCollection', timeStamp: new Date().toISOString(), numberMatched: matched, numberReturned: features.length, links });
-    sendGeoJson(res, items, crs, `${head.slice(0, -1)},"features":[${features.join(',')}]}`);
+    const q = parseItemsQuery(layer, query, filters.get(layer.id)!);
+    const page = await queryFeatures(knex, layer, q);
+    sendGeoJson(res, items, q.crs, itemsPageText(req, base(req), layer, q, page), opts.checkResponses);
   });
 
   const featureParams = collectionParams.extend({ featureId: checkedText({ type: 'integer', minimum: 0 }, 'feature id (fid); another answers 404') });
@@ -226,32 +302,20 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     summary: 'One feature',
     access: guard.staff,
     params: featureParams,
-    query: itemsQuery.pick({ crs: true, f: true }),
+    query: queries.feature,
     responses: { 200: { description: 'GeoJSON Feature', type: GEOJSON, schema: Feature, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } } },
     errors: [404],
   } satisfies Contract<typeof featureParams, z.ZodObject, undefined, Account>;
 
   routes.route(feature, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
-    checkFormat(query.f);
-    const crs = crsOf(query.crs, 'crs');
+    const crs = parseFeatureQuery(query);
     const id = params.featureId;
-    const fid = /^\d{1,15}$/.test(id) ? Number(id) : undefined;
+    const fid = fidOf(id);
     const text = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs);
-    if (!text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id });
-    const b = base(req);
-    const links = [
-      { href: `${b}/collections/${layer.id}/items/${fid}`, rel: 'self', type: GEOJSON, title: 'this feature' },
-      { href: `${b}/collections/${layer.id}`, rel: 'collection', type: 'application/json', title: layer.title.zh },
-    ];
-    sendGeoJson(res, feature, crs, `${text.slice(0, -1)},"links":${JSON.stringify(links)}}`);
+    if (fid === undefined || !text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id });
+    sendGeoJson(res, feature, crs, featureText(base(req), layer, fid, text), opts.checkResponses);
   });
-
-  /** Sends GeoJSON text as it is, with its Content-Crs; checked against the contract when answers are checked (tests). */
-  function sendGeoJson(res: Response, contract: Pick<Contract<undefined, undefined, undefined, undefined>, 'method' | 'path' | 'responses'>, crs: Crs, text: string) {
-    if (opts.checkResponses) checkAnswer(contract, 200, JSON.parse(text));
-    res.set('Content-Crs', `<${crs.uri}>`).type(GEOJSON).send(text);
-  }
 
   return routes;
 }

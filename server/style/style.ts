@@ -1,7 +1,8 @@
 // The MapLibre style of the one map, built from the registry: one vector source per layer
 // (its TileJSON), fills coloured by class code, outlines and lines above them, points and labels
-// on top. Every style layer names its registry layer in metadata["onemap:layer"].
-import type { Layer, Registry } from '../layers/registry';
+// on top. Every style layer names its registry layer in metadata["onemap:layer"]. The same look
+// for a release (releases/style.ts): its own registry entries, drawn from its one source.
+import type { Layer, Named, Registry } from '../layers/registry';
 
 type StyleLayer = Record<string, unknown>;
 
@@ -19,10 +20,31 @@ const byZoom = (z0: number, w0: number, z1: number, w1: number) => ['interpolate
 /** Draw order of groups for fills, bottom first: status under the plans, approvals and conflict patches on top. */
 const FILL_ORDER = ['status', 'econ', 'landuse', 'urban', 'env', 'industry', 'energy', 'approval', 'conflicts', 'base'];
 
+/** What a style draws from: its name, its layer groups, its vector sources and which one each layer is in. */
+export interface StyleSources {
+  name: string;
+  groups: Named[];
+  /** Source id → its TileJSON URL. */
+  sources: Record<string, { type: 'vector'; url: string }>;
+  /** The source a registry layer's features are in (its source-layer is the layer id). */
+  sourceOf: (l: Layer) => string;
+}
+
+/** The working map's style: one source per registry layer (/tiles/<layer>.json). */
 export function buildStyle(registry: Registry, baseUrl: string) {
+  return styleOf(registry.layers, baseUrl, {
+    name: '大同市五规合一一张图',
+    groups: registry.groups,
+    sources: Object.fromEntries(registry.layers.map((l) => [l.id, { type: 'vector' as const, url: `${baseUrl}/tiles/${l.id}.json` }])),
+    sourceOf: (l) => l.id,
+  });
+}
+
+/** The style of the given layers (in registry order), drawn from `from`'s sources; glyphs from baseUrl/fonts. */
+export function styleOf(layers: readonly Layer[], baseUrl: string, from: StyleSources) {
   const visibility = (l: Layer) => (l.style.visible === false ? 'none' : 'visible');
   const meta = (l: Layer) => ({ 'onemap:layer': l.id, 'onemap:group': l.group });
-  const common = (l: Layer) => ({ source: l.id, 'source-layer': l.id, metadata: meta(l), layout: { visibility: visibility(l) } as Record<string, unknown>, ...(l.style.minzoom !== undefined ? { minzoom: l.style.minzoom } : {}) });
+  const common = (l: Layer) => ({ source: from.sourceOf(l), 'source-layer': l.id, metadata: meta(l), layout: { visibility: visibility(l) } as Record<string, unknown>, ...(l.style.minzoom !== undefined ? { minzoom: l.style.minzoom } : {}) });
   /** The line layer of a registry layer: its outlines or its lines. */
   const line = (l: Layer, paint: Record<string, unknown>, layout: Record<string, unknown> = {}): StyleLayer => ({
     id: `${l.id}:line`,
@@ -35,7 +57,7 @@ export function buildStyle(registry: Registry, baseUrl: string) {
   const lines: StyleLayer[] = [];
   const points: StyleLayer[] = [];
   const labels: StyleLayer[] = [];
-  const ordered = [...registry.layers].sort((a, b) => FILL_ORDER.indexOf(a.group) - FILL_ORDER.indexOf(b.group));
+  const ordered = [...layers].sort((a, b) => FILL_ORDER.indexOf(a.group) - FILL_ORDER.indexOf(b.group));
 
   for (const l of ordered) {
     const opacity = l.style.opacity ?? 0.6;
@@ -79,13 +101,13 @@ export function buildStyle(registry: Registry, baseUrl: string) {
   }
 
   return {
-    version: 8,
-    name: '大同市五规合一一张图',
-    metadata: { 'onemap:groups': registry.groups },
-    center: [113.3, 40.08],
+    version: 8 as const,
+    name: from.name,
+    metadata: { 'onemap:groups': from.groups },
+    center: [113.3, 40.08] as [number, number],
     zoom: 9,
     glyphs: `${baseUrl}/fonts/{fontstack}/{range}.pbf`,
-    sources: Object.fromEntries(registry.layers.map((l) => [l.id, { type: 'vector', url: `${baseUrl}/tiles/${l.id}.json` }])),
+    sources: from.sources,
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f1ea' } }, ...fills, ...lines, ...points, ...labels],
   };
 }

@@ -1,6 +1,7 @@
 // Mapbox Vector Tiles straight from PostGIS (ST_AsMVT). One statement per layer, built once at
 // start-up from the registry (identifiers quoted through the one path), with z/x/y and the
-// per-zoom tolerances bound as parameters.
+// per-zoom tolerances bound as parameters. A layer's rows come from a TileSource: its working table
+// (here), or a release's copy of its pinned content (releases/mvt.ts), by the same rules.
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import type { Layer } from '../layers/registry';
@@ -15,6 +16,20 @@ export const ATTRIBUTES_MINZOOM = 12;
 const WORLD_M = 40075016.685578488;
 
 /**
+ * Where a layer's rows are, as alias `t` with the columns fid, code, geom (EPSG:4490) and area_m2,
+ * and each attribute as an SQL expression of its registry type; `where` may use the named
+ * parameters of TileParams (e.g. :release).
+ */
+export interface TileSource {
+  from: string;
+  where?: string;
+  column(name: string): string;
+}
+
+/** A working layer's own table. */
+export const tableTileSource = (layer: Layer): TileSource => ({ from: `${layerTable(layer.id)} t`, column: (name) => `t.${quoteIdent(name)}` });
+
+/**
  * The tile statement of a layer. Geometry is transformed to Web Mercator, simplified to a
  * quarter of an MVT unit (invisible at this zoom, so low zooms stay small), and, for polygons,
  * features smaller than one MVT unit² are left out (they would be sub-pixel). The bounding-box
@@ -25,13 +40,13 @@ const WORLD_M = 40075016.685578488;
  * several layers of the same name, and a client reading the tile sees only one of them (PostGIS
  * 3.3, seen on the large data set). The scan below still runs in parallel.
  */
-export function tileSql(layer: Layer): string {
+export function tileSql(layer: Layer, source = tableTileSource(layer)): string {
   // Attributes ride along from ATTRIBUTES_MINZOOM on (the label attribute always): below it a
   // tile needs only what it is drawn by, and unique values (parcel numbers, areas) would
   // dominate its size. ST_AsMVT leaves NULL properties out.
   const attr = (name: string, expr: string) =>
     name === layer.style.labelAttribute ? `${expr} AS ${quoteIdent(name)}` : `CASE WHEN :z >= ${ATTRIBUTES_MINZOOM} THEN ${expr} END AS ${quoteIdent(name)}`;
-  const attrs = layer.attributes.map((a) => attr(a.name, a.type === 'date' ? `t.${quoteIdent(a.name)}::text` : `t.${quoteIdent(a.name)}`));
+  const attrs = layer.attributes.map((a) => attr(a.name, a.type === 'date' ? `(${source.column(a.name)})::text` : source.column(a.name)));
   if (layer.geometry === 'MultiPolygon') attrs.push(attr('area_m2', 'round(t.area_m2::numeric, 1)::float8'));
   const isPoint = layer.geometry === 'Point';
   const geom = isPoint ? 'ST_Transform(t.geom, 3857)' : 'ST_Simplify(ST_Transform(t.geom, 3857), :tolerance, true)';
@@ -43,8 +58,8 @@ WITH bounds AS (
 ), rows AS (
   SELECT ST_AsMVTGeom(${geom}, b.env, ${EXTENT}, ${BUFFER}, true) AS geom,
          t.fid, t.code${attrs.length ? `, ${attrs.join(', ')}` : ''}
-    FROM ${layerTable(layer.id)} t, bounds b
-   WHERE t.geom && b.env4490${polygon ? ' AND t.area_m2 >= :min_area_m2' : ''}
+    FROM ${source.from}, bounds b
+   WHERE ${source.where ? `${source.where} AND ` : ''}t.geom && b.env4490${polygon ? ' AND t.area_m2 >= :min_area_m2' : ''}
 )
 SELECT ST_AsMVT(rows.*, ${`'${layer.id}'`}, ${EXTENT}, 'geom', 'fid' ORDER BY rows.fid) AS tile FROM rows WHERE geom IS NOT NULL`;
 }
@@ -72,30 +87,37 @@ export function tileContaining(lon: number, lat: number, z: number): [number, nu
 }
 
 export type TileParams = ReturnType<typeof tileParams>;
+/** The parameters tileSql names. */
+const TILE_PARAMS: readonly (keyof TileParams)[] = ['z', 'x', 'y', 'tolerance', 'min_area_m2'];
 
-/** A layer's tile statement in PostgreSQL's positional form, and the parameter each $n takes. */
-export interface TileStatement {
+/** A tile statement in PostgreSQL's positional form, and the parameter each $n takes. */
+export interface TileStatement<P extends object = TileParams> {
   text: string;
-  params: (keyof TileParams)[];
+  params: (keyof P & string)[];
 }
 
-/** Turns tileSql's :named form into $1…$n (each name once, reused where it recurs). */
-export function tileStatement(layer: Layer): TileStatement {
-  const params: (keyof TileParams)[] = [];
-  const text = tileSql(layer).replace(/(?<!:):(z|x|y|tolerance|min_area_m2)\b/g, (_m, name: keyof TileParams) => {
+/** Turns a statement's :named parameters into $1…$n (each name once, reused where it recurs). */
+export function positional<P extends object = TileParams>(sql: string, names: readonly (keyof P & string)[] = TILE_PARAMS as never): TileStatement<P> {
+  const params: (keyof P & string)[] = [];
+  const text = sql.replace(new RegExp(`(?<!:):(${names.join('|')})\\b`, 'g'), (_m, name: keyof P & string) => {
     if (!params.includes(name)) params.push(name);
     return `$${params.indexOf(name) + 1}`;
   });
   return { text, params };
 }
 
+/** A layer's tile statement (tileSql over its table) in positional form. */
+export const tileStatement = (layer: Layer): TileStatement => positional(tileSql(layer));
+
 /** Runs a tile statement; returns the raw (uncompressed) tile. */
-export async function renderTile(knex: Knex, stmt: TileStatement, z: number, x: number, y: number): Promise<Buffer> {
-  const p = tileParams(z, x, y);
+export const renderTile = (knex: Knex, stmt: TileStatement, z: number, x: number, y: number): Promise<Buffer> => runTileStatement(knex, stmt, tileParams(z, x, y));
+
+/** Runs a tile statement with its values; returns the raw (uncompressed) tile (empty when no feature is in it). */
+export async function runTileStatement<P extends object>(knex: Knex, stmt: TileStatement<P>, values: P): Promise<Buffer> {
   // Straight on a pooled connection: the statement is already in PostgreSQL's $n form.
   const conn = (await knex.client.acquireConnection()) as pg.PoolClient;
   try {
-    const r = await conn.query<{ tile: Buffer | null }>(stmt.text, stmt.params.map((k) => p[k]));
+    const r = await conn.query<{ tile: Buffer | null }>(stmt.text, stmt.params.map((k) => values[k]));
     return r.rows[0]?.tile ?? Buffer.alloc(0);
   } finally {
     await knex.client.releaseConnection(conn);

@@ -12,24 +12,25 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { guard } from '../accounts/authorize';
 import type { Catalog } from '../layers/catalog';
+import type { Layer } from '../layers/registry';
 import { checkedText, layerIdParam } from '../layers/params';
 import { Routes, type RoutesOptions } from '../platform/contract';
 import { badRequest, messages, notFound } from '../platform/errors';
 import { renderTile, tileStatement } from './mvt';
 
-const gzip = promisify(zlib.gzip);
-const gunzip = promisify(zlib.gunzip);
+export const gzip = promisify(zlib.gzip);
+export const gunzip = promisify(zlib.gunzip);
 export const MVT_TYPE = 'application/vnd.mapbox-vector-tile';
 /**
  * gzip level for tiles. MVT is dense protobuf: level 6 makes a 1.5 MB tile only ~6 % smaller than
  * level 1 but takes twice the CPU (40 ms against 18 ms), CPU that PostGIS needs on a small machine.
  */
-const GZIP_LEVEL = 1;
+export const GZIP_LEVEL = 1;
 /** Zooms the server renders; the viewer over-zooms beyond TILE_MAXZOOM. */
 export const TILE_MAXZOOM = 16;
-const MAX_Z = 22;
+export const MAX_Z = 22;
 /** Shown when a layer is empty: Datong's districts, CRS84 degrees. */
-const DATONG_BBOX = [112.5, 39, 114.6, 40.8] as const;
+export const DATONG_BBOX = [112.5, 39, 114.6, 40.8] as const;
 
 /** TileJSON 3.0.0 of one layer (https://github.com/mapbox/tilejson-spec/tree/master/3.0.0). */
 export const TileJson = z
@@ -57,8 +58,16 @@ export const TileJson = z
   })
   .meta({ id: 'TileJSON' });
 
+/** The attributes a layer's tiles carry, as TileJSON's vector_layers fields say them. */
+export function tileFields(layer: Layer): Record<string, 'Number' | 'String' | 'Boolean'> {
+  const fields: Record<string, 'Number' | 'String' | 'Boolean'> = { fid: 'Number', code: 'String' };
+  for (const a of layer.attributes) fields[a.name] = a.type === 'integer' || a.type === 'number' ? 'Number' : a.type === 'boolean' ? 'Boolean' : 'String';
+  if (layer.geometry === 'MultiPolygon') fields.area_m2 = 'Number';
+  return fields;
+}
+
 /** Whether the client takes gzip: the common header needs no parsing; one with q-values goes to negotiation. */
-function acceptsGzip(req: Request): boolean {
+export function acceptsGzip(req: Request): boolean {
   const h = req.headers['accept-encoding'];
   if (!h || !/\bgzip\b/.test(h)) return false;
   return !h.includes('q=') || req.acceptsEncodings('gzip') === 'gzip';
@@ -71,6 +80,22 @@ export interface TileOptions extends RoutesOptions {
 
 /** A tile index: digits, checked by the handler against the zoom (400 tile_out_of_range). */
 const tileIndex = (json: Record<string, unknown>, description: string) => checkedText({ type: 'integer', ...json }, description);
+
+/** The z/x/y path parameters of a tile route (text, checked by tileAddress). */
+export const tileAddressParams = () => ({
+  z: tileIndex({ minimum: 0, maximum: MAX_Z }, 'zoom'),
+  x: tileIndex({ minimum: 0 }, 'column, below 2^z'),
+  y: tileIndex({ minimum: 0 }, 'row, below 2^z'),
+});
+
+/** A tile's z/x/y from its path parameters: 400 tile_out_of_range unless a tile of the Web Mercator matrix up to MAX_Z. */
+export function tileAddress(params: { z: string; x: string; y: string }): [number, number, number] {
+  const [z, x, y] = [params.z, params.x, params.y].map((v) => (/^\d{1,8}$/.test(v) ? Number(v) : -1));
+  if (z < 0 || z > MAX_Z || x < 0 || y < 0 || x >= 2 ** z || y >= 2 ** z) {
+    throw badRequest('tile_out_of_range', messages.tileOutOfRange(z, x, y), { z: params.z, x: params.x, y: params.y });
+  }
+  return [z, x, y];
+}
 
 export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Routes {
   const routes = new Routes('/tiles', ['Tiles'], opts);
@@ -99,9 +124,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       if (!layer) throw notFound('unknown_layer', messages.unknownLayer(params.layerId), { layerId: params.layerId });
       const d = await catalog.data(layer);
       const [w, s, e, n] = d.extent ?? DATONG_BBOX;
-      const fields: Record<string, 'Number' | 'String' | 'Boolean'> = { fid: 'Number', code: 'String' };
-      for (const a of layer.attributes) fields[a.name] = a.type === 'integer' || a.type === 'number' ? 'Number' : a.type === 'boolean' ? 'Boolean' : 'String';
-      if (layer.geometry === 'MultiPolygon') fields.area_m2 = 'Number';
+      const fields = tileFields(layer);
       res.set('Cache-Control', 'no-cache');
       return {
         tilejson: '3.0.0',
@@ -126,12 +149,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       path: '/:layerId/:z/:x/:y.mvt',
       summary: 'Mapbox Vector Tile of a layer (Web Mercator tile matrix)',
       access: guard.staff,
-      params: z.object({
-        layerId: layerParam,
-        z: tileIndex({ minimum: 0, maximum: MAX_Z }, 'zoom'),
-        x: tileIndex({ minimum: 0 }, 'column, below 2^z'),
-        y: tileIndex({ minimum: 0 }, 'row, below 2^z'),
-      }),
+      params: z.object({ layerId: layerParam, ...tileAddressParams() }),
       query: z.object({ v: checkedText({ type: 'integer' }, 'data version (from the TileJSON); the current one makes the tile cacheable for a year').optional() }),
       responses: {
         200: { description: 'the tile, gzip-compressed when the client takes it', type: MVT_TYPE, headers: { ETag: 'the layer and its data version', 'Cache-Control': 'private; immutable with the current ?v=, else max-age=0' } },
@@ -143,10 +161,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       const { layerId } = params;
       const stmt = statements.get(layerId);
       if (!stmt) throw notFound('unknown_layer', messages.unknownLayer(layerId), { layerId });
-      const [z, x, y] = [params.z, params.x, params.y].map((v) => (/^\d{1,8}$/.test(v) ? Number(v) : -1));
-      if (z < 0 || z > MAX_Z || x < 0 || y < 0 || x >= 2 ** z || y >= 2 ** z) {
-        throw badRequest('tile_out_of_range', messages.tileOutOfRange(z, x, y), { z: params.z, x: params.x, y: params.y });
-      }
+      const [z, x, y] = tileAddress(params);
       const version = catalog.versions.get(layerId);
       const etag = `W/"${layerId}-${version}"`;
       const headers: Record<string, string | number> = {
