@@ -19,13 +19,13 @@ export const ERROR_CODES = {
   404: [
     'not_found', 'unknown_collection', 'unknown_feature', 'unknown_layer', 'unknown_revision', 'revision_content_not_kept',
     'unknown_account', 'unknown_token', 'unknown_application', 'unknown_version', 'unknown_opinion', 'unknown_case',
-    'unknown_run', 'unknown_district', 'unknown_release',
+    'unknown_run', 'unknown_district', 'unknown_release', 'no_current_release',
   ],
   409: [
     'account_exists', 'derived_layer', 'illegal_transition', 'layer_busy', 'run_in_progress', 'self_lockout',
     'already_approved', 'already_withdrawn', 'already_corrected', 'already_signed', 'content_not_kept', 'not_under_review', 'stale_version',
     'unknown_project_type', 'release_not_draft', 'release_withdrawn_already', 'pinned_revision_missing', 'review_number_required',
-    'layer_not_released', 'no_current_release', 'archive_building',
+    'layer_not_released', 'archive_building',
   ],
   410: ['release_withdrawn'],
   412: ['version_conflict'],

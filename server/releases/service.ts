@@ -1,0 +1,480 @@
+// /releases/{n}: a release (成果版本) through the standards, under a URL that carries its number:
+//   /releases/{n}/ogcapi …          OGC API – Features (Part 1 core, GeoJSON, OpenAPI 3.0; Part 2 CRS)
+//                                   over the release's own copy of its pinned layers (release_features)
+//   /releases/{n}/tiles.json        TileJSON 3.0: one vector source, every pinned layer a vector layer
+//   /releases/{n}/tiles/{layer}.json  the same for one layer
+//   /releases/{n}/tiles/{z}/{x}/{y}.mvt  one tile with every pinned layer, gzip, immutable
+//   /releases/{n}/style.json        the MapLibre style of the release (its own registry snapshot)
+//   /releases/latest/…              302 to the same path of the current (published) release
+// The answers are the working service's (ogcapi/routes.ts, tiles/routes.ts, style/style.ts) from
+// another source. Who may read a release is decided per release, in the handler, by the store
+// (Releases.read): published and superseded ones are public, a draft is staff-only (404
+// unknown_release without an account), a withdrawn one answers 410 release_withdrawn without an
+// account and stays readable by staff. The routes are public in the contract for that reason.
+//
+// Mounted before the service's compression and request log, as the working tiles are: a tile goes
+// straight to the socket with its own encoding; the JSON answers are compressed here. A tile is
+// made once (release_tiles, mvt.ts) and kept in memory (an LRU); what a tile request knows of its
+// release (status, pins) is at most FRESH_MS old, and every other answer reads the release afresh
+// (and refreshes that).
+import compression from 'compression';
+import type { Request, Response } from 'express';
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import type { Account } from '../accounts/accounts';
+import { accountOf, guard } from '../accounts/authorize';
+import { identify } from '../accounts/identify';
+import { checkedText, layerIdParam } from '../layers/params';
+import type { Layer } from '../layers/registry';
+import { filterSchema, queryFeature, queryFeatures } from '../ogcapi/features';
+import {
+  collectionJson,
+  collectionsJson,
+  conformanceClasses,
+  featureText,
+  fidOf,
+  GEOJSON,
+  itemsPageText,
+  itemsQuerySchemas,
+  landingPage,
+  OPENAPI_30,
+  parseFeatureQuery,
+  parseItemsQuery,
+  sendGeoJson,
+} from '../ogcapi/routes';
+import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage } from '../ogcapi/schemas';
+import { Routes, type Contract, type Reply, type RoutesOptions } from '../platform/contract';
+import { AppError, messages, notFound } from '../platform/errors';
+import { OpenApiDocumentSchema } from '../platform/openapi';
+import { INT32 } from '../platform/values';
+import { acceptsGzip, DATONG_BBOX, gunzip, MVT_TYPE, TILE_MAXZOOM, TileJson, tileAddress, tileAddressParams, tileFields } from '../tiles/routes';
+import { pinnedLayers, releaseFeatureSource } from './features';
+import { isEmptyTile, releaseTile } from './mvt';
+import { type Releases, type StoredRelease, unknownRelease } from './store';
+import { ReleaseStyle, releaseStyle } from './style';
+import { isPublic } from './vocabulary';
+
+export interface ReleaseServiceOptions extends RoutesOptions {
+  publicUrl?: string;
+  defaultLimit: number;
+  maxLimit: number;
+  /** In-memory cache of release tiles (MiB); 0 turns it off (release_tiles still keeps them). */
+  cacheMb: number;
+  /** The service's OpenAPI 3.0 document (platform/openapi.ts), at …/ogcapi/api. */
+  document: (req: Request) => object;
+}
+
+/** How old what a tile request knows of its release may be (status and pins). */
+export const FRESH_MS = 1000;
+const YEAR_S = 31_536_000;
+
+/** Said in every route's description: the contract is public, the release decides. */
+const ACCESS =
+  'Public in the contract; who may read is the release’s own: a published or superseded release is public, a draft is for staff only (404 unknown_release without an account), a withdrawn one answers 410 release_withdrawn without an account and stays readable by staff.';
+const LATEST: Record<number, Reply> = {
+  302: { description: '`latest`: to the same path of the current release (the query kept); 404 no_current_release when none is published', headers: { Location: 'the same path under /releases/{current}' } },
+};
+
+type Box = [number, number, number, number];
+
+export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOptions): Routes {
+  const routes = new Routes('/releases', ['Releases: OGC API, tiles, style'], opts);
+  const { knex, registry } = releases;
+  const site = (req: Request) => opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
+  const base = (req: Request, r: StoredRelease) => `${site(req)}/releases/${r.row.number}`;
+
+  // Who the request is from, when the application did not say yet (mounted before its identify, or after).
+  const identifyRequest = identify(knex);
+  routes.router.use((req, res, next) => (res.locals.account || res.locals.authProblem ? next() : identifyRequest(req, res, next)));
+  // JSON answers compressed here; tiles carry their own encoding.
+  const compress = compression();
+  routes.router.use((req, res, next) => (req.path.endsWith('.mvt') ? next() : compress(req, res, next)));
+
+  // --- which release, as whoever asks may read it -------------------------------------------------
+
+  const known = new LRUCache<string, { at: number; value: StoredRelease | AppError }>({ max: 1024 });
+  /** Releases.read, or its answer of at most maxAgeMs ago (404 and 410 remembered as well). */
+  async function read(n: number, who: Account | undefined, maxAgeMs: number): Promise<StoredRelease> {
+    const key = `${n}/${who ? 'staff' : 'public'}`;
+    const hit = known.get(key);
+    if (hit && Date.now() - hit.at < maxAgeMs) {
+      if (hit.value instanceof AppError) throw hit.value;
+      return hit.value;
+    }
+    const at = Date.now();
+    try {
+      const r = await releases.read(n, who);
+      known.set(key, { at, value: r });
+      return r;
+    } catch (err) {
+      if (err instanceof AppError && (err.status === 404 || err.status === 410)) known.set(key, { at, value: err });
+      throw err;
+    }
+  }
+
+  /**
+   * The release a request names, or undefined when it was answered already: `latest` redirects to
+   * the current release's same path. Errors are never cached by the client (no-cache), as who may
+   * see a release changes with its status.
+   */
+  async function open(req: Request, res: Response, raw: string, maxAgeMs = 0): Promise<StoredRelease | undefined> {
+    res.set('Cache-Control', 'no-cache');
+    if (raw === 'latest') {
+      const current = await releases.currentNumber();
+      if (current === null) throw notFound('no_current_release', 'no release is published yet: `latest` names none; see /api/releases', {});
+      const q = req.originalUrl.indexOf('?');
+      res.redirect(302, `${site(req)}${req.baseUrl}/${current}${req.path.replace(/^\/latest/, '')}${q >= 0 ? req.originalUrl.slice(q) : ''}`);
+      return undefined;
+    }
+    const n = /^[1-9]\d{0,9}$/.test(raw) && Number(raw) <= INT32 ? Number(raw) : undefined;
+    if (n === undefined) throw unknownRelease(raw);
+    return read(n, accountOf(res), maxAgeMs);
+  }
+
+  /** JSON of a public release may be kept a minute; a draft's or a withdrawn one's (staff) by the browser only, revalidated. */
+  const cacheJson = (res: Response, r: StoredRelease) => res.set('Cache-Control', isPublic(r.row.status) ? 'public, max-age=60' : 'private, no-cache');
+
+  const releaseParam = checkedText(
+    { oneOf: [{ type: 'integer', minimum: 1, maximum: INT32 }, { type: 'string', enum: ['latest'] }] },
+    'release number, or latest (302 to the current release)',
+  );
+  const ofRelease = z.object({ release: releaseParam });
+
+  // --- OGC API – Features ---------------------------------------------------------------------------
+
+  const ogc = (req: Request, r: StoredRelease) => `${base(req, r)}/ogcapi`;
+  const layerOf = (r: StoredRelease, id: string): Layer => {
+    const layer = r.registry.get(id);
+    if (!layer) throw notFound('unknown_collection', `collection '${id}' is not in release ${r.row.number}; see /releases/${r.row.number}/ogcapi/collections`, { collectionId: id, release: r.row.number });
+    return layer;
+  };
+  const collectionOf = (req: Request, r: StoredRelease, layer: Layer) => {
+    const pin = r.layers.find((l) => l.layer_id === layer.id)!;
+    return collectionJson(layer, ogc(req, r), { revision: pin.revision, extent: (pin.bbox as Box | null) ?? null }, registry.departments);
+  };
+  const tags = ['Releases: OGC API – Features'];
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/ogcapi',
+      summary: 'Landing page of a release’s OGC API – Features',
+      description: ACCESS,
+      tags,
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'links to the API definition, the conformance classes and the release’s collections', schema: LandingPage }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      const { row } = r;
+      const date = row.published_at ? `published ${row.published_at.toISOString().slice(0, 10)}` : row.status;
+      return landingPage(
+        ogc(req, r),
+        site(req),
+        `大同市五规合一一张图 第${row.number}版 ${row.title} OGC API – Features`,
+        `Release ${row.number} of the one map (${row.status}; ${date}; 审图号 ${row.review_number ?? '—'}; 批复文号 ${row.approval_number ?? '—'}): its ${r.layers.length} layers as pinned, CGCS2000. A release never changes: a correction is a new release.`,
+      );
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/ogcapi/conformance',
+      summary: 'Conformance classes of a release’s OGC API',
+      description: ACCESS,
+      tags,
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'Part 1 core, GeoJSON and OpenAPI 3.0; Part 2 CRS', schema: Conformance }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      return { conformsTo: conformanceClasses };
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/ogcapi/api',
+      summary: 'The OpenAPI 3.0 document (the service’s own, which describes the release routes too)',
+      description: ACCESS,
+      tags,
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'OpenAPI 3.0', type: OPENAPI_30, schema: OpenApiDocumentSchema }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      res.type(OPENAPI_30).send(JSON.stringify(opts.document(req)));
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/ogcapi/collections',
+      summary: 'The collections of a release (one per pinned layer)',
+      description: ACCESS,
+      tags,
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'every pinned layer, in the release’s order; extent from its pinned content', schema: Collections }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      return collectionsJson(ogc(req, r), pinnedLayers(r).map((l) => collectionOf(req, r, l)));
+    },
+  );
+
+  const collectionParams = ofRelease.extend({ collectionId: layerIdParam(registry, 'collection (pinned layer) id; a layer the release does not pin answers 404 unknown_collection') });
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/ogcapi/collections/:collectionId',
+      summary: 'One collection of a release',
+      description: ACCESS,
+      tags,
+      access: guard.public,
+      params: collectionParams,
+      responses: { 200: { description: 'the collection', schema: Collection }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      return collectionOf(req, r, layerOf(r, params.collectionId));
+    },
+  );
+
+  const queries = itemsQuerySchemas(registry.layers, opts);
+  // A layer's filter schema, made once per shape of its attributes (a release's entry may be older than the registry's).
+  const filterSchemas = new LRUCache<string, ReturnType<typeof filterSchema>>({ max: 256 });
+  const filtersOf = (layer: Layer) => {
+    const key = `${layer.id}:${JSON.stringify(layer.attributes.map((a) => [a.name, a.type]))}`;
+    let s = filterSchemas.get(key);
+    if (!s) filterSchemas.set(key, (s = filterSchema(layer)));
+    return s;
+  };
+  const items = {
+    method: 'get',
+    path: '/:release/ogcapi/collections/:collectionId/items',
+    summary: 'Features of a release’s collection, paged, with bbox and attribute filters',
+    description: `${ACCESS} The features are the release's own copy: later imports, restores and edits of the working layer do not reach them; fid is the feature's snapshot id (the same in every release that holds the feature unchanged).`,
+    tags,
+    access: guard.public,
+    params: collectionParams,
+    query: queries.withFilters,
+    responses: {
+      200: { description: 'GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links', type: GEOJSON, schema: FeatureCollection, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } },
+      ...LATEST,
+    },
+    errors: [404, 410],
+  } satisfies Contract<typeof collectionParams, z.ZodObject, undefined, undefined>;
+
+  routes.route(items, async ({ req, res, params, query }) => {
+    const r = await open(req, res, params.release);
+    if (!r) return;
+    const layer = layerOf(r, params.collectionId);
+    const q = parseItemsQuery(layer, query, filtersOf(layer));
+    const page = await queryFeatures(knex, layer, q, releaseFeatureSource(r.row.number, layer));
+    cacheJson(res, r);
+    sendGeoJson(res, items, q.crs, itemsPageText(req, ogc(req, r), layer, q, page), opts.checkResponses);
+  });
+
+  const featureParams = collectionParams.extend({ featureId: checkedText({ type: 'integer', minimum: 0 }, 'feature id (fid); another answers 404') });
+  const feature = {
+    method: 'get',
+    path: '/:release/ogcapi/collections/:collectionId/items/:featureId',
+    summary: 'One feature of a release',
+    description: ACCESS,
+    tags,
+    access: guard.public,
+    params: featureParams,
+    query: queries.feature,
+    responses: { 200: { description: 'GeoJSON Feature', type: GEOJSON, schema: Feature, headers: { 'Content-Crs': 'the CRS of the coordinates, <uri>' } }, ...LATEST },
+    errors: [404, 410],
+  } satisfies Contract<typeof featureParams, z.ZodObject, undefined, undefined>;
+
+  routes.route(feature, async ({ req, res, params, query }) => {
+    const r = await open(req, res, params.release);
+    if (!r) return;
+    const layer = layerOf(r, params.collectionId);
+    const crs = parseFeatureQuery(query);
+    const id = params.featureId;
+    const fid = fidOf(id);
+    const text = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs, releaseFeatureSource(r.row.number, layer));
+    if (fid === undefined || !text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id, release: r.row.number });
+    cacheJson(res, r);
+    sendGeoJson(res, feature, crs, featureText(ogc(req, r), layer, fid, text), opts.checkResponses);
+  });
+
+  // --- TileJSON, tiles, style -----------------------------------------------------------------------
+
+  const tileTags = ['Releases: tiles and style'];
+  /** The TileJSON of `layers` of the release: the one tile URL template, a vector layer each. */
+  const tileJson = (req: Request, r: StoredRelease, layers: Layer[]): z.output<typeof TileJson> => {
+    const boxes = r.layers.filter((p) => p.bbox && layers.some((l) => l.id === p.layer_id)).map((p) => p.bbox as Box);
+    const [w, s, e, n] = boxes.length
+      ? [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])), Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))]
+      : DATONG_BBOX;
+    const { row } = r;
+    return {
+      tilejson: '3.0.0',
+      name: layers.length === 1 ? `${layers[0].title.zh}（第${row.number}版）` : `${row.title}（第${row.number}版）`,
+      description: `release ${row.number} of the one map (${row.status}), ${layers.length === 1 ? `layer ${layers[0].id}` : `${layers.length} layers`}, every pinned layer in each tile`,
+      version: `${row.number}.0.0`,
+      attribution: `大同市五规合一一张图 第${row.number}版 · 审图号 ${row.review_number ?? '—'}`,
+      scheme: 'xyz',
+      tiles: [`${base(req, r)}/tiles/{z}/{x}/{y}.mvt`],
+      minzoom: 0,
+      maxzoom: TILE_MAXZOOM,
+      bounds: [w, s, e, n],
+      center: [(w + e) / 2, (s + n) / 2, 8],
+      vector_layers: layers.map((l) => ({ id: l.id, description: l.title.zh, minzoom: 0, maxzoom: TILE_MAXZOOM, fields: tileFields(l) })),
+    };
+  };
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/tiles.json',
+      summary: 'TileJSON 3.0 of a release: one vector source, a vector layer per pinned layer',
+      description: ACCESS,
+      tags: tileTags,
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'TileJSON; its tiles are immutable', schema: TileJson }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      return tileJson(req, r, pinnedLayers(r));
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/tiles/:layerId.json',
+      summary: 'TileJSON 3.0 of one layer of a release (the same tiles, which hold every pinned layer)',
+      description: ACCESS,
+      tags: tileTags,
+      access: guard.public,
+      params: ofRelease.extend({ layerId: layerIdParam(registry, 'a pinned layer; another answers 404 unknown_layer') }),
+      responses: { 200: { description: 'TileJSON with the one vector layer', schema: TileJson }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      const layer = r.registry.get(params.layerId);
+      if (!layer) throw notFound('unknown_layer', `layer '${params.layerId}' is not in release ${r.row.number}; see /releases/${r.row.number}/tiles.json`, { layerId: params.layerId, release: r.row.number });
+      cacheJson(res, r);
+      return tileJson(req, r, [layer]);
+    },
+  );
+
+  const cache = new LRUCache<string, Buffer>({ maxSize: Math.max(1, opts.cacheMb) * 1024 * 1024, sizeCalculation: (b) => b.length + 64 });
+  const useCache = opts.cacheMb > 0;
+  const making = new Map<string, Promise<Buffer>>();
+  /** A release's tile (gzip; zero bytes when empty): from memory, else release_tiles, else made once however many ask at a time. */
+  async function tileOf(r: StoredRelease, z: number, x: number, y: number): Promise<Buffer> {
+    const key = `${r.row.number}/${z}/${x}/${y}`;
+    const hit = useCache ? cache.get(key) : undefined;
+    if (hit) return hit;
+    let p = making.get(key);
+    if (!p) {
+      p = releaseTile(knex, r, z, x, y).finally(() => making.delete(key));
+      making.set(key, p);
+    }
+    const gz = await p;
+    if (useCache) cache.set(key, gz);
+    return gz;
+  }
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/tiles/:z/:x/:y.mvt',
+      summary: 'Mapbox Vector Tile of a release: every pinned layer in one tile (Web Mercator tile matrix)',
+      description: `${ACCESS} A release never changes: its tiles are cached for a year (immutable), made once and kept (release_tiles).`,
+      tags: tileTags,
+      access: guard.public,
+      params: ofRelease.extend(tileAddressParams()),
+      responses: {
+        200: {
+          description: 'the tile, gzip-compressed when the client takes it',
+          type: MVT_TYPE,
+          headers: { ETag: 'strong: the release, its content hash and the tile', 'Cache-Control': 'public, max-age=31536000, immutable (a draft or withdrawn release, for staff: private)' },
+        },
+        204: { description: 'an empty tile: no pinned feature in it (same caching)' },
+        ...LATEST,
+        304: { description: 'not modified (If-None-Match)' },
+      },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const [z, x, y] = tileAddress(params);
+      const r = await open(req, res, params.release, FRESH_MS);
+      if (!r) return;
+      const { row } = r;
+      const gzipped = acceptsGzip(req);
+      const etag = `"r${row.number}-${row.content_sha256.slice(0, 16)}-${z}-${x}-${y}${gzipped ? '' : '-identity'}"`;
+      const headers: Record<string, string | number> = {
+        'Cache-Control': `${isPublic(row.status) ? 'public' : 'private'}, max-age=${YEAR_S}, immutable`,
+        ETag: etag,
+        Vary: 'Accept-Encoding',
+      };
+      const inm = req.headers['if-none-match'];
+      if (inm && inm.split(/\s*,\s*/).includes(etag)) return void res.writeHead(304, headers).end();
+      const gz = await tileOf(r, z, x, y);
+      if (isEmptyTile(gz)) return void res.writeHead(204, headers).end();
+      const body = gzipped ? gz : await gunzip(gz);
+      if (gzipped) headers['Content-Encoding'] = 'gzip';
+      headers['Content-Type'] = MVT_TYPE;
+      headers['Content-Length'] = body.length;
+      res.writeHead(200, headers).end(body);
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/style.json',
+      summary: 'MapLibre style of a release: its own registry entries, one vector source `release`',
+      description: ACCESS,
+      tags: tileTags,
+      access: guard.public,
+      params: ofRelease,
+      responses: { 200: { description: 'the style: the working map’s look from the release’s registry snapshot; the release (审图号, date) in metadata["onemap:release"]', schema: ReleaseStyle }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      return releaseStyle(r, registry, site(req));
+    },
+  );
+
+  return routes;
+}
+
