@@ -6,9 +6,11 @@ import { lang, onLangChange, t } from '../i18n/i18n';
 import type { Named } from '../layers/registry';
 import { onUnauthenticated } from '../platform/http';
 import { h, replaceChildren } from '../ui/dom';
-import { currentAccount, login, logout, onAccountChange, restoreSession } from './session';
+import { currentAccount, login, logout, onAccountChange, restoreSession, type Account } from './session';
 
 export class AuthHeader {
+  /** The session of the browser's cookie, restored (null: anonymous); the viewer chooses its mode by it. */
+  readonly ready: Promise<Account | null>;
   private departments: Named[] = [];
   private busy = false;
   private readonly area = h('div', { class: 'auth-area', 'data-testid': 'auth-area' });
@@ -54,7 +56,7 @@ export class AuthHeader {
       this.showError(t('loginRequired'));
     });
     this.render();
-    void restoreSession();
+    this.ready = restoreSession();
   }
 
   /** The departments' names (from the layer catalogue) for the header; ids are shown until then. */

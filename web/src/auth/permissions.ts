@@ -2,7 +2,7 @@
 // own rules (server/accounts/needs.ts, the needs its routes declare), asked here of the account the
 // viewer holds; the server's check is the one that counts. And the text of a refusal for people:
 // 401 asks to log in, 403 gives the server's own message.
-import { allows, conflictRun, layerWrite, ledgerComment, ledgerTransition } from '../../../server/accounts/needs';
+import { allows, conflictRun, layerWrite, ledgerComment, ledgerTransition, prepareRelease, publishRelease, withdrawRelease } from '../../../server/accounts/needs';
 import { t } from '../i18n/i18n';
 import { ApiError } from '../platform/http';
 import type { Account } from './session';
@@ -21,6 +21,15 @@ export const mayComment = (a: Account, ruleDepartments: string[]): boolean => al
 
 /** Ledger transitions: to verified a reviewer of planning; otherwise a reviewer of the rule's departments; or an admin. */
 export const mayTransition = (a: Account, ruleDepartments: string[], to: string): boolean => allows(a, ledgerTransition({ id: '', departments: ruleDepartments }, to));
+
+/** Preparing a release (成果版本): a plan_editor of planning, or an admin. */
+export const mayPrepareRelease = (a: Account): boolean => allows(a, prepareRelease);
+
+/** Publishing a release: a reviewer of planning, or an admin, never the account that prepared it. */
+export const mayPublishRelease = (a: Account, release: { number: number; preparedBy: string }): boolean => allows(a, publishRelease(release));
+
+/** Withdrawing a release: a reviewer of planning, or an admin. */
+export const mayWithdrawRelease = (a: Account, release: { number: number }): boolean => allows(a, withdrawRelease(release));
 
 /** A failure for people: log in (401), the server's reason (403 and the rest). */
 export function refusalText(err: unknown): string {

@@ -2,7 +2,7 @@
 // class, attributes (registry labels) and area in m², 公顷 and 亩.
 import { locale, pick, t } from '../i18n/i18n';
 import { swatch } from '../layers/legend';
-import type { Layer } from '../layers/registry';
+import type { RegistryEntry as Layer } from '../layers/registry';
 import { formatGk, formatLonLat, lonLatToGk } from '../coords/gk';
 import { h, replaceChildren } from '../ui/dom';
 import type { IdentifiedFeature, IdentifyResult } from './api';

@@ -1,7 +1,7 @@
 // A layer's legend: one colour swatch per class of its classification, with the class name.
 import { pick } from '../i18n/i18n';
 import { h } from '../ui/dom';
-import type { Layer } from './registry';
+import type { RegistryEntry as Layer } from './registry';
 
 /** The swatch for one class, drawn the way the layer is styled (area, outline, line or point). */
 export function swatch(kind: Layer['style']['kind'], color: string): HTMLElement {

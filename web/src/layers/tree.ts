@@ -4,11 +4,14 @@ import type { Map as MlMap } from 'maplibre-gl';
 import { onLangChange, pick, t } from '../i18n/i18n';
 import { h, replaceChildren } from '../ui/dom';
 import { renderLegend } from './legend';
-import { layersByGroup, type Layer, type Registry } from './registry';
+import { layersByGroup, type LayerList, type RegistryEntry as Layer } from './registry';
 import { isLayerVisible, LayerOpacity, setLayerVisible } from './style-layers';
 
-/** Mounts the layer tree into container and keeps it in step with the language. */
-export function mountLayerTree(container: HTMLElement, map: MlMap, registry: Registry): void {
+/**
+ * Mounts the layer tree into container and keeps it in step with the language; returns the
+ * function that stops it (the public viewer mounts the tree again for another release).
+ */
+export function mountLayerTree(container: HTMLElement, map: MlMap, registry: LayerList): () => void {
   const opacity = new LayerOpacity(map);
   const opacityPct = new Map<string, number>(); // per layer, 0–100
   const expanded = new Set<string>();
@@ -80,5 +83,5 @@ export function mountLayerTree(container: HTMLElement, map: MlMap, registry: Reg
   };
 
   render();
-  onLangChange(render);
+  return onLangChange(render);
 }

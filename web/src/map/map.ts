@@ -37,12 +37,15 @@ const MAP_UI: Record<Lang, Record<string, string>> = {
   },
 };
 
-/** Creates the map in container on the server's style, its controls in the interface language. */
-export function createMap(container: HTMLElement): maplibregl.Map {
+/**
+ * Creates the map in container on the server's style (the working one, or a release's, or a style
+ * object), its controls in the interface language.
+ */
+export function createMap(container: HTMLElement, style: string | maplibregl.StyleSpecification = '/style.json'): maplibregl.Map {
   maplibregl.setWorkerUrl(workerUrl);
   const map = new maplibregl.Map({
     container,
-    style: '/style.json',
+    style,
     bounds: DATONG_BOUNDS,
     fitBoundsOptions: { padding: 24 },
     localIdeographFontFamily: CJK_FONT_FAMILY,
@@ -59,10 +62,11 @@ export function createMap(container: HTMLElement): maplibregl.Map {
   };
   addControls();
   // MapLibre reads its strings when a control is made: on a switch they are made again.
-  onLangChange((l) => {
+  const stop = onLangChange((l) => {
     map._locale = { ...map._locale, ...MAP_UI[l] };
     addControls();
   });
+  map.once('remove', stop); // a map of a comparison goes when it closes
   return map;
 }
 
