@@ -1,7 +1,13 @@
-// The viewer's entry: header with the import and conflicts buttons, the language switch and the
-// account (登录 / 退出), layer
-// tree (left), map with the measure tool, identify panel (right) and coordinate status bar
-// (bottom), all driven by the server's registry and style.
+// The viewer's entry. The session of the browser's cookie decides which viewer `/` is:
+//   anonymous — the public viewer of the published releases (web/src/releases/public.ts): the
+//     current release (or ?release=N), the release list, the 审图号 on the map, comparison and a
+//     成果包 opened from disk; no working-data route is called;
+//   staff — the working viewer: header with the import, conflicts, review and 成果发布 buttons, the
+//     language switch and the account (登录 / 退出), layer tree (left), map with the measure tool,
+//     identify panel (right) and coordinate status bar (bottom), all driven by the server's
+//     registry and style; /?release=N shows that release (a draft too) in the release viewer.
+// Logging in or out reloads the page into the other viewer. `/?pmtiles` is the release viewer on
+// an archive from disk with no server call at all.
 import type { Map as MlMap } from 'maplibre-gl';
 import { initDocumentLang, lang, onLangChange, setLang, t } from './i18n/i18n';
 import { createMap, whenLoaded } from './map/map';
@@ -14,6 +20,10 @@ import { mountImport } from './imports/panel';
 import { mountConflicts } from './conflicts/panel';
 import { mountAuth, type AuthHeader } from './auth/header';
 import { mountApplications } from './applications/panel';
+import { onAccountChange } from './auth/session';
+import { mountPublicViewer } from './releases/public';
+import { mountReleases } from './releases/staff';
+import './releases/releases.css';
 import { h, replaceChildren } from './ui/dom';
 import './styles.css';
 
@@ -30,7 +40,8 @@ function byTestId(id: string): HTMLElement {
   return el;
 }
 
-function mountHeader(): AuthHeader {
+/** The title and the language switch. */
+function mountTitle(): void {
   const title = byTestId('app-title');
   const sw = byTestId('lang-switch');
   const render = (): void => {
@@ -42,13 +53,42 @@ function mountHeader(): AuthHeader {
   sw.addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
   render();
   onLangChange(render);
-  // 登录 / the logged-in account and 退出; restores the session of the browser's cookie.
+}
+
+/** The header: title, language switch and (登录 / the logged-in account and 退出) the session of the browser's cookie, restored. */
+function mountHeader(): AuthHeader {
+  mountTitle();
   return mountAuth(byTestId('app-header'));
+}
+
+/** The public (release) viewer fills the page's panels; its load failure is said where the tree would be. */
+async function releaseViewer(opts: { offline?: boolean; staff?: boolean }): Promise<void> {
+  document.body.classList.add('release-viewer');
+  const tree = byTestId('layer-tree');
+  try {
+    await mountPublicViewer({ header: byTestId('app-header'), left: tree, right: document.querySelector<HTMLElement>('.panel-right')!, mapEl: byTestId('map') }, opts);
+    mountStatusBar(byTestId('status-bar'), window.__onemap!.map);
+  } catch (err) {
+    replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' }, `${t('catalogueLoadError')}: ${(err as Error).message}`));
+  }
 }
 
 async function main(): Promise<void> {
   initDocumentLang();
+  const params = new URLSearchParams(location.search);
+  if (params.has('pmtiles')) {
+    mountTitle();
+    await releaseViewer({ offline: true });
+    return;
+  }
   const auth = mountHeader();
+  const account = await auth.ready;
+  // Logging in opens the working viewer, logging out (or a session that ended) the public one.
+  onAccountChange((a) => { if (!!a !== !!account) location.reload(); });
+  if (!account || params.has('release')) {
+    await releaseViewer({ staff: !!account });
+    return;
+  }
   const tree = byTestId('layer-tree');
   const right = document.querySelector<HTMLElement>('.panel-right')!;
   try {
@@ -70,6 +110,15 @@ async function main(): Promise<void> {
     const review = mountApplications(byTestId('app-header'), byTestId('map').parentElement!, map);
     byTestId('ap-open').addEventListener('click', () => { if (review.isOpen && conflicts.isOpen) conflicts.close(); });
     byTestId('conflicts-open').addEventListener('click', () => { if (conflicts.isOpen && review.isOpen) review.close(); });
+    // The 成果发布 button (releases: prepare, publish, withdraw) and 对比分析 (a release against the working data).
+    const releases = mountReleases(byTestId('app-header'), byTestId('map').parentElement!, map);
+    const others = [conflicts, review];
+    for (const id of ['releases-open', 'rl-compare-open']) {
+      byTestId(id).addEventListener('click', () => { for (const o of others) if (o.isOpen) o.close(); });
+    }
+    for (const id of ['conflicts-open', 'ap-open']) {
+      byTestId(id).addEventListener('click', () => { if (releases.isOpen) releases.close(); if (releases.compare.isOpen) releases.compare.close(); });
+    }
   } catch (err) {
     replaceChildren(tree, h('p', { class: 'error', role: 'alert', 'data-testid': 'load-error' },
       `${t('catalogueLoadError')}: ${(err as Error).message}`));

@@ -1,7 +1,7 @@
 // Every fixed interface text of the viewer, in Chinese and English: one table (strings.json, data
 // rather than code), grouped by the capability that shows the text — common words, the page
-// (viewer), measure, imports, conflicts, accounts, the joint review (applications) and two
-// vocabularies the review panel words its own way (applicationTerms). Keys are flat across groups
+// (viewer), measure, imports, conflicts, accounts, the joint review (applications), two
+// vocabularies the review panel words its own way (applicationTerms) and releases (成果发布). Keys are flat across groups
 // and typed (StringKey): a misspelt or removed key fails the type-check. i18n.ts's t(key, vars)
 // reads the table in the interface language, filling in {name} placeholders; term(vocabulary,
 // code) names a code (`<vocabulary>_<code>`). A text shared by two panels is one entry, and no key
@@ -24,7 +24,7 @@ GROUPS.applicationTerms satisfies Record<`apVerdict_${Verdict}` | `apSeverity_${
 /** Every interface text by key. */
 export const STRINGS = {
   ...GROUPS.common, ...GROUPS.viewer, ...GROUPS.measure, ...GROUPS.imports, ...GROUPS.conflicts,
-  ...GROUPS.accounts, ...GROUPS.applications, ...GROUPS.applicationTerms,
+  ...GROUPS.accounts, ...GROUPS.applications, ...GROUPS.applicationTerms, ...GROUPS.releases,
 };
 
 /** Name of one interface string. */
