@@ -1,5 +1,7 @@
 // The OpenAPI document against real answers: every GET operation the service documents is called
-// (as the admin or the account the table names, and anonymously: a public one answers, the others 401) on a database with the demo data and the demo
+// (as the admin or the account the table names, and anonymously: a public one answers, one for
+// accounts — the working data, the audit trail, the accounts — 401 with the Error body) on a
+// database with the demo data and the demo
 // applications, and every JSON answer is validated with ajv against the schema the document gives
 // for its status; every 4xx / 5xx body seen must be the document's Error. A path parameter or a
 // required query parameter without a sample below fails the test, so a new route brings its sample.
@@ -164,17 +166,21 @@ describe('the OpenAPI document against real answers', () => {
 
   it('answers errors with the Error schema', async () => {
     const wrong: string[] = [];
-    const errors: [string, number][] = [
-      ['/api/layers/nope/revisions', 404],
-      ['/ogcapi/collections/nope/items', 404],
-      [`/ogcapi/collections/${LAYER}/items?limit=0`, 400],
-      [`/ogcapi/collections/${LAYER}/items?nope=1`, 400],
-      ['/api/conflicts/cases?limit=x', 400],
-      ['/api/audit', 401],
-      ['/api/nothing', 404],
+    // As a staff account (the working data needs one), and anonymously (null).
+    const errors: [string, number, string | null][] = [
+      ['/api/layers/nope/revisions', 404, 'window'],
+      ['/ogcapi/collections/nope/items', 404, 'window'],
+      [`/ogcapi/collections/${LAYER}/items?limit=0`, 400, 'window'],
+      [`/ogcapi/collections/${LAYER}/items?nope=1`, 400, 'window'],
+      ['/api/conflicts/cases?limit=x', 400, 'window'],
+      ['/api/conflicts/cases', 401, null],
+      ['/tiles/nope.json', 401, null],
+      ['/api/audit', 401, null],
+      ['/api/audit', 403, 'window'],
+      ['/api/nothing', 404, null],
     ];
-    for (const [url, status] of errors) {
-      const res = await fetch(`${srv.baseUrl}${url}`);
+    for (const [url, status, who] of errors) {
+      const res = await fetch(`${srv.baseUrl}${url}`, { headers: who ? { Authorization: `Bearer ${await tokenFor(knex, who)}` } : {} });
       if (res.status !== status) wrong.push(`${url}: expected ${status}, got ${res.status}`);
       wrong.push(...problemsAt(await res.json(), 'components', 'schemas', 'Error').map((p) => `${url}: ${p}`));
     }
