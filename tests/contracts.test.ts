@@ -12,6 +12,7 @@ import { loadDemoApplications } from '../server/demo/applications';
 import { loadRegistry } from '../server/layers/registry';
 import { tileContaining } from '../server/tiles/mvt';
 import { tokenFor } from './helpers/auth';
+import { publishRelease, releaseCall } from './helpers/releases';
 import { useDemoCopy } from './helpers/setup';
 
 type Json = Record<string, any>;
@@ -21,7 +22,8 @@ interface Operation {
   op: Json;
 }
 
-const { knex, srv } = useDemoCopy();
+// The archives of releases at zoom 8 only: the test reads them, it does not measure them.
+const { knex, srv } = useDemoCopy({ ONEMAP_ARCHIVE_MINZOOM: '8', ONEMAP_ARCHIVE_MAXZOOM: '8' });
 const registry = loadRegistry();
 
 const DOC_ID = 'onemap:openapi';
@@ -37,7 +39,7 @@ let pathSamples: Record<string, string | ((path: string) => string | undefined)>
 /** Who calls an operation when the admin may not (an inbox is a reviewer's); by path. */
 const CALLERS: Record<string, string> = { '/api/applications/inbox': 'land.reviewer' };
 /** Sample values of required query parameters, by name. */
-const QUERY_SAMPLES: Record<string, string> = { lon: '113.3', lat: '40.08', zoom: '12', layers: LAYER, from: '1', adcode: '140212' };
+const QUERY_SAMPLES: Record<string, string> = { lon: '113.3', lat: '40.08', zoom: '12', layers: LAYER, layer: LAYER, from: '1', adcode: '140212' };
 
 beforeAll(async () => {
   await loadDemoApplications(knex, registry, loadRules(registry));
@@ -46,11 +48,19 @@ beforeAll(async () => {
   const applicationId = await first('applications', 'id');
   const runId = await first('conflict_runs', 'id');
   const featureId = await first(`plan.${LAYER}`, 'fid');
+  // Two published releases (a comparison needs two) and the first one's archive.
+  const release = (await publishRelease(srv.baseUrl, knex, { title: '契约测试' })).number;
+  QUERY_SAMPLES.with = String((await publishRelease(srv.baseUrl, knex, { title: '契约测试二' })).number);
+  expect((await releaseCall(srv.baseUrl, knex, 'planning.reviewer', 'POST', `/api/releases/${release}/archive`)).status).toBe(201);
+  const releaseFeature = String((await knex('release_features').where({ release, layer_id: LAYER }).orderBy('fid').first('fid')).fid);
   pathSamples = {
     layerId: LAYER,
     collectionId: LAYER,
     revision: '1',
-    featureId,
+    featureId: (p) => (p.startsWith('/releases/') ? releaseFeature : featureId),
+    release: String(release),
+    number: String(release),
+    file: 'manifest.json',
     z: '12',
     x: String(TILE_X),
     y: String(TILE_Y),

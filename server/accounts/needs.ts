@@ -144,6 +144,9 @@ export const publishRelease = (release: { number: number; preparedBy: string }):
   notBy: { names: [release.preparedBy], why: `a release is published by another account than the one that prepared it (four eyes), and ${release.preparedBy} prepared release ${release.number}` },
 });
 
+/** Building a release's archive (成果包): planning staff (a reviewer or a plan editor), or an admin. */
+export const buildArchive: Need = { action: 'building a release archive', roles: ['reviewer', 'plan_editor'], departments: [LEAD_DEPARTMENT] };
+
 /** Withdrawing a release (with a reason): a reviewer of planning, or an admin. */
 export const withdrawRelease = (release: { number: number }): Need => ({
   action: `withdrawing release ${release.number}`,

@@ -7,8 +7,7 @@ import type { Request, Response } from 'express';
 import { Zip, ZipPassThrough } from 'fflate';
 import { z } from 'zod';
 import { accountOf, ensureAllowed, guard } from '../accounts/authorize';
-import type { Need } from '../accounts/needs';
-import { LEAD_DEPARTMENT } from '../accounts/needs';
+import { buildArchive as buildArchiveNeed } from '../accounts/needs';
 import { param, Routes, type RoutesOptions } from '../platform/contract';
 import { AppError, conflict, notFound } from '../platform/errors';
 import { log } from '../platform/log';
@@ -16,8 +15,6 @@ import { type ArchiveOptions, type ArchiveParts, archiveFiles, buildArchive, rea
 import { releaseNumber } from './schemas';
 import type { Releases, StoredRelease } from './store';
 
-/** Building an archive: planning staff (reviewer or plan editor), or an admin. */
-export const buildArchiveNeed: Need = { action: 'building a release archive', roles: ['reviewer', 'plan_editor'], departments: [LEAD_DEPARTMENT] };
 
 const ArchiveFileSchema = z.object({ name: z.string(), contentType: z.string(), size: z.number(), sha256: z.string() });
 const ArchiveAnswer = z
@@ -144,8 +141,13 @@ export function archiveRoutes(releases: Releases, opts: ArchiveRouteOptions): Ro
       access: guard.public,
       params: ofRelease.extend({ file: param.text(100).describe('a file name of the manifest') }),
       responses: {
-        200: { description: 'the file', type: 'application/octet-stream', headers: { 'Accept-Ranges': 'bytes', ETag: 'its SHA-256' } },
-        206: { description: 'the byte range asked for (Range: bytes=a-b)' },
+        200: {
+          description: 'the file',
+          type: 'application/vnd.pmtiles',
+          alternatives: ['application/geopackage+sqlite3', 'application/json'],
+          headers: { 'Accept-Ranges': 'bytes', ETag: 'its SHA-256' },
+        },
+        206: { description: 'the byte range asked for (Range: bytes=a-b)', type: 'application/vnd.pmtiles', alternatives: ['application/geopackage+sqlite3', 'application/json'] },
       },
       errors: [404, 409, 410, 416],
     },

@@ -157,10 +157,12 @@ export function releasesRoutes(releases: Releases, opts: ReleasesOptions): Route
       responses: { 200: { description: 'a FeatureCollection of the changes (added and changed in their new state, removed in their old)', type: GEOJSON, schema: FeatureCollection } },
       errors: [401, 404, 410],
     },
-    async ({ res, params, query }) => {
+    async ({ req, res, params, query }) => {
       const [from, to] = await sides(res, params.number, query.with);
       const { features, matched } = await changedFeatures(releases.knex, from, to, query.layer, { limit: query.limit, offset: query.offset });
-      const text = `${JSON.stringify({ type: 'FeatureCollection', numberMatched: matched, numberReturned: features.length }).slice(0, -1)},"features":[${features.join(',')}]}`;
+      const self = `${base(req)}${req.originalUrl}`;
+      const head = { type: 'FeatureCollection', timeStamp: new Date().toISOString(), numberMatched: matched, numberReturned: features.length, links: [{ href: self, rel: 'self', type: GEOJSON, title: 'this page' }] };
+      const text = `${JSON.stringify(head).slice(0, -1)},"features":[${features.join(',')}]}`;
       res.type(GEOJSON).send(text);
     },
   );
