@@ -45,20 +45,27 @@ export async function storedReleaseTile(knex: Knex, release: number, z: number, 
   return rows[0]?.tile;
 }
 
-/** Keeps a made tile (gzip, or zero bytes when empty); one made before by another request stays (ON CONFLICT DO NOTHING). */
-export async function storeReleaseTile(knex: Knex, release: number, z: number, x: number, y: number, gz: Buffer): Promise<void> {
-  await knex.raw('INSERT INTO release_tiles (release, z, x, y, tile) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [release, z, x, y, gz]);
+/**
+ * Keeps a made tile (gzip, or zero bytes when empty); one kept before (another request, another
+ * process, the archive build) stays (ON CONFLICT DO NOTHING). Returns whether this one was kept.
+ */
+export async function storeReleaseTile(knex: Knex, release: number, z: number, x: number, y: number, gz: Buffer): Promise<boolean> {
+  const { rows } = await knex.raw<{ rows: unknown[] }>('INSERT INTO release_tiles (release, z, x, y, tile) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1', [release, z, x, y, gz]);
+  return rows.length > 0;
 }
 
-/** A release's tile as gzip (zero bytes when empty): the stored one, or made now and stored. */
+/**
+ * A release's tile as gzip (zero bytes when empty): the stored one, or made now and stored. Once
+ * stored, its bytes are the ones served, whoever stored them (the archive compresses harder).
+ */
 export async function releaseTile(knex: Knex, release: StoredRelease, z: number, x: number, y: number): Promise<Buffer> {
   const n = release.row.number;
   const stored = await storedReleaseTile(knex, n, z, x, y);
   if (stored) return stored;
   const raw = await renderReleaseTile(knex, release, z, x, y);
   const gz = raw.length ? await gzip(raw, { level: GZIP_LEVEL }) : Buffer.alloc(0);
-  await storeReleaseTile(knex, n, z, x, y, gz);
-  return gz;
+  if (await storeReleaseTile(knex, n, z, x, y, gz)) return gz;
+  return (await storedReleaseTile(knex, n, z, x, y)) ?? gz;
 }
 
 /** The raw MVT of a stored tile. */
