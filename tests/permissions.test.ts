@@ -1,10 +1,13 @@
-// The permission matrix (issue 5, item 2): every write endpoint of the service (and the admin-only
-// reads) × every kind of caller — anonymous, a session cookie without its CSRF header, an expired
-// session, a revoked token, a deactivated account, the window, each department's reviewer and
-// plan editor, an admin by token and by session. Each cell expects what the table says: 401 for
-// those without a valid account, 403 for an account without the role or department, and success
-// where allowed (a real success: the write happens, as the account). A refused request must have
-// written nothing (every table's row count, the cases' versions, the accounts, the audit trail).
+// The permission matrix (issue 5, item 2; issue 12, item 2): every write endpoint of the service,
+// the reads of the working data and the admin-only reads, and the public reads × every kind of
+// caller — anonymous, a session cookie without its CSRF header, an expired session, a revoked
+// token, a deactivated account, the window, each department's reviewer and plan editor, an admin
+// by token and by session. Each cell expects what the table says: 401 for those without a valid
+// account (the working data too: OGC API, tiles, style, layers, revisions, diff, exports, the
+// ledger, reports, applications), 403 for an account without the role or department, and success
+// where allowed (a real success: the write happens, as the account); a public read answers
+// everyone. A refused request must have written nothing (every table's row count, the cases'
+// versions, the accounts, the audit trail).
 //
 // The rows are a table so more can be added; every row runs.
 import fs from 'node:fs';
@@ -13,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, issueCredential, revokeCredential, type Role } from '../server/accounts/accounts';
 import { DEMO_PASSWORD } from '../server/accounts/demo';
 import { PROJECT_ROOT } from '../server/platform/config';
+import { tileContaining } from '../server/tiles/mvt';
 import { tokenFor } from './helpers/auth';
 import { useDemoCopy } from './helpers/setup';
 
@@ -95,6 +99,8 @@ const mayCoordinate = (ruleId: string) => (a: Who) => isAdmin(a) || has(a, ['rev
 const mayVerify = (a: Who) => isAdmin(a) || has(a, ['reviewer'], ['planning']);
 const adminOnly = (a: Who) => isAdmin(a);
 const anyAccount = () => true;
+/** Staff of any role: the working data (README "Roles and permissions"). */
+const anyStaff = () => true;
 
 // --- the rows -------------------------------------------------------------------------------------
 
@@ -120,6 +126,8 @@ interface Row {
   succeeded?: (body: any) => void;
   /** Applications rows: their refusals name the department the action needs rather than the account. */
   applications?: boolean;
+  /** Public: everyone may, without an account (or with a credential that is not valid). */
+  public?: boolean;
 }
 
 /** The layer's current content as a GeoJSON delivery (a re-delivery of what it holds). */
@@ -362,6 +370,32 @@ rows.push(
   },
 );
 
+// --- reads: the working data needs an account of any role; the public reads need none ---------------
+
+const [TILE_X, TILE_Y] = tileContaining(113.3, 40.08, 12);
+const read = (label: string, path: string, may: Row['may'] = anyStaff): Row => ({ method: 'GET', label, may, ok: [200], prepare: async () => ({ path }) });
+const publicRead = (label: string, path: string): Row => ({ ...read(label, path), public: true });
+rows.push(
+  read('/ogcapi/collections', '/ogcapi/collections'),
+  read('/ogcapi/collections/{collectionId}/items', '/ogcapi/collections/landuse_plan/items?limit=5'),
+  read('/tiles/{layerId}.json', '/tiles/landuse_plan.json'),
+  read('/tiles/{layerId}/{z}/{x}/{y}.mvt', `/tiles/landuse_plan/12/${TILE_X}/${TILE_Y}.mvt`),
+  read('/style.json: the working style', '/style.json'),
+  read('/api/layers', '/api/layers'),
+  read('/api/layers/{layerId}/revisions', '/api/layers/landuse_plan/revisions'),
+  read('/api/layers/{layerId}/revisions/{revision}/diff', '/api/layers/landuse_plan/revisions/1/diff?from=1&limit=1'),
+  read('/api/layers/{layerId}/export', '/api/layers/districts/export?format=geojson'),
+  read('/api/conflicts/cases: the ledger', '/api/conflicts/cases?limit=5'),
+  read('/api/conflicts/ledger.csv', '/api/conflicts/ledger.csv'),
+  read('/api/conflicts/report: a district report', '/api/conflicts/report?adcode=140211'),
+  read('/api/applications', '/api/applications'),
+  publicRead('/: the viewer’s page', '/'),
+  publicRead('/api/openapi.json', '/api/openapi.json'),
+  publicRead('/healthz', '/healthz'),
+  publicRead('/api/auth/me', '/api/auth/me'),
+  publicRead('/api/releases: the published releases', '/api/releases'),
+);
+
 function fields(f: Record<string, string>): FormData {
   const form = new FormData();
   for (const [k, v] of Object.entries(f)) form.append(k, v);
@@ -397,7 +431,7 @@ beforeAll(async () => {
   await buildIdentities();
 });
 
-describe('the permission matrix: every write endpoint × every caller', () => {
+describe('the permission matrix: every write endpoint, the reads of the working data and the public reads × every caller', () => {
   it('has the callers it promises', () => {
     expect(identities.map((i) => i.label)).toEqual([
       'anonymous',
@@ -429,9 +463,9 @@ describe('the permission matrix: every write endpoint × every caller', () => {
         }
         const res = await fetch(`${srv.baseUrl}${req.path}`, { method: row.method, headers, body });
         const text = await res.text();
-        const answer = text ? JSON.parse(text) : undefined;
+        const answer = text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined;
         const account = who.readsOnly && row.method !== 'GET' ? null : who.account;
-        const expected = account === null ? 401 : row.may(account, req.context) ? 'ok' : 403;
+        const expected = row.public ? 'ok' : account === null ? 401 : row.may(account, req.context) ? 'ok' : 403;
         const cell = `${who.label}: expected ${expected}, got ${res.status} ${text.slice(0, 300)}`;
         if (expected === 'ok') {
           if (!row.ok.includes(res.status)) wrong.push(cell);
