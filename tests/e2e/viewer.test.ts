@@ -1,8 +1,10 @@
 // End-to-end: the real server (in-process, fresh test database with the demo data) serving the
-// built viewer (web/dist, so `npm run build` first), driven in Debian's headless Chromium.
+// built viewer (web/dist, so `npm run build` first), driven in Debian's headless Chromium: the
+// working viewer, logged in as the admin (tests/helpers/browser.ts openViewer).
 import { mkdirSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
+import { asStaff } from '../helpers/auth';
 import { waitForIdleMap } from '../helpers/browser';
 import { useFileServer, useViewer } from '../helpers/setup';
 
@@ -46,7 +48,7 @@ beforeAll(() => {
 describe('viewer', () => {
   test('shows the Chinese title and the plan groups from the API in the layer tree', async () => {
     await expect(page.getByTestId('app-title').textContent()).resolves.toBe('大同市五规合一一张图');
-    const res = await fetch(`${server.baseUrl}/api/layers`);
+    const res = await fetch(`${server.baseUrl}/api/layers`, asStaff());
     const { groups, layers } = await res.json() as { groups: { id: string; zh: string }[]; layers: RegistryLayer[] };
     for (const g of groups.filter((g) => layers.some((l) => (l as { group?: string }).group === g.id))) {
       await expect(page.getByTestId(`layer-group-${g.id}`).locator('h3').textContent()).resolves.toBe(g.zh);
@@ -54,7 +56,7 @@ describe('viewer', () => {
   });
 
   test('toggling a layer in the tree hides and shows its style layers', async () => {
-    const { layers } = await (await fetch(`${server.baseUrl}/api/layers`)).json() as { layers: RegistryLayer[] };
+    const { layers } = await (await fetch(`${server.baseUrl}/api/layers`, asStaff())).json() as { layers: RegistryLayer[] };
     const layer = layers.find((l) => l.visible);
     expect(layer, 'a layer visible by default').toBeDefined();
     const id = layer!.id;

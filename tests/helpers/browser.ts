@@ -1,6 +1,8 @@
-// The viewer in Debian's headless Chromium (playwright-core, no browser download), with every
-// console error, page error, failed request and HTTP error the page meets collected for a test.
+// The viewer in Debian's headless Chromium (playwright-core, no browser download), logged in as a
+// demo account (the working viewer is staff's), with every console error, page error, failed
+// request and HTTP error the page meets collected for a test.
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { DEMO_PASSWORD } from '../../server/accounts/demo';
 
 /** Flags the sandbox and the closed network need (see the README of the environment). */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-gpu', '--disable-quic',
@@ -24,8 +26,23 @@ export interface Viewer {
   close(): Promise<void>;
 }
 
-/** Opens the viewer at baseUrl and waits until the map is idle. */
-export async function openViewer(baseUrl: string): Promise<Viewer> {
+export interface ViewerOptions {
+  /**
+   * The demo account the browser logs in as before the viewer opens (its session cookie is the
+   * context's): the working viewer is staff only. Default admin; null opens it anonymously, and
+   * then does not wait for the map (the caller waits for what it expects).
+   */
+  as?: string | null;
+}
+
+/** Logs the page's browser context in as a demo account (POST /api/auth/login: the session cookie is the context's). */
+export async function logInBrowser(page: Page, baseUrl: string, name: string): Promise<void> {
+  const res = await page.request.post(`${baseUrl}/api/auth/login`, { data: { name, password: DEMO_PASSWORD } });
+  if (res.status() !== 200) throw new Error(`logging in as ${name}: ${res.status()} ${await res.text()}`);
+}
+
+/** Opens the viewer at baseUrl, logged in as `as` (default admin), and waits until the map is idle. */
+export async function openViewer(baseUrl: string, { as = 'admin' }: ViewerOptions = {}): Promise<Viewer> {
   const browser = await chromium.launch({ headless: true, executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const problems: string[] = [];
@@ -36,8 +53,9 @@ export async function openViewer(baseUrl: string): Promise<Viewer> {
     if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  if (as) await logInBrowser(page, baseUrl, as);
   await page.goto(baseUrl);
-  await waitForIdleMap(page);
+  if (as) await waitForIdleMap(page);
   return { browser, page, problems, close: () => browser.close() };
 }
 

@@ -7,12 +7,13 @@
 //   const { knex, srv } = useDemoCopy();          // a copy of the demo for the file (it may write), and the service on it
 //   const db = useFileDatabase();                 // an empty database of the file's own (db.knex, db.name)
 //   const srv = useFileServer(db, env);           // the service on that one, with settings of its own
-//   const viewer = useViewer(srv);                // the viewer on a service in headless Chromium, its map idle
+//   const viewer = useViewer(srv);                // the viewer on a service in headless Chromium (logged in as admin), its map idle
+//   const viewer = useViewer(srv, { as: 'land.reviewer' }); // …as another demo account (null: anonymous)
 import type { Knex } from 'knex';
 import { afterAll, beforeAll } from 'vitest';
 import { loadDemo } from '../../server/demo/load';
 import { useTestDatabase } from './db';
-import type { Viewer } from './browser';
+import type { Viewer, ViewerOptions } from './browser';
 import type { TestServer } from './server';
 
 /** A database of the test file's own. */
@@ -72,12 +73,12 @@ export function useDemoCopy(): { db: FileDatabase; knex: Knex; srv: FileServer }
   return { db, knex: db.knex, srv: useFileServer(db) };
 }
 
-/** The viewer in headless Chromium, opened on the file's server once the map is idle; closed after the file's tests. */
-export function useViewer(server: FileServer): Omit<Viewer, 'close'> {
+/** The viewer in headless Chromium, logged in (default admin), opened on the file's server once the map is idle; closed after the file's tests. */
+export function useViewer(server: FileServer, opts: ViewerOptions = {}): Omit<Viewer, 'close'> {
   let viewer: Viewer | undefined;
   beforeAll(async () => {
     const { openViewer } = await import('./browser');
-    viewer = await openViewer(server.baseUrl);
+    viewer = await openViewer(server.baseUrl, opts);
   });
   afterAll(() => viewer?.close());
   const made = () => viewer ?? notYet('the viewer');
