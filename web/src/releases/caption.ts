@@ -75,9 +75,13 @@ export class ReleaseCaption {
   private info: CaptionInfo | null = null;
   private readonly stop: () => void;
 
-  constructor(private readonly map: MlMap) {
-    map.addControl(this.left, 'bottom-left');
-    map.addControl(this.right, 'bottom-right');
+  /**
+   * corners: the 审图号 bottom left and the title line bottom right (a map alone), or both lines
+   * in one corner (a side of the swipe, whose other half the other map covers).
+   */
+  constructor(private readonly map: MlMap, corners: 'split' | 'left' | 'right' = 'split') {
+    map.addControl(this.left, corners === 'right' ? 'bottom-right' : 'bottom-left');
+    map.addControl(this.right, corners === 'left' ? 'bottom-left' : 'bottom-right');
     this.stop = onLangChange(() => this.render());
     this.render();
   }

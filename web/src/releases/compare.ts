@@ -196,7 +196,11 @@ export class ComparePanel {
     const [left, right] = await Promise.all([this.host.style(from), this.host.style(to)]);
     if (from !== this.from || to !== this.to) return;
     this.stopSwipe();
-    const swipe = new Swipe(this.mapHost, this.map, { style: left, label: this.sideText(from), caption: this.host.caption(from) }, { style: right, label: this.sideText(to), caption: this.host.caption(to) });
+    // The divider starts in the middle of what the panel leaves of the map.
+    const hostBox = this.mapHost.getBoundingClientRect();
+    const covered = this.root.hidden ? 0 : Math.max(0, this.root.getBoundingClientRect().right - hostBox.left);
+    const start = covered + (hostBox.width - covered) / 2;
+    const swipe = new Swipe(this.mapHost, this.map, { style: left, label: this.sideText(from), caption: this.host.caption(from) }, { style: right, label: this.sideText(to), caption: this.host.caption(to) }, start);
     this.swipe = swipe;
     // The panel stays above the two maps.
     this.mapHost.append(this.root);

@@ -75,12 +75,13 @@ export class PublicViewer {
   private compare: ComparePanel | undefined;
   private readonly styles = new Map<number, Promise<StyleSpecification>>();
   private switching = 0;
+  private readonly baseMinZoom: number;
 
   /** offline: an archive viewer with no server (the `/?pmtiles` page). */
   /** staff: the viewer of a logged-in account (drafts listed; the working data a side of a comparison). */
   constructor(private readonly page: Page, private readonly offline = false, staff = false) {
     this.map = createMap(page.mapEl, EMPTY_STYLE);
-    window.__onemap = { map: this.map };
+    this.baseMinZoom = this.map.getMinZoom();
     this.caption = new ReleaseCaption(this.map);
     this.listSection = h('section', { class: 'rl-releases' }, this.listTitle, this.listEl);
     this.listSection.hidden = offline;
@@ -117,6 +118,15 @@ export class PublicViewer {
   /** Loads the release list and shows ?release=N, or the current release. */
   async start(): Promise<void> {
     await whenLoaded(this.map);
+    try {
+      await this.first();
+    } finally {
+      // Tests wait for this map once it shows what it opened with (not the empty style before).
+      window.__onemap = { map: this.map };
+    }
+  }
+
+  private async first(): Promise<void> {
     if (this.offline) {
       this.notice(t('rlOfflineHint'));
       return;
@@ -160,6 +170,7 @@ export class PublicViewer {
       if (seq !== this.switching) return;
       await this.setStyle(style);
       if (seq !== this.switching) return;
+      this.map.setMinZoom(this.baseMinZoom);
       this.shown = { kind: 'release', release, entries: releaseEntries(style, release as Release & { registry?: unknown }) };
       const url = new URL(location.href);
       if (n === this.current) url.searchParams.delete('release'); else url.searchParams.set('release', String(n));
@@ -189,6 +200,8 @@ export class PublicViewer {
       this.caption.set(archive.release);
       const [w, s, e, n] = archive.bounds;
       if (w < e && s < n) this.map.fitBounds([[w, s], [e, n]], { padding: 24, duration: 0, maxZoom: Math.max(archive.minZoom, Math.min(archive.maxZoom, 12)) });
+      // Below the archive's lowest zoom it has no tiles: the map stays at or above it.
+      this.map.setMinZoom(Math.max(this.baseMinZoom, archive.minZoom));
       // Its facts once the map has drawn it (its tiles are read from the file meanwhile).
       await new Promise<void>((resolve) => this.map.once('idle', () => resolve()));
       if (seq !== this.switching) return;

@@ -31,7 +31,8 @@ export class Swipe {
   private readonly resize = new ResizeObserver(() => this.place());
   private readonly captions: ReleaseCaption[] = [];
 
-  constructor(host: HTMLElement, camera: MlMap, left: SwipeSide, right: SwipeSide) {
+  /** start: where the divider starts, px from the left of host (default its middle). */
+  constructor(host: HTMLElement, camera: MlMap, left: SwipeSide, right: SwipeSide, start?: number) {
     const leftBox = h('div', { class: 'rl-swipe-map rl-swipe-left', 'data-testid': 'rl-swipe-left' });
     this.rightBox = h('div', { class: 'rl-swipe-map rl-swipe-right', 'data-testid': 'rl-swipe-right' });
     this.leftLabel = h('span', { class: 'rl-swipe-label rl-swipe-label-left', 'data-testid': 'rl-swipe-label-left' }, left.label);
@@ -47,13 +48,14 @@ export class Swipe {
     this.left = createMap(leftBox, left.style);
     this.right = createMap(this.rightBox, right.style);
     for (const m of [this.left, this.right]) m.jumpTo(view);
-    if (left.caption) this.captions.push(withCaption(this.left, left.caption));
-    if (right.caption) this.captions.push(withCaption(this.right, right.caption));
+    if (left.caption) this.captions.push(withCaption(this.left, left.caption, 'left'));
+    if (right.caption) this.captions.push(withCaption(this.right, right.caption, 'right'));
     this.sync(this.left, this.right);
     this.sync(this.right, this.left);
     this.drag();
     this.resize.observe(this.root);
-    this.place();
+    if (start !== undefined) this.moveTo(start);
+    else this.place();
   }
 
   /** Both maps loaded. */
@@ -79,8 +81,11 @@ export class Swipe {
     this.divider.style.left = `${x}px`;
     this.divider.setAttribute('aria-valuenow', String(Math.round(this.fraction * 100)));
     this.root.dataset.position = String(x);
+    // Each label beside the divider on its side, cut short before the map's edge (and the zoom buttons).
     this.leftLabel.style.right = `calc(100% - ${x}px + 14px)`;
+    this.leftLabel.style.maxWidth = `${Math.max(0, x - 24)}px`;
     this.rightLabel.style.left = `${x + 14}px`;
+    this.rightLabel.style.maxWidth = `${Math.max(0, this.root.clientWidth - x - 70)}px`;
   }
 
   /** When `from` moves (by the user), `to` follows. */
@@ -134,8 +139,8 @@ export class Swipe {
   }
 }
 
-function withCaption(map: MlMap, info: CaptionInfo): ReleaseCaption {
-  const c = new ReleaseCaption(map);
+function withCaption(map: MlMap, info: CaptionInfo, corners: 'left' | 'right'): ReleaseCaption {
+  const c = new ReleaseCaption(map, corners);
   c.set(info);
   return c;
 }
