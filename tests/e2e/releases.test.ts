@@ -4,20 +4,18 @@
 // and the release date on the map, the list of both releases, and switches between them, with no
 // request to a working-data route; compares them: the table, the change layer (added/removed/
 // changed) and the swipe (卷帘) with its two synchronised maps and a divider that moves; opens the
-// second release's 成果包 (PMTiles) from disk and the map draws it with no tile request to the
+// second release's 成果包 (the service's archive, its PMTiles file) from disk and the map draws it with no tile request to the
 // server (also on the offline page /?pmtiles, which calls no server at all). Staff log in to the
 // working viewer: the editor prepares a draft, the reviewer publishes it with its 审图号 and
 // withdraws it with a reason. Every console error, failed request or HTTP error fails a test.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { DEMO_PASSWORD } from '../../server/accounts/demo';
-import { loadRegistry } from '../../server/layers/registry';
-import { orderByTileId, PmtilesWriter } from '../../server/releases/pmtiles';
+import { as } from '../helpers/auth';
 import { CHROMIUM_ARGS, waitForIdleMap } from '../helpers/browser';
 import { publishRelease, reviseLandusePlan } from '../helpers/releases';
-import { useDemoCopy } from '../helpers/setup';
+import { useFileDatabase, useFileServer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
 const SHOTS = '/tmp/onemap-releases-e2e';
@@ -36,8 +34,10 @@ type MapHandle = {
 };
 type TestWindow = { __onemap?: { map: MapHandle; swipe?: { left: MapHandle; right: MapHandle } } };
 
-const { knex, srv } = useDemoCopy();
-const registry = loadRegistry();
+// The archive's tiles at zooms 8–10 only: built in seconds.
+const db = useFileDatabase({ demo: true });
+const { knex } = db;
+const srv = useFileServer(db, { ONEMAP_ARCHIVE_MINZOOM: '8', ONEMAP_ARCHIVE_MAXZOOM: '10' });
 let browser: Browser;
 /** What went wrong on any page so far. */
 const problems: string[] = [];
@@ -69,16 +69,6 @@ function workingRequests(urls: string[]): string[] {
   });
 }
 
-/** The Web Mercator tiles of zoom z over a lon/lat box. */
-function tilesCovering([w, s, e, n]: number[], z: number): { z: number; x: number; y: number }[] {
-  const k = 2 ** z;
-  const tx = (lon: number) => Math.floor(((lon + 180) / 360) * k);
-  const ty = (lat: number) => Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * k);
-  const out: { z: number; x: number; y: number }[] = [];
-  for (let x = tx(w); x <= tx(e); x++) for (let y = ty(n); y <= ty(s); y++) out.push({ z, x, y });
-  return out;
-}
-
 /** The day in China (UTC+8) as the caption writes it: 2026年12月4日. */
 function chinaDay(iso: string): string {
   const d = new Date(new Date(iso).getTime() + 8 * 3600_000);
@@ -96,33 +86,18 @@ async function waitForSwipe(p: Page): Promise<void> {
 }
 
 /**
- * The second release's PMTiles archive as the 成果包 carries it: the release's own tiles (every
- * layer in one tile, gzipped MVT) at zooms 8–10 over the city, and the metadata the viewer opens
- * it with — the style on pmtiles://, the pinned registry entries (legend) and the release (审图号).
+ * The release's 成果包 as the service builds it (POST …/archive as planning's reviewer, zooms 8–10
+ * on this server), its PMTiles file downloaded to disk: the release's tiles with the metadata the
+ * viewer opens it with (the style on pmtiles://, the pinned registry entries, the release).
  */
-async function buildPmtiles(n: number): Promise<string> {
-  const release = await (await fetch(`${srv.baseUrl}/api/releases/${n}`)).json() as { layers: { layerId: string; bbox: number[] | null }[] };
-  const style = await (await fetch(`${srv.baseUrl}/releases/${n}/style.json`)).json() as { sources: Record<string, { url?: string; type: string }> };
-  for (const s of Object.values(style.sources)) s.url = `pmtiles://release-${n}.pmtiles`;
-  const bounds: [number, number, number, number] = [112.58, 39.05, 114.57, 40.74];
-  const file = `${SHOTS}/release-${n}.pmtiles`;
-  const w = new PmtilesWriter(file, {
-    minZoom: 8, maxZoom: 10, bounds, center: [113.3, 40.08, 9],
-    metadata: {
-      name: `release-${n}`,
-      vector_layers: release.layers.map((l) => ({ id: l.layerId, fields: {} })),
-      onemap: { release: await (await fetch(`${srv.baseUrl}/api/releases/${n}`)).json(), layers: release.layers.map((l) => registry.byId.get(l.layerId)), style },
-    },
-  });
-  const tiles = orderByTileId([8, 9, 10].flatMap((z) => tilesCovering(bounds, z)));
-  for (const t of tiles) {
-    const res = await fetch(`${srv.baseUrl}/releases/${n}/tiles/${t.z}/${t.x}/${t.y}.mvt`);
-    expect([200, 204]).toContain(res.status);
-    const body = Buffer.from(await res.arrayBuffer());
-    if (!body.length) continue;
-    await w.addTile(t.z, t.x, t.y, body[0] === 0x1f && body[1] === 0x8b ? body : gzipSync(body));
-  }
-  await w.finish();
+async function archivePmtiles(n: number): Promise<string> {
+  const built = await fetch(`${srv.baseUrl}/api/releases/${n}/archive`, { method: 'POST', headers: await as(knex, 'planning.reviewer') });
+  expect([200, 201], await built.clone().text()).toContain(built.status);
+  const name = `release-${n}.pmtiles`;
+  const res = await fetch(`${srv.baseUrl}/api/releases/${n}/archive/${name}`);
+  expect(res.status).toBe(200);
+  const file = `${SHOTS}/${name}`;
+  writeFileSync(file, Buffer.from(await res.arrayBuffer()));
   return file;
 }
 
@@ -292,7 +267,7 @@ describe('the public viewer (anonymous)', () => {
   });
 
   test('opening the second release’s 成果包 (PMTiles) from disk: drawn from the file, no tile request to the server', async () => {
-    const file = await buildPmtiles(second.number);
+    const file = await archivePmtiles(second.number);
     const from = requests.length;
     await page.getByTestId('rl-pmtiles-input').setInputFiles(file);
     await page.getByTestId('rl-archive-info').waitFor({ timeout: 30_000 });
