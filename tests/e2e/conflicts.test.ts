@@ -5,15 +5,15 @@
 // features highlighted), a coordination decision recorded (已协调, in the history), a change
 // made against a stale version (someone else changed the case: a clear message, nothing lost),
 // the summary, a re-run, and a new revision of the source layer without the conflict: the case
-// closes as resolved by data. The planner logs in through the viewer's login form as 市规划局's
-// reviewer (the rule's department, and the one that runs detection); the colleagues act through the
-// API as 市国土局's reviewer and an admin; every action is recorded under its account.
+// closes as resolved by data. The planner is 市规划局's reviewer (the rule's department, and the one
+// that runs detection), logged in before the working viewer opens (it is staff's); the colleagues
+// act through the API as 市国土局's reviewer and an admin; every action is recorded under its account.
 import { mkdirSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { as } from '../helpers/auth';
 import { tileUrl, waitForIdleMap } from '../helpers/browser';
-import { getJson } from '../helpers/http';
+import { getJson, requestsAs } from '../helpers/http';
 import { useDemoCopy, useViewer } from '../helpers/setup';
 
 /** Screenshots go here (outside the tree): look at them. */
@@ -42,7 +42,7 @@ type MapHandle = {
 type TestWindow = { __onemap?: { map: MapHandle } };
 
 const { db, srv: server } = useDemoCopy();
-const viewer = useViewer(server);
+const viewer = useViewer(server, { as: 'planning.reviewer' });
 let page: Page;
 /** The case the planner coordinates (the first of 基本农田 in 南郊区). */
 let first: Case;
@@ -50,9 +50,11 @@ let first: Case;
 let other: Case;
 
 const api = (path: string) => `${server.baseUrl}${path}`;
+/** The ledger is working data: the API is read as an admin (the page is 市规划局's reviewer). */
+const staff = requestsAs(() => as(db.knex, 'admin'));
 
 async function getCase(id: string): Promise<CaseDetail> {
-  const r = await getJson<CaseDetail>(api(`/api/conflicts/cases/${id}`));
+  const r = await staff.getJson<CaseDetail>(api(`/api/conflicts/cases/${id}`));
   expect(r.status).toBe(200);
   expect(r.headers.get('etag')).toBe(`"${r.body.version}"`);
   return r.body;
@@ -73,7 +75,7 @@ async function transition(id: string, version: number, body: Record<string, unkn
 async function caughtUp(layer: string, revision: number): Promise<void> {
   type Runs = { busy: boolean; runs: { status: string; layers: Record<string, { revision: number }> }[] };
   for (let i = 0; i < 600; i++) {
-    const { body } = await getJson<Runs>(api('/api/conflicts/runs?limit=5'));
+    const { body } = await staff.getJson<Runs>(api('/api/conflicts/runs?limit=5'));
     const done = body.runs.some((r) => r.status === 'succeeded' && r.layers[layer]?.revision === revision);
     if (done && !body.busy && body.runs.every((r) => r.status !== 'running')) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -109,7 +111,7 @@ describe('conflicts panel', () => {
 
     // Default filter: open cases (pending or coordinated), 50 at a time.
     await expect(page.getByTestId('cf-filter-status').inputValue()).resolves.toBe('open');
-    const expected = await getJson<{ total: number; cases: Case[] }>(api('/api/conflicts/cases?open=true&limit=50'));
+    const expected = await staff.getJson<{ total: number; cases: Case[] }>(api('/api/conflicts/cases?open=true&limit=50'));
     expect(expected.body.total).toBeGreaterThan(50);
     await expect(page.getByTestId('cf-count').getAttribute('data-total')).resolves.toBe(String(expected.body.total));
     const rows = await listed(page);
@@ -124,7 +126,7 @@ describe('conflicts panel', () => {
     const area = await top.getByTestId('cf-case-area').textContent();
     expect(area).toMatch(/^[\d,]+\.\d{4} 公顷 · [\d,]+\.\d{2} 亩$/);
     // The current patches by severity, as the summary counts them.
-    const summary = await getJson<{ rows: { severity: string; count: number }[] }>(api('/api/conflicts/summary?open=true'));
+    const summary = await staff.getJson<{ rows: { severity: string; count: number }[] }>(api('/api/conflicts/summary?open=true'));
     for (const sev of ['critical', 'major', 'minor']) {
       const n = summary.body.rows.filter((r) => r.severity === sev).reduce((s, r) => s + r.count, 0);
       await expect(page.getByTestId(`cf-severity-${sev}`).getAttribute('data-count')).resolves.toBe(String(n));
@@ -135,7 +137,7 @@ describe('conflicts panel', () => {
   test('filtered to 基本农田 in 南郊区: only those cases, paged with "load more"; exports and the district report follow the filters', async () => {
     await page.getByTestId('cf-filter-rule').selectOption(RULE);
     await page.getByTestId('cf-filter-district').selectOption(NANJIAO);
-    const expected = await getJson<{ total: number; cases: Case[] }>(api(`/api/conflicts/cases?rule=${RULE}&adcode=${NANJIAO}&open=true&limit=100`));
+    const expected = await staff.getJson<{ total: number; cases: Case[] }>(api(`/api/conflicts/cases?rule=${RULE}&adcode=${NANJIAO}&open=true&limit=100`));
     expect(expected.body.total).toBeGreaterThan(50);
     await page.waitForFunction((total) => document.querySelector('[data-testid="cf-count"]')?.getAttribute('data-total') === total
       && document.querySelectorAll('[data-testid="cf-case"]').length === 50, String(expected.body.total), { timeout: 30_000 });
@@ -154,13 +156,13 @@ describe('conflicts panel', () => {
     expect(csv).toBe(`/api/conflicts/ledger.csv?rule=${RULE}&adcode=${NANJIAO}&open=true`);
     const geojson = await page.getByTestId('cf-export-geojson').getAttribute('href');
     expect(geojson).toBe(`/api/conflicts/ledger.geojson?rule=${RULE}&adcode=${NANJIAO}&open=true`);
-    const ledger = await getJson<{ features: unknown[] }>(api(geojson!));
+    const ledger = await staff.getJson<{ features: unknown[] }>(api(geojson!));
     expect(ledger.status).toBe(200);
     expect(ledger.body.features).toHaveLength(expected.body.total);
     const report = page.getByTestId('cf-report');
     await expect(report.getAttribute('href')).resolves.toBe(`/api/conflicts/report?adcode=${NANJIAO}`);
     await expect(report.getAttribute('target')).resolves.toBe('_blank');
-    const html = await fetch(api(`/api/conflicts/report?adcode=${NANJIAO}`));
+    const html = await staff.fetch(api(`/api/conflicts/report?adcode=${NANJIAO}`));
     expect(html.status).toBe(200);
 
     first = expected.body.cases[0]!;
@@ -226,11 +228,7 @@ describe('conflicts panel', () => {
   test('recording a coordination decision: a decision and a reason are required; then 已协调, in the history and on the map', async () => {
     const tilesBefore = await tileUrl(page, 'conflicts');
     expect(tilesBefore).toMatch(/\?v=\d+$/);
-    // The planner logs in through the viewer's login form: the 经办人 is the account.
-    await page.getByTestId('login-open').click();
-    await page.getByTestId('login-name').fill('planning.reviewer');
-    await page.getByTestId('login-password').fill('datong-demo-2015');
-    await page.getByTestId('login-submit').click();
+    // The planner is logged in: the 经办人 is the account.
     await page.getByTestId('auth-account').waitFor({ state: 'visible', timeout: 30_000 });
     await expect(page.getByTestId('cf-actor').inputValue()).resolves.toBe('市规划局审查员');
     await page.getByTestId('cf-action-coordinated').click();
@@ -369,7 +367,7 @@ describe('conflicts panel', () => {
   test('the summary by rule × district; a row lists its cases', async () => {
     await page.getByTestId('cf-tab-summary').click();
     await page.getByTestId('cf-summary-table').waitFor({ timeout: 30_000 });
-    const expected = await getJson<{ rows: { rule_id: string; adcode: string; count: number; area_ha: number }[]; totals: { count: number } }>(
+    const expected = await staff.getJson<{ rows: { rule_id: string; adcode: string; count: number; area_ha: number }[]; totals: { count: number } }>(
       api(`/api/conflicts/summary?rule=${RULE}&adcode=${NANJIAO}&open=true`));
     const rows = await page.getByTestId('cf-summary-row').evaluateAll((trs) => trs.map((tr) => ({
       rule: tr.getAttribute('data-rule'), adcode: tr.getAttribute('data-adcode'),
@@ -387,7 +385,7 @@ describe('conflicts panel', () => {
     await page.getByTestId('cf-filter-rule').selectOption('');
     await page.getByTestId('cf-filter-district').selectOption('*');
     await page.getByTestId('cf-tab-summary').click();
-    const all = await getJson<{ rows: unknown[] }>(api('/api/conflicts/summary?open=true'));
+    const all = await staff.getJson<{ rows: unknown[] }>(api('/api/conflicts/summary?open=true'));
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="cf-summary-row"]').length === n, all.body.rows.length, { timeout: 30_000 });
     await page.screenshot({ path: `${SHOTS}/conflicts-summary.png` });
     // A row → the list of that rule in that district.
@@ -399,7 +397,7 @@ describe('conflicts panel', () => {
 
   test('a new revision of the source layer without the conflict: the coordinated case closes as resolved by data', async () => {
     // Layer b's content less the feature of the coordinated case, imported as a new revision.
-    const items = await getJson<{ type: string; features: { id: number }[] }>(api(`/ogcapi/collections/${first.b.layer}/items?limit=10000`));
+    const items = await staff.getJson<{ type: string; features: { id: number }[] }>(api(`/ogcapi/collections/${first.b.layer}/items?limit=10000`));
     const before = items.body.features.length;
     const features = items.body.features.filter((f) => f.id !== first.b.fid);
     expect(features.length).toBe(before - 1);
@@ -409,7 +407,7 @@ describe('conflicts panel', () => {
     // Delivered by 市国土局's plan editor (its layer).
     const imported = await fetch(api(`/api/layers/${first.b.layer}/imports`), { method: 'POST', body: form, headers: await as(db.knex, 'land.editor') });
     expect(imported.status, await imported.clone().text()).toBe(201);
-    const revision = (await getJson<{ layers: { id: string; revision: number }[] }>(api('/api/layers'))).body.layers.find((l) => l.id === first.b.layer)!.revision;
+    const revision = (await staff.getJson<{ layers: { id: string; revision: number }[] }>(api('/api/layers'))).body.layers.find((l) => l.id === first.b.layer)!.revision;
 
     // The service catches up on its own; the planner then re-runs the detection (one run at a
     // time: a run asked for while the service's own lives is refused with 409, at once).
@@ -421,7 +419,7 @@ describe('conflicts panel', () => {
     const result = page.getByTestId('cf-run-result');
     await result.waitFor({ timeout: 120_000 });
     // The run the panel made is recorded (the server's own catch-up run may come after it).
-    const runs = await getJson<{ runs: { id: number; status: string; requested_by: string }[] }>(api('/api/conflicts/runs?limit=5'));
+    const runs = await staff.getJson<{ runs: { id: number; status: string; requested_by: string }[] }>(api('/api/conflicts/runs?limit=5'));
     const shown = Number(await result.getAttribute('data-run'));
     expect(runs.body.runs.find((r) => r.id === shown)).toMatchObject({ status: 'succeeded', requested_by: 'planning.reviewer' });
     expect(await result.textContent()).toMatch(/第 \d+ 次检测（增量）完成，用时/);

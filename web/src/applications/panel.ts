@@ -62,7 +62,8 @@ export class ApplicationsPanel {
     this.backButton.addEventListener('click', () => this.back());
     onLangChange(() => this.render());
     onAccountChange((a) => this.accountChanged(a));
-    this.render();
+    // The viewer is made once the session is known (main.ts): start from its account (the window on its form).
+    this.accountChanged(currentAccount());
   }
 
   get isOpen(): boolean {
