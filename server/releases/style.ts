@@ -4,7 +4,7 @@
 // tile), source-layer = layer id; glyphs from /fonts as the working style. Its metadata carries
 // what a public map shows with it: the release number, title, 审图号, 批复文号, date and department.
 import { z } from 'zod';
-import type { Named, Registry } from '../layers/registry';
+import { layerSchema, type Named, type Registry } from '../layers/registry';
 import { Style } from '../style/routes';
 import { styleOf } from '../style/style';
 import { pinnedLayers } from './features';
@@ -28,7 +28,10 @@ export const ReleaseStyleMeta = z
 
 /** A release's MapLibre style: the one map's Style, one vector source, and the release in its metadata. */
 export const ReleaseStyle = Style.extend({
-  metadata: Style.shape.metadata.extend({ 'onemap:release': ReleaseStyleMeta }),
+  metadata: Style.shape.metadata.extend({
+    'onemap:release': ReleaseStyleMeta,
+    'onemap:layers': z.array(layerSchema).describe("the pinned layers' registry entries as the release keeps them (legends, class names, attributes)"),
+  }),
 }).meta({ id: 'ReleaseStyle' });
 
 /** The style of release `r`, on the site at `site` (no trailing slash). */
@@ -58,6 +61,7 @@ export function releaseStyle(r: StoredRelease, registry: Registry, site: string)
         publishedAt: r.row.published_at?.toISOString() ?? null,
         department: { id: r.row.department, zh: department?.zh ?? r.row.department },
       },
+      'onemap:layers': layers,
     },
   };
 }
