@@ -68,9 +68,9 @@ export function useFileServer(database?: FileDatabase, env: Record<string, strin
 }
 
 /** A database of the file's own with the demo data (it may write) and the service on it. */
-export function useDemoCopy(): { db: FileDatabase; knex: Knex; srv: FileServer } {
+export function useDemoCopy(env: Record<string, string> = {}): { db: FileDatabase; knex: Knex; srv: FileServer } {
   const db = useFileDatabase({ demo: true });
-  return { db, knex: db.knex, srv: useFileServer(db) };
+  return { db, knex: db.knex, srv: useFileServer(db, env) };
 }
 
 /** The viewer in headless Chromium, logged in (default admin), opened on the file's server once the map is idle; closed after the file's tests. */
