@@ -3,8 +3,9 @@
 #   - npm packages (npm ci) when node_modules is missing or older than package-lock.json;
 #   - PostgreSQL 15 + PostGIS 3 from Debian when the embedded database is used (no DATABASE_URL);
 #   - GDAL (ogr2ogr), which writes the exports (server/exports), for `npm start` as for `npm test`;
-#   - for `npm test` (argument "test"): Chromium, PROJ (cs2cs) and CJK fonts, the independent
-#     references and the browser the tests drive (GDAL's ogrinfo is one of them too);
+#   - Chromium and CJK fonts, which print the thematic maps (server/releases/print.ts), for both too;
+#   - for `npm test` (argument "test"): PROJ (cs2cs) and poppler (pdftotext, pdfinfo, pdftoppm), the
+#     independent references the tests check against (GDAL's ogrinfo is one of them too);
 #   - for the benchmarks (argument "bench"): wrk, the HTTP load generator.
 # As root with apt-get it installs them; otherwise it prints the one line to run and stops.
 set -e
@@ -21,10 +22,12 @@ if [ -z "${DATABASE_URL:-}" ]; then
   ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need="$need postgresql-15-postgis-3"
 fi
 command -v ogr2ogr >/dev/null 2>&1 || need="$need gdal-bin"
+[ -x /usr/bin/chromium ] || need="$need chromium"
+[ -d /usr/share/fonts/opentype/noto ] || need="$need fonts-noto-cjk"
 if [ "${1:-}" = "test" ]; then
-  [ -x /usr/bin/chromium ] || need="$need chromium"
   command -v cs2cs >/dev/null 2>&1 || need="$need proj-bin"
-  [ -d /usr/share/fonts/opentype/noto ] || need="$need fonts-noto-cjk"
+  # the printed maps read back (server/releases/print.ts)
+  command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
   # the independent geodesic reference for conflict areas (GeographicLib through pyproj)
   /usr/bin/python3 -c 'import pyproj' >/dev/null 2>&1 || need="$need python3-pyproj"
   # the test suite always runs against a fresh database of its own, on the embedded cluster unless DATABASE_URL is set

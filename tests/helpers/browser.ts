@@ -1,12 +1,12 @@
 // The viewer in Debian's headless Chromium (playwright-core, no browser download), logged in as a
 // demo account (the working viewer is staff's), with every console error, page error, failed
 // request and HTTP error the page meets collected for a test.
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { DEMO_PASSWORD } from '../../server/accounts/demo';
+import { CHROMIUM_ARGS, launchChromium } from '../../server/platform/chromium';
 
-/** Flags the sandbox and the closed network need (see the README of the environment). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Flags the sandbox and the closed network need (server/platform/chromium.ts, which the service prints with). */
+export { CHROMIUM_ARGS };
 
 /** The part of the MapLibre map the tests use, as the viewer exposes it on window.__onemap. */
 type IdleMap = {
@@ -43,7 +43,7 @@ export async function logInBrowser(page: Page, baseUrl: string, name: string): P
 
 /** Opens the viewer at baseUrl, logged in as `as` (default admin), and waits until the map is idle. */
 export async function openViewer(baseUrl: string, { as = 'admin' }: ViewerOptions = {}): Promise<Viewer> {
-  const browser = await chromium.launch({ headless: true, executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const problems: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
