@@ -15,6 +15,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 2000, // maplibre-gl alone is ~1 MB minified
+    // The viewer, and its print page (the service renders thematic maps from it, server/releases/print.ts).
+    rollupOptions: { input: { main: fileURLToPath(new URL('./index.html', import.meta.url)), print: fileURLToPath(new URL('./print.html', import.meta.url)) } },
   },
   plugins: [glyphsPlugin()],
   server: {
