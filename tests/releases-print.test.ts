@@ -238,16 +238,17 @@ describe('drafts and withdrawn releases', () => {
 
   it('staff print a draft (the page loads its style and tiles as them), marked as a draft; anonymous visitors get 404', async () => {
     expect((await print(draft, { view: { bbox: [113.2, 39.9, 113.5, 40.2] } })).json().code).toBe('unknown_release');
-    const r = await print(draft, { layers: ['landuse_plan'], view: { bbox: [113.2, 39.9, 113.5, 40.2] } }, 'planning.editor');
+    const r = await print(draft, { paper: 'A3', orientation: 'portrait', layers: ['landuse_plan'], view: { bbox: [113.2, 39.9, 113.5, 40.2] } }, 'planning.editor');
     expect(r.status, r.status !== 200 ? r.data.toString() : '').toBe(200);
-    const file = path.join(OUT, 'draft.pdf');
+    const file = path.join(OUT, 'draft-A3-portrait.pdf');
     fs.writeFileSync(file, r.data);
+    expect(pageSize(pdfInfo(file))).toEqual([842, 1191]); // A3 portrait in points
     const text = pdfText(file);
     expect(text).toContain('草稿');
     expect(text).toContain('审图号：（未取得）');
     expect(text).toContain('编制日期');
     expect(text).not.toContain('行政区划(2015)'); // only the layer asked for
-    const map = greys(pageImage(file, 1, 72), 72, sheetLayout('A4', 'landscape').map);
+    const map = greys(pageImage(file, 1, 72), 72, sheetLayout('A3', 'portrait').map);
     expect(map.distinct).toBeGreaterThan(20);
   });
 
