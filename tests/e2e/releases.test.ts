@@ -8,7 +8,8 @@
 // server (also on the offline page /?pmtiles, which calls no server at all). Staff log in to the
 // working viewer: the editor prepares a draft, the reviewer publishes it with its 审图号 and
 // withdraws it with a reason. Every console error, failed request or HTTP error fails a test.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { DEMO_PASSWORD } from '../../server/accounts/demo';
@@ -296,6 +297,26 @@ describe('the public viewer (anonymous)', () => {
     expect(calls).toEqual([]);
     await context.close();
   });
+});
+
+describe('printing from the public viewer (专题制图)', () => {
+  test('the print dialog prints the current view of the release as a PDF whose text holds the 审图号', async () => {
+    const { page, context } = await newPage();
+    await page.goto(srv.baseUrl);
+    await waitForIdleMap(page);
+    await page.getByTestId('rl-print').click();
+    await expect(page.getByTestId('print-title').inputValue()).resolves.toContain(second.title);
+    const download = page.waitForEvent('download', { timeout: 120_000 });
+    await page.getByTestId('print-submit').click();
+    const file = `${SHOTS}/viewer-print.pdf`;
+    await (await download).saveAs(file);
+    const pdf = readFileSync(file);
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const words = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+    expect(words).toContain(second.reviewNumber);
+    expect(words).toContain(second.title);
+    await context.close();
+  }, 180_000);
 });
 
 describe('staff: the 成果发布 panel', () => {

@@ -14,6 +14,7 @@ import { createMap, whenLoaded } from '../map/map';
 import { getJson } from '../platform/http';
 import { h, replaceChildren } from '../ui/dom';
 import { fetchRelease, fetchReleases, releaseArchiveUrl, releaseOgcUrl, releaseStyleUrl, type CompareSide, type Release, type ReleaseSummary } from './api';
+import { openPrintDialog } from '../print/print-dialog';
 import { openArchive, type OpenedArchive } from './archive';
 import { editionText, formatReleaseDate, issuerName, ReleaseCaption, type CaptionInfo } from './caption';
 import { ComparePanel } from './compare';
@@ -286,7 +287,16 @@ export class PublicViewer {
         }))),
       h('div', { class: 'cf-links rl-links' },
         h('a', { class: 'cf-link', href: releaseArchiveUrl(r.number), 'data-testid': 'rl-archive-link', download: '' }, t('rlDownloadArchive')),
-        h('a', { class: 'cf-link', href: releaseOgcUrl(r.number), target: '_blank', rel: 'noopener' }, 'OGC API – Features')));
+        h('a', { class: 'cf-link', href: releaseOgcUrl(r.number), target: '_blank', rel: 'noopener' }, 'OGC API – Features'),
+        // 专题制图: the current view (or a district atlas) of this release, printed by the service.
+        this.printButton(r)));
+  }
+
+  /** 专题制图: the button that prints the current view (or a district atlas) of the release. */
+  private printButton(r: { number: number; title: string }): HTMLElement {
+    const b = h('button', { type: 'button', class: 'cf-link', 'data-testid': 'rl-print' }, t('rlPrint'));
+    b.addEventListener('click', () => openPrintDialog(this.map.getContainer().parentElement ?? document.body, { release: { number: r.number, title: r.title }, map: this.map }));
+    return b;
   }
 }
 
