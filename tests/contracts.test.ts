@@ -60,7 +60,7 @@ beforeAll(async () => {
     featureId: (p) => (p.startsWith('/releases/') ? releaseFeature : featureId),
     release: String(release),
     number: String(release),
-    file: 'manifest.json',
+    file: `release-${release}.pmtiles`,
     z: '12',
     x: String(TILE_X),
     y: String(TILE_Y),

@@ -12,7 +12,8 @@ import { param, Routes, type RoutesOptions } from '../platform/contract';
 import { AppError, conflict, notFound } from '../platform/errors';
 import { log } from '../platform/log';
 import { type ArchiveOptions, type ArchiveParts, archiveFiles, buildArchive, readFile } from './archive';
-import { releaseNumber } from './schemas';
+import { releaseNumber, ReleaseSummary } from './schemas';
+import { ReleaseStyle } from './style';
 import type { Releases, StoredRelease } from './store';
 
 
@@ -133,52 +134,71 @@ export function archiveRoutes(releases: Releases, opts: ArchiveRouteOptions): Ro
     },
   );
 
+  /** Sends one stored file of the archive, whole or the byte range asked for. */
+  const sendFile = async (req: Request, res: Response, number: number, name: string) => {
+    const params = { number, file: name };
+    const { files } = await filesOf(req, res, params.number);
+    const f = files.find((x) => x.name === params.file);
+    if (!f) throw notFound('not_found', `the archive of release ${params.number} has no file '${params.file}'; it has ${files.map((x) => x.name).join(', ')}`, { file: params.file });
+    const headers: Record<string, string | number> = {
+      'Content-Type': f.contentType,
+      'Accept-Ranges': 'bytes',
+      ETag: `"${f.sha256}"`,
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      'Content-Disposition': `${f.name.endsWith('.json') ? 'inline' : 'attachment'}; filename="${f.name}"`,
+    };
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (req.headers.range && !range) throw new AppError(416, 'invalid_header', `Range '${req.headers.range}' is not one range of bytes (bytes=a-b)`, { header: 'Range' });
+    const start = range ? Number(range[1]) : 0;
+    const end = range ? Math.min(f.size - 1, range[2] ? Number(range[2]) : f.size - 1) : f.size - 1;
+    if (range && (start >= f.size || end < start)) {
+      res.set('Content-Range', `bytes */${f.size}`);
+      throw new AppError(416, 'invalid_header', `Range '${req.headers.range}' is outside the file's ${f.size} bytes`, { header: 'Range' });
+    }
+    res.writeHead(range ? 206 : 200, { ...headers, 'Content-Length': end - start + 1, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${f.size}` } : {}) });
+    if (req.method === 'HEAD') return void res.end();
+    if (!range) {
+      for await (const chunk of readFile(releases.knex, f)) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+      return void res.end();
+    }
+    const { rows } = await releases.knex.raw<{ rows: { b: Buffer }[] }>('SELECT lo_get(?::oid, ?, ?) AS b', [f.data, start, end - start + 1]);
+    res.end(rows[0].b);
+  };
+
+  // The JSON files of the archive, each with its schema; then any file by name (with ranges).
+  const ManifestSchema = z
+    .object({ release: ReleaseSummary, contentSha256: z.string(), layers: z.array(z.object({ layerId: z.string(), revision: z.number().int(), featureCount: z.number().int() }).loose()), files: z.array(ArchiveFileSchema) })
+    .loose()
+    .meta({ id: 'ReleaseManifest' });
+  for (const [name, schema, what] of [['manifest.json', ManifestSchema, 'the manifest: the release, its pins with counts and areas, and the SHA-256 and size of every other file'], ['style.json', ReleaseStyle, 'the style of the archive (its source pmtiles://release-<n>.pmtiles)']] as const) {
+    routes.route(
+      {
+        method: 'get',
+        path: `/${name}`,
+        summary: `The archive's ${name}`,
+        access: guard.public,
+        params: ofRelease,
+        responses: { 200: { description: what, schema } },
+        errors: [404, 409, 410, 416],
+      },
+      ({ req, res, params }) => sendFile(req, res, params.number, name),
+    );
+  }
+
   routes.route(
     {
       method: 'get',
       path: '/:file',
-      summary: 'One file of the archive (the PMTiles for a map reading it over HTTP ranges, the GeoPackage, the style, the manifest)',
+      summary: 'One file of the archive by name (the PMTiles for a map reading it over HTTP ranges, the GeoPackage)',
       access: guard.public,
       params: ofRelease.extend({ file: param.text(100).describe('a file name of the manifest') }),
       responses: {
-        200: {
-          description: 'the file',
-          type: 'application/vnd.pmtiles',
-          alternatives: ['application/geopackage+sqlite3', 'application/json'],
-          headers: { 'Accept-Ranges': 'bytes', ETag: 'its SHA-256' },
-        },
-        206: { description: 'the byte range asked for (Range: bytes=a-b)', type: 'application/vnd.pmtiles', alternatives: ['application/geopackage+sqlite3', 'application/json'] },
+        200: { description: 'the file', type: 'application/vnd.pmtiles', alternatives: ['application/geopackage+sqlite3'], headers: { 'Accept-Ranges': 'bytes', ETag: 'its SHA-256' } },
+        206: { description: 'the byte range asked for (Range: bytes=a-b)', type: 'application/vnd.pmtiles', alternatives: ['application/geopackage+sqlite3'] },
       },
       errors: [404, 409, 410, 416],
     },
-    async ({ req, res, params }) => {
-      const { files } = await filesOf(req, res, params.number);
-      const f = files.find((x) => x.name === params.file);
-      if (!f) throw notFound('not_found', `the archive of release ${params.number} has no file '${params.file}'; it has ${files.map((x) => x.name).join(', ')}`, { file: params.file });
-      const headers: Record<string, string | number> = {
-        'Content-Type': f.contentType,
-        'Accept-Ranges': 'bytes',
-        ETag: `"${f.sha256}"`,
-        'Cache-Control': 'public, max-age=31536000, immutable',
-        'Content-Disposition': `${f.name.endsWith('.json') ? 'inline' : 'attachment'}; filename="${f.name}"`,
-      };
-      const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-      if (req.headers.range && !range) throw new AppError(416, 'invalid_header', `Range '${req.headers.range}' is not one range of bytes (bytes=a-b)`, { header: 'Range' });
-      const start = range ? Number(range[1]) : 0;
-      const end = range ? Math.min(f.size - 1, range[2] ? Number(range[2]) : f.size - 1) : f.size - 1;
-      if (range && (start >= f.size || end < start)) {
-        res.set('Content-Range', `bytes */${f.size}`);
-        throw new AppError(416, 'invalid_header', `Range '${req.headers.range}' is outside the file's ${f.size} bytes`, { header: 'Range' });
-      }
-      res.writeHead(range ? 206 : 200, { ...headers, 'Content-Length': end - start + 1, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${f.size}` } : {}) });
-      if (req.method === 'HEAD') return void res.end();
-      if (!range) {
-        for await (const chunk of readFile(releases.knex, f)) if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
-        return void res.end();
-      }
-      const { rows } = await releases.knex.raw<{ rows: { b: Buffer }[] }>('SELECT lo_get(?::oid, ?, ?) AS b', [f.data, start, end - start + 1]);
-      res.end(rows[0].b);
-    },
+    ({ req, res, params }) => sendFile(req, res, params.number, params.file),
   );
 
   return routes;
