@@ -93,7 +93,75 @@ export interface BuiltArchive {
   files: ArchiveFile[];
   manifest: object;
   tiles: { addressed: number; unique: number; ms: number };
+  /** The GeoPackage step (ogr2ogr per layer and zone) and the storing of the files, each on its own. */
+  gpkgMs: number;
+  storeMs: number;
   ms: number;
+}
+
+export interface BuiltTiles {
+  /** The release's lon/lat box the tiles cover (releaseBounds). */
+  bounds: [number, number, number, number];
+  /** The style on the archive's pmtiles:// source, as the archive's metadata holds it. */
+  style: object;
+  pm: Awaited<ReturnType<PmtilesWriter['finish']>>;
+  ms: number;
+}
+
+/**
+ * Step 1 of the archive: every tile of the release over its bounds, zooms minZoom..maxZoom, in
+ * tile-id order, `concurrency` rendered at a time, written to the PMTiles file `file` (its name is
+ * the style's pmtiles:// source) and kept in release_tiles (the release's tiles are then
+ * pre-built). Exported for the benchmark (bench/release.ts), which times it on its own.
+ */
+export async function buildTiles(knex: Knex, release: StoredRelease, parts: ArchiveParts, opts: Pick<ArchiveOptions, 'minZoom' | 'maxZoom' | 'concurrency'>, file: string): Promise<BuiltTiles> {
+  const tileStarted = Date.now();
+  const n = release.row.number;
+  const bounds = releaseBounds(release);
+  const style = parts.style({ type: 'vector', url: `pmtiles://${path.basename(file)}` });
+  const layers = release.layers.map((l) => release.registry.get(l.layer_id)!);
+  const writer = new PmtilesWriter(file, {
+    minZoom: opts.minZoom,
+    maxZoom: opts.maxZoom,
+    bounds,
+    center: [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, Math.min(opts.maxZoom, Math.max(opts.minZoom, 9))],
+    metadata: {
+      name: release.row.title,
+      description: `大同市五规合一一张图 第${n}版`,
+      attribution: `${release.row.review_number ? `审图号：${release.row.review_number} ` : ''}大同市规划局`,
+      vector_layers: layers.map((l) => ({ id: l.id, description: l.title.zh, minzoom: opts.minZoom, maxzoom: opts.maxZoom, fields: fieldsOf(l) })),
+      onemap: { release: summaryOf(release.row), layers, style },
+    },
+  });
+  const tiles = orderByTileId(Array.from({ length: opts.maxZoom - opts.minZoom + 1 }, (_, i) => tilesCovering(bounds, opts.minZoom + i)).flat());
+  const cached: { z: number; x: number; y: number; tile: Buffer }[] = [];
+  const flushCache = async () => {
+    if (!cached.length) return;
+    const batch = cached.splice(0);
+    await knex.raw(
+      `INSERT INTO release_tiles (release, z, x, y, tile) SELECT ?, t.z, t.x, t.y, decode(t.b, 'base64') FROM jsonb_to_recordset(?::jsonb) AS t(z int, x int, y int, b text) ON CONFLICT DO NOTHING`,
+      [n, JSON.stringify(batch.map((t) => ({ z: t.z, x: t.x, y: t.y, b: t.tile.toString('base64') })))],
+    );
+  };
+  // A sliding window: up to `concurrency` renders in flight, written in order.
+  const pending: Promise<Buffer>[] = [];
+  let next = 0;
+  const launch = () => {
+    const t = tiles[next++];
+    pending.push(parts.renderTile(t.z, t.x, t.y).then((raw) => (raw.length ? gzip(raw, { level: 6 }) : raw)));
+  };
+  while (next < Math.min(opts.concurrency, tiles.length)) launch();
+  for (let i = 0; i < tiles.length; i++) {
+    const gz = await pending[i];
+    if (next < tiles.length) launch();
+    const t = tiles[i];
+    await writer.addTile(t.z, t.x, t.y, gz);
+    if (gz.length) cached.push({ ...t, tile: gz });
+    if (cached.length >= 500) await flushCache();
+  }
+  await flushCache();
+  const pm = await writer.finish();
+  return { bounds, style, pm, ms: Date.now() - tileStarted };
 }
 
 /** Builds the archive of a release and stores it (one transaction); returns what it holds. */
@@ -102,56 +170,13 @@ export async function buildArchive(knex: Knex, release: StoredRelease, parts: Ar
   const n = release.row.number;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `onemap-release-${n}-`));
   try {
-    const bounds = releaseBounds(release);
     const pmName = `release-${n}.pmtiles`;
-    const style = parts.style({ type: 'vector', url: `pmtiles://${pmName}` });
     const layers = release.layers.map((l) => release.registry.get(l.layer_id)!);
     // 1. The vector tiles, in tile-id order, `concurrency` at a time; written to the archive and to release_tiles.
-    const tileStarted = Date.now();
-    const writer = new PmtilesWriter(path.join(dir, pmName), {
-      minZoom: opts.minZoom,
-      maxZoom: opts.maxZoom,
-      bounds,
-      center: [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, Math.min(opts.maxZoom, Math.max(opts.minZoom, 9))],
-      metadata: {
-        name: release.row.title,
-        description: `大同市五规合一一张图 第${n}版`,
-        attribution: `${release.row.review_number ? `审图号：${release.row.review_number} ` : ''}大同市规划局`,
-        vector_layers: layers.map((l) => ({ id: l.id, description: l.title.zh, minzoom: opts.minZoom, maxzoom: opts.maxZoom, fields: fieldsOf(l) })),
-        onemap: { release: summaryOf(release.row), layers, style },
-      },
-    });
-    const tiles = orderByTileId(Array.from({ length: opts.maxZoom - opts.minZoom + 1 }, (_, i) => tilesCovering(bounds, opts.minZoom + i)).flat());
-    const cached: { z: number; x: number; y: number; tile: Buffer }[] = [];
-    const flushCache = async () => {
-      if (!cached.length) return;
-      const batch = cached.splice(0);
-      await knex.raw(
-        `INSERT INTO release_tiles (release, z, x, y, tile) SELECT ?, t.z, t.x, t.y, decode(t.b, 'base64') FROM jsonb_to_recordset(?::jsonb) AS t(z int, x int, y int, b text) ON CONFLICT DO NOTHING`,
-        [n, JSON.stringify(batch.map((t) => ({ z: t.z, x: t.x, y: t.y, b: t.tile.toString('base64') })))],
-      );
-    };
-    // A sliding window: up to `concurrency` renders in flight, written in order.
-    const pending: Promise<Buffer>[] = [];
-    let next = 0;
-    const launch = () => {
-      const t = tiles[next++];
-      pending.push(parts.renderTile(t.z, t.x, t.y).then((raw) => (raw.length ? gzip(raw, { level: 6 }) : raw)));
-    };
-    while (next < Math.min(opts.concurrency, tiles.length)) launch();
-    for (let i = 0; i < tiles.length; i++) {
-      const gz = await pending[i];
-      if (next < tiles.length) launch();
-      const t = tiles[i];
-      await writer.addTile(t.z, t.x, t.y, gz);
-      if (gz.length) cached.push({ ...t, tile: gz });
-      if (cached.length >= 500) await flushCache();
-    }
-    await flushCache();
-    const pm = await writer.finish();
-    const tileMs = Date.now() - tileStarted;
+    const { bounds, style, pm, ms: tileMs } = await buildTiles(knex, release, parts, opts, path.join(dir, pmName));
 
     // 2. The GeoPackage: every layer in EPSG:4490, and a copy per extra zone.
+    const gpkgStarted = Date.now();
     const gpkgName = `release-${n}.gpkg`;
     const gpkg = path.join(dir, gpkgName);
     for (const srid of [4490, ...(opts.extraCrs ?? [])]) {
@@ -166,6 +191,8 @@ export async function buildArchive(knex: Knex, release: StoredRelease, parts: Ar
         );
       }
     }
+
+    const gpkgMs = Date.now() - gpkgStarted;
 
     // 3. The style and the manifest.
     await fs.writeFile(path.join(dir, 'style.json'), JSON.stringify(style, null, 2));
@@ -196,12 +223,14 @@ export async function buildArchive(knex: Knex, release: StoredRelease, parts: Ar
     files.push({ name: 'manifest.json', contentType: 'application/json', ...(await sha256File(path.join(dir, 'manifest.json'))) });
 
     // 4. Stored, all files in one transaction.
+    const storeStarted = Date.now();
     await knex.transaction(async (trx) => {
       for (const f of files) await storeFile(trx, n, f, path.join(dir, f.name));
     });
+    const storeMs = Date.now() - storeStarted;
     const ms = Date.now() - started;
     log.info({ release: n, tiles: pm.tiles, uniqueTiles: pm.uniqueTiles, tileMs, ms, bytes: files.reduce((s, f) => s + f.size, 0) }, 'release archive built');
-    return { files, manifest, tiles: { addressed: pm.tiles, unique: pm.uniqueTiles, ms: tileMs }, ms };
+    return { files, manifest, tiles: { addressed: pm.tiles, unique: pm.uniqueTiles, ms: tileMs }, gpkgMs, storeMs, ms };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
