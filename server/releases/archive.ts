@@ -21,6 +21,8 @@ import type pg from 'pg';
 import { gdalEnv, type GdalSettings, ogr2ogr } from '../exports/export';
 import { exportSql } from '../exports/query';
 import { log } from '../platform/log';
+import { tileContaining } from '../tiles/mvt';
+import { DATONG_BBOX, tileFields } from '../tiles/routes';
 import { orderByTileId, PmtilesWriter } from './pmtiles';
 import type { StoredRelease } from './store';
 import { summaryOf } from './store';
@@ -51,31 +53,26 @@ export interface ArchiveFile {
   sha256: string;
 }
 
-/** Datong's extent (CRS84) bounds every archive: tiles outside the city are not built. */
-const DATONG = [112.5, 39.0, 114.6, 40.8] as const;
 
 /** The Web Mercator tiles of zoom z that cover a lon/lat box. */
 export function tilesCovering(bbox: readonly number[], z: number): { z: number; x: number; y: number }[] {
-  const n = 2 ** z;
-  const tx = (lon: number) => Math.min(n - 1, Math.max(0, Math.floor(((lon + 180) / 360) * n)));
-  const ty = (lat: number) => {
-    const r = (lat * Math.PI) / 180;
-    return Math.min(n - 1, Math.max(0, Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n)));
-  };
+  const clamp = (v: number) => Math.min(2 ** z - 1, Math.max(0, v));
+  const [x0, y0] = tileContaining(bbox[0], bbox[3], z).map(clamp);
+  const [x1, y1] = tileContaining(bbox[2], bbox[1], z).map(clamp);
   const out: { z: number; x: number; y: number }[] = [];
-  for (let x = tx(bbox[0]); x <= tx(bbox[2]); x++) for (let y = ty(bbox[3]); y <= ty(bbox[1]); y++) out.push({ z, x, y });
+  for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) out.push({ z, x, y });
   return out;
 }
 
 /** The lon/lat box of the release's layers, within Datong. */
 export function releaseBounds(r: StoredRelease): [number, number, number, number] {
   const boxes = r.layers.map((l) => l.bbox).filter((b): b is number[] => !!b);
-  if (!boxes.length) return [...DATONG];
+  if (!boxes.length) return [...DATONG_BBOX];
   return [
-    Math.max(DATONG[0], Math.min(...boxes.map((b) => b[0]))),
-    Math.max(DATONG[1], Math.min(...boxes.map((b) => b[1]))),
-    Math.min(DATONG[2], Math.max(...boxes.map((b) => b[2]))),
-    Math.min(DATONG[3], Math.max(...boxes.map((b) => b[3]))),
+    Math.max(DATONG_BBOX[0], Math.min(...boxes.map((b) => b[0]))),
+    Math.max(DATONG_BBOX[1], Math.min(...boxes.map((b) => b[1]))),
+    Math.min(DATONG_BBOX[2], Math.max(...boxes.map((b) => b[2]))),
+    Math.min(DATONG_BBOX[3], Math.max(...boxes.map((b) => b[3]))),
   ];
 }
 
@@ -129,7 +126,7 @@ export async function buildTiles(knex: Knex, release: StoredRelease, parts: Arch
       name: release.row.title,
       description: `大同市五规合一一张图 第${n}版`,
       attribution: `${release.row.review_number ? `审图号：${release.row.review_number} ` : ''}大同市规划局`,
-      vector_layers: layers.map((l) => ({ id: l.id, description: l.title.zh, minzoom: opts.minZoom, maxzoom: opts.maxZoom, fields: fieldsOf(l) })),
+      vector_layers: layers.map((l) => ({ id: l.id, description: l.title.zh, minzoom: opts.minZoom, maxzoom: opts.maxZoom, fields: tileFields(l) })),
       onemap: { release: summaryOf(release.row), layers, style },
     },
   });
@@ -235,13 +232,6 @@ export async function buildArchive(knex: Knex, release: StoredRelease, parts: Ar
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
-
-const fieldsOf = (l: StoredRelease['registry'] extends Map<string, infer L> ? L : never) => {
-  const f: Record<string, string> = { fid: 'Number', code: 'String' };
-  for (const a of l.attributes) f[a.name] = a.type === 'integer' || a.type === 'number' ? 'Number' : a.type === 'boolean' ? 'Boolean' : 'String';
-  if (l.geometry === 'MultiPolygon') f.area_m2 = 'Number';
-  return f;
-};
 
 /** Chunk of a large object written or read per statement. */
 const CHUNK = 1 << 20;
