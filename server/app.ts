@@ -30,7 +30,7 @@ import { log } from './platform/log';
 import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
 import { archiveRoutes } from './releases/archive-routes';
-import { renderReleaseTile } from './releases/mvt';
+import { renderReleaseTileLayers } from './releases/mvt';
 import { printRoutes } from './releases/print-routes';
 import { releaseStyle } from './releases/style';
 import { releasesRoutes } from './releases/routes';
@@ -126,7 +126,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
         gdal: { connection: db.connection, statementTimeoutMs: Math.max(config.ONEMAP_STATEMENT_TIMEOUT_MS, 600_000) },
       },
       parts: (r) => ({
-        renderTile: (z, x, y) => renderReleaseTile(db.knex, r, z, x, y),
+        renderTile: (z, x, y, o) => renderReleaseTileLayers(db.knex, r, z, x, y, o),
         // The archive's style reads the tiles from the archive itself; its glyphs from the service (or the viewer's own).
         style: (source) => ({ ...releaseStyle(r, registry, publicUrl?.replace(/\/$/, '') ?? `http://localhost:${config.PORT}`), sources: { release: source } }),
       }),

@@ -6,7 +6,7 @@ import { loadRegistry } from '../server/layers/registry';
 import { openDatabase } from '../server/platform/db';
 import { as, staffHeaders } from './helpers/auth';
 import { expectError, requestsAs } from './helpers/http';
-import { tileContaining, tileParams, tileStatement } from '../server/tiles/mvt';
+import { positional, runTileStatement, TILE_MAXZOOM, tileContaining, tileParams, type TileSource, tileSql, tileStatement } from '../server/tiles/mvt';
 import { testConfig, useTestDatabase } from './helpers/db';
 import { startTestServer } from './helpers/server';
 import { useFileServer } from './helpers/setup';
@@ -124,6 +124,43 @@ describe('vector tiles', () => {
       expect(served.raw.equals(serial)).toBe(true);
     } finally {
       await client.end();
+      await db.close();
+    }
+  });
+
+  it('keeps every polygon at the top zoom: a speck, and a sliver thinner than a tile unit as a small square; the zoom below leaves both out', async () => {
+    const db = await openDatabase(testConfig(), { database: inject('demoDatabase') });
+    try {
+      const layer = loadRegistry().byId.get('landuse_plan')!;
+      const code = layer.classification.classes[0].code;
+      // At the city centre: a 1 m × 1 m speck (1 m²) and a 30 m × 1 cm sliver (0.3 m²), in degrees.
+      const [lon, lat] = [113.30011, 40.08011];
+      const m = { lat: 1 / 111_000, lon: 1 / (111_000 * Math.cos((lat * Math.PI) / 180)) };
+      const box = (x0: number, y0: number, w: number, h: number) =>
+        `MULTIPOLYGON(((${x0} ${y0}, ${x0 + w} ${y0}, ${x0 + w} ${y0 + h}, ${x0} ${y0 + h}, ${x0} ${y0})))`;
+      const source: TileSource = {
+        from: `(VALUES (1::bigint, '${code}'::text, ST_GeomFromText('${box(lon, lat, m.lon, m.lat)}', 4490), 1.0::float8),
+                       (2::bigint, '${code}'::text, ST_GeomFromText('${box(lon + 5 * m.lon, lat, 30 * m.lon, 0.01 * m.lat)}', 4490), 0.3::float8)) AS t(fid, code, geom, area_m2)`,
+        column: () => 'NULL::text',
+      };
+      const stmt = positional(tileSql(layer, source));
+      const render = async (z: number) => {
+        const [x, y] = tileOf(lon, lat, z);
+        const raw = await runTileStatement(db.knex, stmt, tileParams(z, x, y));
+        const l = raw.length ? new VectorTile(new Pbf(raw)).layers.landuse_plan : undefined;
+        return new Map(Array.from({ length: l?.length ?? 0 }, (_, i) => [Number(l!.feature(i).id), l!.feature(i).loadGeometry()[0]]));
+      };
+      const top = await render(TILE_MAXZOOM);
+      expect([...top.keys()].sort()).toEqual([1, 2]);
+      // The sliver is a square around its point on surface: about a quarter pixel (2 of 4096 units) each way.
+      const ring = top.get(2)!;
+      const xs = ring.map((pt) => pt.x);
+      const ys = ring.map((pt) => pt.y);
+      expect(Math.max(...xs) - Math.min(...xs)).toBeGreaterThanOrEqual(3);
+      expect(Math.max(...ys) - Math.min(...ys)).toBeGreaterThanOrEqual(3);
+      expect((await render(TILE_MAXZOOM - 1)).size).toBe(0);
+      expect(tileParams(TILE_MAXZOOM - 1, 0, 0).min_area_m2).toBeGreaterThan(1);
+    } finally {
       await db.close();
     }
   });

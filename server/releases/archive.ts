@@ -21,8 +21,9 @@ import type pg from 'pg';
 import { gdalEnv, type GdalSettings, ogr2ogr } from '../exports/export';
 import { exportSql } from '../exports/query';
 import { log } from '../platform/log';
-import { tileContaining } from '../tiles/mvt';
+import { TILE_MAXZOOM, tileContaining } from '../tiles/mvt';
 import { DATONG_BBOX, tileFields } from '../tiles/routes';
+import type { RenderedReleaseTile } from './mvt';
 import { orderByTileId, PmtilesWriter } from './pmtiles';
 import type { StoredRelease } from './store';
 import { summaryOf } from './store';
@@ -40,8 +41,12 @@ export interface ArchiveOptions {
 }
 
 export interface ArchiveParts {
-  /** A release tile (raw MVT, all layers; empty buffer for none). */
-  renderTile(z: number, x: number, y: number): Promise<Buffer>;
+  /**
+   * A release tile of a pyramid up to `maxZoom` (raw MVT of the pinned layers `layers` asks for;
+   * empty buffer for none), and per pinned layer whether any of its features reaches it
+   * (mvt.ts's renderReleaseTileLayers).
+   */
+  renderTile(z: number, x: number, y: number, opts: { layers: boolean[]; maxZoom: number }): Promise<RenderedReleaseTile>;
   /** The release's style with its tiles from the given vector source. */
   style(source: { type: 'vector'; url: string }): object;
 }
@@ -54,11 +59,17 @@ export interface ArchiveFile {
 }
 
 
-/** The Web Mercator tiles of zoom z that cover a lon/lat box. */
-export function tilesCovering(bbox: readonly number[], z: number): { z: number; x: number; y: number }[] {
+/** The range of Web Mercator tiles of zoom z that cover a lon/lat box: [x0, y0, x1, y1], inclusive. */
+function tileRange(bbox: readonly number[], z: number): [number, number, number, number] {
   const clamp = (v: number) => Math.min(2 ** z - 1, Math.max(0, v));
   const [x0, y0] = tileContaining(bbox[0], bbox[3], z).map(clamp);
   const [x1, y1] = tileContaining(bbox[2], bbox[1], z).map(clamp);
+  return [x0, y0, x1, y1];
+}
+
+/** The Web Mercator tiles of zoom z that cover a lon/lat box. */
+export function tilesCovering(bbox: readonly number[], z: number): { z: number; x: number; y: number }[] {
+  const [x0, y0, x1, y1] = tileRange(bbox, z);
   const out: { z: number; x: number; y: number }[] = [];
   for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) out.push({ z, x, y });
   return out;
@@ -89,7 +100,7 @@ async function sha256File(file: string): Promise<{ sha256: string; size: number 
 export interface BuiltArchive {
   files: ArchiveFile[];
   manifest: object;
-  tiles: { addressed: number; unique: number; ms: number };
+  tiles: { addressed: number; unique: number; rendered: number; skipped: number; ms: number };
   /** The GeoPackage step (ogr2ogr per layer and zone) and the storing of the files, each on its own. */
   gpkgMs: number;
   storeMs: number;
@@ -99,6 +110,9 @@ export interface BuiltArchive {
 export interface BuiltTiles {
   /** The release's lon/lat box the tiles cover (releaseBounds). */
   bounds: [number, number, number, number];
+  /** Tiles of the box rendered, and left out because no feature reaches their parent. */
+  rendered: number;
+  skipped: number;
   /** The style on the archive's pmtiles:// source, as the archive's metadata holds it. */
   style: object;
   pm: Awaited<ReturnType<PmtilesWriter['finish']>>;
@@ -106,10 +120,14 @@ export interface BuiltTiles {
 }
 
 /**
- * Step 1 of the archive: every tile of the release over its bounds, zooms minZoom..maxZoom, in
- * tile-id order, `concurrency` rendered at a time, written to the PMTiles file `file` (its name is
- * the style's pmtiles:// source) and kept in release_tiles (the release's tiles are then
- * pre-built). Exported for the benchmark (bench/release.ts), which times it on its own.
+ * Step 1 of the archive: the release's tiles over its bounds, zooms minZoom..maxZoom, zoom by zoom
+ * in tile-id order, `concurrency` rendered at a time, written to the PMTiles file `file` (its name
+ * is the style's pmtiles:// source) and kept in release_tiles (the release's tiles are then
+ * pre-built). A tile is rendered only for the layers that reach its parent, and not at all under a
+ * parent no layer reaches: it would be empty (most of the box's z15–z16 tiles lie outside the
+ * districts). The top zoom keeps every feature (tileParams' `whole`): below the service's own top
+ * zoom those tiles are not the served ones, so they stay out of release_tiles. Exported for the
+ * benchmark (bench/release.ts), which times it on its own.
  */
 export async function buildTiles(knex: Knex, release: StoredRelease, parts: ArchiveParts, opts: Pick<ArchiveOptions, 'minZoom' | 'maxZoom' | 'concurrency'>, file: string): Promise<BuiltTiles> {
   const tileStarted = Date.now();
@@ -130,7 +148,6 @@ export async function buildTiles(knex: Knex, release: StoredRelease, parts: Arch
       onemap: { release: summaryOf(release.row), layers, style },
     },
   });
-  const tiles = orderByTileId(Array.from({ length: opts.maxZoom - opts.minZoom + 1 }, (_, i) => tilesCovering(bounds, opts.minZoom + i)).flat());
   const cached: { z: number; x: number; y: number; tile: Buffer }[] = [];
   const flushCache = async () => {
     if (!cached.length) return;
@@ -140,25 +157,49 @@ export async function buildTiles(knex: Knex, release: StoredRelease, parts: Arch
       [n, JSON.stringify(batch.map((t) => ({ z: t.z, x: t.x, y: t.y, b: t.tile.toString('base64') })))],
     );
   };
-  // A sliding window: up to `concurrency` renders in flight, written in order.
-  const pending: Promise<Buffer>[] = [];
-  let next = 0;
-  const launch = () => {
-    const t = tiles[next++];
-    pending.push(parts.renderTile(t.z, t.x, t.y).then((raw) => (raw.length ? gzip(raw, { level: 6 }) : raw)));
-  };
-  while (next < Math.min(opts.concurrency, tiles.length)) launch();
-  for (let i = 0; i < tiles.length; i++) {
-    const gz = await pending[i];
-    if (next < tiles.length) launch();
-    const t = tiles[i];
-    await writer.addTile(t.z, t.x, t.y, gz);
-    if (gz.length) cached.push({ ...t, tile: gz });
-    if (cached.length >= 500) await flushCache();
+  type Wanted = { z: number; x: number; y: number; layers: boolean[] };
+  let wanted: Wanted[] = tilesCovering(bounds, opts.minZoom).map((t) => ({ ...t, layers: layers.map(() => true) }));
+  let rendered = 0;
+  let boxTiles = 0;
+  for (let z = opts.minZoom; z <= opts.maxZoom; z++) {
+    const level = orderByTileId(wanted);
+    const kept = z < opts.maxZoom || opts.maxZoom >= TILE_MAXZOOM;
+    const [cx0, cy0, cx1, cy1] = z < opts.maxZoom ? tileRange(bounds, z + 1) : [0, 0, -1, -1];
+    const [x0, y0, x1, y1] = tileRange(bounds, z);
+    boxTiles += (x1 - x0 + 1) * (y1 - y0 + 1);
+    const children: Wanted[] = [];
+    // A sliding window: up to `concurrency` renders in flight, written in order.
+    const pending: Promise<{ gz: Buffer; reaches: boolean[] }>[] = [];
+    let next = 0;
+    const launch = () => {
+      const t = level[next++];
+      pending.push(
+        parts.renderTile(t.z, t.x, t.y, { layers: t.layers, maxZoom: opts.maxZoom }).then(async (r) => ({ gz: r.tile.length ? await gzip(r.tile, { level: 6 }) : r.tile, reaches: r.reaches })),
+      );
+    };
+    while (next < Math.min(opts.concurrency, level.length)) launch();
+    for (let i = 0; i < level.length; i++) {
+      const { gz, reaches } = await pending[i];
+      pending[i] = undefined as never; // let the tile go once written
+      if (next < level.length) launch();
+      const t = level[i];
+      await writer.addTile(t.z, t.x, t.y, gz);
+      if (gz.length && kept) cached.push({ z: t.z, x: t.x, y: t.y, tile: gz });
+      if (cached.length >= 500) await flushCache();
+      if (reaches.some(Boolean)) {
+        for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+          const x = 2 * t.x + dx;
+          const y = 2 * t.y + dy;
+          if (x >= cx0 && x <= cx1 && y >= cy0 && y <= cy1) children.push({ z: z + 1, x, y, layers: reaches });
+        }
+      }
+    }
+    rendered += level.length;
+    wanted = children;
   }
   await flushCache();
   const pm = await writer.finish();
-  return { bounds, style, pm, ms: Date.now() - tileStarted };
+  return { bounds, style, pm, rendered, skipped: boxTiles - rendered, ms: Date.now() - tileStarted };
 }
 
 /** Builds the archive of a release and stores it (one transaction); returns what it holds. */
@@ -170,7 +211,7 @@ export async function buildArchive(knex: Knex, release: StoredRelease, parts: Ar
     const pmName = `release-${n}.pmtiles`;
     const layers = release.layers.map((l) => release.registry.get(l.layer_id)!);
     // 1. The vector tiles, in tile-id order, `concurrency` at a time; written to the archive and to release_tiles.
-    const { bounds, style, pm, ms: tileMs } = await buildTiles(knex, release, parts, opts, path.join(dir, pmName));
+    const { bounds, style, pm, rendered, skipped, ms: tileMs } = await buildTiles(knex, release, parts, opts, path.join(dir, pmName));
 
     // 2. The GeoPackage: every layer in EPSG:4490, and a copy per extra zone.
     const gpkgStarted = Date.now();
@@ -226,8 +267,8 @@ export async function buildArchive(knex: Knex, release: StoredRelease, parts: Ar
     });
     const storeMs = Date.now() - storeStarted;
     const ms = Date.now() - started;
-    log.info({ release: n, tiles: pm.tiles, uniqueTiles: pm.uniqueTiles, tileMs, ms, bytes: files.reduce((s, f) => s + f.size, 0) }, 'release archive built');
-    return { files, manifest, tiles: { addressed: pm.tiles, unique: pm.uniqueTiles, ms: tileMs }, gpkgMs, storeMs, ms };
+    log.info({ release: n, tiles: pm.tiles, uniqueTiles: pm.uniqueTiles, rendered, skipped, tileMs, ms, bytes: files.reduce((s, f) => s + f.size, 0) }, 'release archive built');
+    return { files, manifest, tiles: { addressed: pm.tiles, unique: pm.uniqueTiles, rendered, skipped, ms: tileMs }, gpkgMs, storeMs, ms };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -1,36 +1,106 @@
 // A release's vector tiles: one tile holds every pinned layer, each made by the working tiles' own
 // statement (tiles/mvt.ts: the same simplification, speck filter and attribute zoom) over the
-// release's copy of the layer (release_features), the ST_AsMVT of each layer concatenated in one
-// statement (MVT layers concatenate as bytes). A release never changes, so a tile is made once:
-// release_tiles keeps it (gzip; written once, the table's triggers refuse updates), filled when a
-// tile is first asked for or when the archive is built.
+// release's copy of the layer (release_features), the ST_AsMVT of each layer concatenated (MVT
+// layers concatenate as bytes). A release never changes, so a tile is made once: release_tiles
+// keeps it (gzip; written once, the table's triggers refuse updates), filled when a tile is first
+// asked for or when the archive is built. One layer of a tile is cut out of it (layerOfTile).
 //
 // An empty tile (no pinned feature in it) is stored as zero bytes.
+//
+// The statement renders the layers a mask asks for and tells, per layer, whether any of its
+// features reaches the tile (the bounding-box test of the tile statement, before the speck
+// filter): a layer that reaches no tile of zoom z reaches none of their children, so the archive
+// (archive.ts) asks a child only for the layers its parent had, and no tile under an empty one.
+// Leaving out a layer that does not reach the tile changes no byte of it. The statement is
+// prepared once per connection (its plan is most of a small tile's cost).
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { positional, runTileStatement, tileParams, tileSql, type TileParams, type TileStatement } from '../tiles/mvt';
+import { PbfReader } from 'pbf';
+import { positional, queryTileStatement, TILE_ENVELOPE_4490, TILE_MAXZOOM, TILE_PARAMS, tileParams, tileSql, type TileParams, type TileStatement } from '../tiles/mvt';
 import { gunzip, gzip, GZIP_LEVEL } from '../tiles/routes';
 import { pinnedLayers, releaseTileSource } from './features';
 import type { StoredRelease } from './store';
 
-type ReleaseTileParams = TileParams & { release: number };
-const NAMES: readonly (keyof ReleaseTileParams)[] = ['z', 'x', 'y', 'tolerance', 'min_area_m2', 'release'];
+type ReleaseTileParams = TileParams & { release: number; layers: boolean[] };
+const NAMES: readonly (keyof ReleaseTileParams)[] = [...TILE_PARAMS, 'release', 'layers'];
 
-/** The tile statement of a release: every pinned layer's tileSql over release_features, concatenated. */
+/**
+ * The tile statement of a release: per pinned layer (in the release's order), when the mask
+ * :layers asks for it, its tileSql over release_features and whether any of its features reaches
+ * the tile; as two arrays.
+ */
 export function releaseTileSql(release: StoredRelease): string {
-  const parts = pinnedLayers(release).map((l) => `COALESCE((${tileSql(l, releaseTileSource(l))}), '\\x'::bytea)`);
-  return `SELECT ${parts.length ? parts.join('\n || ') : `'\\x'::bytea`} AS tile`;
+  const layers = pinnedLayers(release);
+  const asked = (i: number) => `(:layers::boolean[])[${i + 1}]`;
+  const tiles = layers.map((l, i) => `CASE WHEN ${asked(i)} THEN (${tileSql(l, releaseTileSource(l))}) END`);
+  const reaches = layers.map((l, i) => {
+    const source = releaseTileSource(l);
+    return `CASE WHEN ${asked(i)} THEN EXISTS (SELECT 1 FROM ${source.from} WHERE ${source.where} AND t.geom && ${TILE_ENVELOPE_4490}) ELSE false END`;
+  });
+  return `SELECT ARRAY[${tiles.join(',\n')}]::bytea[] AS tiles,\n ARRAY[${reaches.join(',\n')}]::boolean[] AS reaches`;
 }
 
 const statements = new WeakMap<StoredRelease, TileStatement<ReleaseTileParams>>();
 const statementOf = (release: StoredRelease) => {
   let s = statements.get(release);
-  if (!s) statements.set(release, (s = positional<ReleaseTileParams>(releaseTileSql(release), NAMES)));
+  if (!s) {
+    s = positional<ReleaseTileParams>(releaseTileSql(release), NAMES);
+    s.name = `release_tile_${release.row.number}_${createHash('sha256').update(s.text).digest('hex').slice(0, 16)}`;
+    statements.set(release, s);
+  }
   return s;
 };
 
+export interface RenderedReleaseTile {
+  /** The raw (uncompressed) MVT: the asked layers that have a feature in it, concatenated; empty when none has. */
+  tile: Buffer;
+  /** Per pinned layer: whether it was asked for and any of its features reaches the tile (with its buffer). */
+  reaches: boolean[];
+}
+
+/**
+ * Renders a release's tile z/x/y: the pinned layers `layers` asks for (default: all), by the
+ * rules of a pyramid up to `maxZoom` (default the service's: its top zoom keeps every feature).
+ */
+export async function renderReleaseTileLayers(
+  knex: Knex,
+  release: StoredRelease,
+  z: number,
+  x: number,
+  y: number,
+  opts: { layers?: boolean[]; maxZoom?: number } = {},
+): Promise<RenderedReleaseTile> {
+  const layers = opts.layers ?? pinnedLayers(release).map(() => true);
+  const row = await queryTileStatement<ReleaseTileParams, { tiles: (Buffer | null)[]; reaches: boolean[] }>(knex, statementOf(release), {
+    ...tileParams(z, x, y, opts.maxZoom ?? TILE_MAXZOOM),
+    release: release.row.number,
+    layers,
+  });
+  const parts = (row?.tiles ?? []).filter((t): t is Buffer => t !== null && t.length > 0);
+  return { tile: parts.length === 1 ? parts[0] : Buffer.concat(parts), reaches: row?.reaches ?? layers.map(() => false) };
+}
+
 /** The raw (uncompressed) MVT of a release's tile z/x/y, every pinned layer in it; empty when none has a feature there. */
-export function renderReleaseTile(knex: Knex, release: StoredRelease, z: number, x: number, y: number): Promise<Buffer> {
-  return runTileStatement(knex, statementOf(release), { ...tileParams(z, x, y), release: release.row.number });
+export async function renderReleaseTile(knex: Knex, release: StoredRelease, z: number, x: number, y: number): Promise<Buffer> {
+  return (await renderReleaseTileLayers(knex, release, z, x, y)).tile;
+}
+
+/**
+ * One layer of a raw MVT, as a tile of its own (the layer's message, as the tile holds it); empty
+ * when the tile has no layer of that name.
+ */
+export function layerOfTile(raw: Buffer, name: string): Buffer {
+  let found: Buffer = Buffer.alloc(0);
+  const pbf = new PbfReader(raw);
+  pbf.readFields((tag, _acc, p) => {
+    if (tag !== 3) return; // Tile.layers (field 3, length-delimited): its key is the one byte before
+    const start = p.pos - 1;
+    const layer = p.readMessage((t, l: { name: string }, q) => {
+      if (t === 1) l.name = q.readString();
+    }, { name: '' });
+    if (layer.name === name) found = raw.subarray(start, p.pos);
+  }, null);
+  return found;
 }
 
 /**

@@ -14,6 +14,10 @@ export const BUFFER = 64;
 export const ATTRIBUTES_MINZOOM = 12;
 /** Web Mercator: metres across the whole world at zoom 0. */
 const WORLD_M = 40075016.685578488;
+/** Zooms the server renders; the viewer over-zooms beyond TILE_MAXZOOM. */
+export const TILE_MAXZOOM = 16;
+/** The tile's envelope with its buffer, in EPSG:4490 (where the GiST indexes are); :z, :x, :y bound. */
+export const TILE_ENVELOPE_4490 = `ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => ${BUFFER / EXTENT}), 4490)`;
 
 /**
  * Where a layer's rows are, as alias `t` with the columns fid, code, geom (EPSG:4490) and area_m2,
@@ -31,9 +35,14 @@ export const tableTileSource = (layer: Layer): TileSource => ({ from: `${layerTa
 
 /**
  * The tile statement of a layer. Geometry is transformed to Web Mercator, simplified to a
- * quarter of an MVT unit (invisible at this zoom, so low zooms stay small), and, for polygons,
- * features smaller than one MVT unit² are left out (they would be sub-pixel). The bounding-box
- * filter runs in EPSG:4490 so the GiST index on geom is used.
+ * quarter of a pixel (invisible at this zoom, so low zooms stay small), and, for polygons,
+ * features under :min_area_m2 are left out (specks, see tileParams). The bounding-box filter runs
+ * in EPSG:4490 so the GiST index on geom is used.
+ *
+ * At the top zoom of a pyramid (:whole) every feature is kept, since clients over-zoom that tile:
+ * no speck filter, and a polygon that collapses at the tile's precision (a sliver thinner than a
+ * unit) is drawn as a small square (a quarter pixel each way) at its point on surface, when that
+ * point is in the tile.
  *
  * The aggregate is ordered by fid. That makes a tile byte-for-byte repeatable, and it keeps
  * PostgreSQL from splitting ST_AsMVT into parallel partial aggregates: combined, those come out as
@@ -51,12 +60,15 @@ export function tileSql(layer: Layer, source = tableTileSource(layer)): string {
   const isPoint = layer.geometry === 'Point';
   const geom = isPoint ? 'ST_Transform(t.geom, 3857)' : 'ST_Simplify(ST_Transform(t.geom, 3857), :tolerance, true)';
   const polygon = layer.geometry === 'MultiPolygon';
+  const mvtGeom = (g: string) => `ST_AsMVTGeom(${g}, b.env, ${EXTENT}, ${BUFFER}, true)`;
+  const drawn = polygon
+    ? `COALESCE(${mvtGeom(geom)}, CASE WHEN :whole AND ST_Intersects(ST_PointOnSurface(t.geom), b.env4490) THEN ${mvtGeom('ST_Expand(ST_Transform(ST_PointOnSurface(t.geom), 3857), :tolerance)')} END)`
+    : mvtGeom(geom);
   return `
 WITH bounds AS (
-  SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-         ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => ${BUFFER / EXTENT}), 4490) AS env4490
+  SELECT ST_TileEnvelope(:z, :x, :y) AS env, ${TILE_ENVELOPE_4490} AS env4490
 ), rows AS (
-  SELECT ST_AsMVTGeom(${geom}, b.env, ${EXTENT}, ${BUFFER}, true) AS geom,
+  SELECT ${drawn} AS geom,
          t.fid, t.code${attrs.length ? `, ${attrs.join(', ')}` : ''}
     FROM ${source.from}, bounds b
    WHERE ${source.where ? `${source.where} AND ` : ''}t.geom && b.env4490${polygon ? ' AND t.area_m2 >= :min_area_m2' : ''}
@@ -71,12 +83,14 @@ const UNITS_PER_PIXEL = EXTENT / 512;
  * The values bound into a tile statement. Simplification tolerance: a quarter pixel (invisible).
  * Smallest polygon kept: 1.5 × 1.5 pixels on screen; smaller ones would be specks, and leaving
  * them out is what keeps a z8 tile of 300,000 parcels small. Mercator inflates areas by 1/cos²φ
- * (≈ 1.7 at Datong's 40°N) and area_m2 is ground area, hence the division.
+ * (≈ 1.7 at Datong's 40°N) and area_m2 is ground area, hence the division. At the pyramid's top
+ * zoom (`maxZoom`: the service's TILE_MAXZOOM, or an archive's own) nothing is left out (`whole`).
  */
-export function tileParams(z: number, x: number, y: number) {
+export function tileParams(z: number, x: number, y: number, maxZoom = TILE_MAXZOOM) {
   const unit = WORLD_M / 2 ** z / EXTENT; // Web Mercator metres per MVT unit
   const pixel = unit * UNITS_PER_PIXEL;
-  return { z, x, y, tolerance: pixel / 4, min_area_m2: (1.5 * pixel) ** 2 / 1.7 };
+  const whole = z >= maxZoom;
+  return { z, x, y, tolerance: pixel / 4, min_area_m2: whole ? 0 : (1.5 * pixel) ** 2 / 1.7, whole };
 }
 
 /** The Web Mercator tile [x, y] that contains a lon/lat (degrees) at zoom z. */
@@ -88,12 +102,13 @@ export function tileContaining(lon: number, lat: number, z: number): [number, nu
 
 export type TileParams = ReturnType<typeof tileParams>;
 /** The parameters tileSql names. */
-const TILE_PARAMS: readonly (keyof TileParams)[] = ['z', 'x', 'y', 'tolerance', 'min_area_m2'];
+export const TILE_PARAMS: readonly (keyof TileParams)[] = ['z', 'x', 'y', 'tolerance', 'min_area_m2', 'whole'];
 
-/** A tile statement in PostgreSQL's positional form, and the parameter each $n takes. */
+/** A tile statement in PostgreSQL's positional form, and the parameter each $n takes; with a name, prepared once per connection. */
 export interface TileStatement<P extends object = TileParams> {
   text: string;
   params: (keyof P & string)[];
+  name?: string;
 }
 
 /** Turns a statement's :named parameters into $1…$n (each name once, reused where it recurs). */
@@ -114,11 +129,16 @@ export const renderTile = (knex: Knex, stmt: TileStatement, z: number, x: number
 
 /** Runs a tile statement with its values; returns the raw (uncompressed) tile (empty when no feature is in it). */
 export async function runTileStatement<P extends object>(knex: Knex, stmt: TileStatement<P>, values: P): Promise<Buffer> {
+  return (await queryTileStatement<P, { tile: Buffer | null }>(knex, stmt, values))?.tile ?? Buffer.alloc(0);
+}
+
+/** Runs a tile statement with its values; returns its one row. */
+export async function queryTileStatement<P extends object, R extends object>(knex: Knex, stmt: TileStatement<P>, values: P): Promise<R | undefined> {
   // Straight on a pooled connection: the statement is already in PostgreSQL's $n form.
   const conn = (await knex.client.acquireConnection()) as pg.PoolClient;
   try {
-    const r = await conn.query<{ tile: Buffer | null }>(stmt.text, stmt.params.map((k) => values[k]));
-    return r.rows[0]?.tile ?? Buffer.alloc(0);
+    const r = await conn.query<R>({ text: stmt.text, values: stmt.params.map((k) => values[k]), ...(stmt.name ? { name: stmt.name } : {}) });
+    return r.rows[0];
   } finally {
     await knex.client.releaseConnection(conn);
   }

@@ -16,7 +16,7 @@ import type { Layer } from '../layers/registry';
 import { checkedText, layerIdParam } from '../layers/params';
 import { Routes, type RoutesOptions } from '../platform/contract';
 import { badRequest, messages, notFound } from '../platform/errors';
-import { renderTile, tileStatement } from './mvt';
+import { renderTile, TILE_MAXZOOM, tileStatement } from './mvt';
 
 export const gzip = promisify(zlib.gzip);
 export const gunzip = promisify(zlib.gunzip);
@@ -26,8 +26,8 @@ export const MVT_TYPE = 'application/vnd.mapbox-vector-tile';
  * level 1 but takes twice the CPU (40 ms against 18 ms), CPU that PostGIS needs on a small machine.
  */
 export const GZIP_LEVEL = 1;
-/** Zooms the server renders; the viewer over-zooms beyond TILE_MAXZOOM. */
-export const TILE_MAXZOOM = 16;
+/** Zooms the server renders (tiles/mvt.ts); the viewer over-zooms beyond it. */
+export { TILE_MAXZOOM };
 export const MAX_Z = 22;
 /** Shown when a layer is empty: Datong's districts, CRS84 degrees. */
 export const DATONG_BBOX = [112.5, 39, 114.6, 40.8] as const;
