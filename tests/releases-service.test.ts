@@ -212,7 +212,7 @@ describe('a published release', () => {
       expect(body.bounds[0]).toBeGreaterThan(112.4);
       const one = (await getJson(`${base}/tiles/landuse_plan.json`)).body;
       expect(one.vector_layers.map((l: any) => l.id)).toEqual(['landuse_plan']);
-      expect(one.tiles).toEqual(body.tiles);
+      expect(one.tiles).toEqual([`${base}/tiles/landuse_plan/{z}/{x}/{y}.mvt`]);
       await expectError(`${base}/tiles/conflicts.json`, 404, 'unknown_layer');
     });
 
@@ -289,6 +289,34 @@ describe('a published release', () => {
       const kept = await knex.raw('SELECT length(tile) AS n FROM release_tiles WHERE release = ? AND z = 10 AND x = 0 AND y = 0', [release.number]);
       expect(kept.rows[0].n).toBe(0);
       await expectError(`${base}/tiles/3/8/0.mvt`, 400, 'tile_out_of_range');
+    });
+  });
+
+  describe('one layer’s tiles', () => {
+    it('hold that layer of the release tile, byte for byte, cached alike; a layer not in the tile is 204, one not pinned 404', async () => {
+      const [x, y] = tileContaining(...CITY, 11);
+      const whole = await fetchTile(`${base}/tiles/11/${x}/${y}.mvt`);
+      const names = layerNames(whole.raw);
+      expect(names.length).toBeGreaterThan(3);
+      let bytes = 0;
+      for (const id of names) {
+        const one = await fetchTile(`${base}/tiles/${id}/11/${x}/${y}.mvt`);
+        expect(one.res.status, id).toBe(200);
+        expect(layerNames(one.raw), id).toEqual([id]);
+        expect(one.tile.layers[id].length, id).toBe(whole.tile.layers[id].length);
+        expect(one.res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+        const etag = one.res.headers.get('etag')!;
+        expect(etag).not.toBe(whole.res.headers.get('etag'));
+        expect((await fetch(`${base}/tiles/${id}/11/${x}/${y}.mvt`, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+        bytes += one.raw.length;
+      }
+      // The layers are the tile's messages, nothing added or lost: together they are the tile.
+      expect(bytes).toBe(whole.raw.length);
+      const missing = pins.map((p) => p.layer_id).find((id) => !names.includes(id));
+      if (missing) expect((await fetch(`${base}/tiles/${missing}/11/${x}/${y}.mvt`)).status).toBe(204);
+      expect((await fetch(`${base}/tiles/districts/10/0/0.mvt`)).status).toBe(204);
+      await expectError(`${base}/tiles/conflicts/11/${x}/${y}.mvt`, 404, 'unknown_layer');
+      await expectError(`${base}/tiles/landuse_plan/3/8/0.mvt`, 400, 'tile_out_of_range');
     });
   });
 

@@ -47,9 +47,9 @@ import { Routes, type Contract, type Reply, type RoutesOptions } from '../platfo
 import { AppError, messages, notFound } from '../platform/errors';
 import { OpenApiDocumentSchema } from '../platform/openapi';
 import { INT32 } from '../platform/values';
-import { acceptsGzip, DATONG_BBOX, gunzip, MVT_TYPE, TILE_MAXZOOM, TileJson, tileAddress, tileAddressParams, tileFields } from '../tiles/routes';
+import { acceptsGzip, DATONG_BBOX, gunzip, gzip, GZIP_LEVEL, MVT_TYPE, TILE_MAXZOOM, TileJson, tileAddress, tileAddressParams, tileFields } from '../tiles/routes';
 import { pinnedLayers, releaseFeatureSource } from './features';
-import { isEmptyTile, releaseTile } from './mvt';
+import { isEmptyTile, layerOfTile, releaseTile } from './mvt';
 import { type Releases, type StoredRelease, unknownRelease } from './store';
 import { ReleaseStyle, releaseStyle } from './style';
 import { isPublic } from './vocabulary';
@@ -327,8 +327,8 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
   // --- TileJSON, tiles, style -----------------------------------------------------------------------
 
   const tileTags = ['Releases: tiles and style'];
-  /** The TileJSON of `layers` of the release: the one tile URL template, a vector layer each. */
-  const tileJson = (req: Request, r: StoredRelease, layers: Layer[]): z.output<typeof TileJson> => {
+  /** The TileJSON of the release's tiles (every layer), or of one layer's tiles. */
+  const tileJson = (req: Request, r: StoredRelease, layers: Layer[], one?: Layer): z.output<typeof TileJson> => {
     const boxes = r.layers.filter((p) => p.bbox && layers.some((l) => l.id === p.layer_id)).map((p) => p.bbox as Box);
     const [w, s, e, n] = boxes.length
       ? [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])), Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))]
@@ -336,12 +336,12 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     const { row } = r;
     return {
       tilejson: '3.0.0',
-      name: layers.length === 1 ? `${layers[0].title.zh}（第${row.number}版）` : `${row.title}（第${row.number}版）`,
-      description: `release ${row.number} of the one map (${row.status}), ${layers.length === 1 ? `layer ${layers[0].id}` : `${layers.length} layers`}, every pinned layer in each tile`,
+      name: one ? `${one.title.zh}（第${row.number}版）` : `${row.title}（第${row.number}版）`,
+      description: `release ${row.number} of the one map (${row.status}), ${one ? `layer ${one.id}` : `${layers.length} layers, every pinned layer in each tile`}`,
       version: `${row.number}.0.0`,
       attribution: `大同市五规合一一张图 第${row.number}版 · 审图号 ${row.review_number ?? '—'}`,
       scheme: 'xyz',
-      tiles: [`${base(req, r)}/tiles/{z}/{x}/{y}.mvt`],
+      tiles: [`${base(req, r)}/tiles/${one ? `${one.id}/` : ''}{z}/{x}/{y}.mvt`],
       minzoom: 0,
       maxzoom: TILE_MAXZOOM,
       bounds: [w, s, e, n],
@@ -374,7 +374,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     {
       method: 'get',
       path: '/:release/tiles/:layerId.json',
-      summary: 'TileJSON 3.0 of one layer of a release (the same tiles, which hold every pinned layer)',
+      summary: 'TileJSON 3.0 of one layer of a release: its own tiles (the layer cut out of the release’s tiles)',
       description: ACCESS,
       tags: tileTags,
       access: guard.public,
@@ -388,7 +388,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       const layer = r.registry.get(params.layerId);
       if (!layer) throw notFound('unknown_layer', `layer '${params.layerId}' is not in release ${r.row.number}; see /releases/${r.row.number}/tiles.json`, { layerId: params.layerId, release: r.row.number });
       cacheJson(res, r);
-      return tileJson(req, r, [layer]);
+      return tileJson(req, r, [layer], layer);
     },
   );
 
@@ -410,6 +410,50 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     return gz;
   }
 
+  /** One layer of a release's tile (gzip; zero bytes when the tile has none of it): cut out of the tile, kept in memory too. */
+  async function layerTileOf(r: StoredRelease, layerId: string, z: number, x: number, y: number): Promise<Buffer> {
+    const key = `${r.row.number}/${layerId}/${z}/${x}/${y}`;
+    const hit = useCache ? cache.get(key) : undefined;
+    if (hit) return hit;
+    const whole = await tileOf(r, z, x, y);
+    const raw = isEmptyTile(whole) ? whole : layerOfTile(await gunzip(whole), layerId);
+    const gz = raw.length ? await gzip(raw, { level: GZIP_LEVEL }) : Buffer.alloc(0);
+    if (useCache) cache.set(key, gz);
+    return gz;
+  }
+
+  const tileResponses = (what: string) => ({
+    200: {
+      description: 'the tile, gzip-compressed when the client takes it',
+      type: MVT_TYPE,
+      headers: { ETag: 'strong: the release, its content hash and the tile', 'Cache-Control': 'public, max-age=31536000, immutable (a draft or withdrawn release, for staff: private)' },
+    },
+    204: { description: `an empty tile: ${what} in it (same caching)` },
+    ...LATEST,
+    304: { description: 'not modified (If-None-Match)' },
+  });
+
+  /** Answers a tile of a release: immutable caching, a strong ETag (304 on a match), 204 when empty. */
+  async function sendTile(req: Request, res: Response, r: StoredRelease, address: string, tile: () => Promise<Buffer>) {
+    const { row } = r;
+    const gzipped = acceptsGzip(req);
+    const etag = `"r${row.number}-${row.content_sha256.slice(0, 16)}-${address}${gzipped ? '' : '-identity'}"`;
+    const headers: Record<string, string | number> = {
+      'Cache-Control': `${isPublic(row.status) ? 'public' : 'private'}, max-age=${YEAR_S}, immutable`,
+      ETag: etag,
+      Vary: 'Accept-Encoding',
+    };
+    const inm = req.headers['if-none-match'];
+    if (inm && inm.split(/\s*,\s*/).includes(etag)) return void res.writeHead(304, headers).end();
+    const gz = await tile();
+    if (isEmptyTile(gz)) return void res.writeHead(204, headers).end();
+    const body = gzipped ? gz : await gunzip(gz);
+    if (gzipped) headers['Content-Encoding'] = 'gzip';
+    headers['Content-Type'] = MVT_TYPE;
+    headers['Content-Length'] = body.length;
+    res.writeHead(200, headers).end(body);
+  }
+
   routes.route(
     {
       method: 'get',
@@ -419,39 +463,35 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       tags: tileTags,
       access: guard.public,
       params: ofRelease.extend(tileAddressParams()),
-      responses: {
-        200: {
-          description: 'the tile, gzip-compressed when the client takes it',
-          type: MVT_TYPE,
-          headers: { ETag: 'strong: the release, its content hash and the tile', 'Cache-Control': 'public, max-age=31536000, immutable (a draft or withdrawn release, for staff: private)' },
-        },
-        204: { description: 'an empty tile: no pinned feature in it (same caching)' },
-        ...LATEST,
-        304: { description: 'not modified (If-None-Match)' },
-      },
+      responses: tileResponses('no pinned feature'),
       errors: [404, 410],
     },
     async ({ req, res, params }) => {
       const [z, x, y] = tileAddress(params);
       const r = await open(req, res, params.release, FRESH_MS);
       if (!r) return;
-      const { row } = r;
-      const gzipped = acceptsGzip(req);
-      const etag = `"r${row.number}-${row.content_sha256.slice(0, 16)}-${z}-${x}-${y}${gzipped ? '' : '-identity'}"`;
-      const headers: Record<string, string | number> = {
-        'Cache-Control': `${isPublic(row.status) ? 'public' : 'private'}, max-age=${YEAR_S}, immutable`,
-        ETag: etag,
-        Vary: 'Accept-Encoding',
-      };
-      const inm = req.headers['if-none-match'];
-      if (inm && inm.split(/\s*,\s*/).includes(etag)) return void res.writeHead(304, headers).end();
-      const gz = await tileOf(r, z, x, y);
-      if (isEmptyTile(gz)) return void res.writeHead(204, headers).end();
-      const body = gzipped ? gz : await gunzip(gz);
-      if (gzipped) headers['Content-Encoding'] = 'gzip';
-      headers['Content-Type'] = MVT_TYPE;
-      headers['Content-Length'] = body.length;
-      res.writeHead(200, headers).end(body);
+      await sendTile(req, res, r, `${z}-${x}-${y}`, () => tileOf(r, z, x, y));
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/tiles/:layerId/:z/:x/:y.mvt',
+      summary: 'Mapbox Vector Tile of one layer of a release (the layer of the release’s tile, cut out of it)',
+      description: `${ACCESS} For clients that take one layer at a time; the same features and bytes as that layer in the release’s tile, cached alike.`,
+      tags: tileTags,
+      access: guard.public,
+      params: ofRelease.extend({ layerId: layerIdParam(registry, 'a pinned layer; another answers 404 unknown_layer'), ...tileAddressParams() }),
+      responses: tileResponses('no feature of the layer'),
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const [z, x, y] = tileAddress(params);
+      const r = await open(req, res, params.release, FRESH_MS);
+      if (!r) return;
+      if (!r.registry.get(params.layerId)) throw notFound('unknown_layer', `layer '${params.layerId}' is not in release ${r.row.number}; see /releases/${r.row.number}/tiles.json`, { layerId: params.layerId, release: r.row.number });
+      await sendTile(req, res, r, `${params.layerId}-${z}-${x}-${y}`, () => layerTileOf(r, params.layerId, z, x, y));
     },
   );
 
