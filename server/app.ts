@@ -29,6 +29,7 @@ import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
 import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
+import { securityHeaders } from './platform/security';
 import { archiveRoutes } from './releases/archive-routes';
 import { renderReleaseTileLayers } from './releases/mvt';
 import { printRoutes } from './releases/print-routes';
@@ -62,8 +63,11 @@ export async function createApp(config: Config, db: Database, registry: Registry
   const releases = new Releases(db.knex, registry, rules);
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Which proxies may tell the client's address and protocol (req.ip, req.secure): ONEMAP_TRUST_PROXY.
+  app.set('trust proxy', config.ONEMAP_TRUST_PROXY);
   app.set('query parser', 'simple');
+  // Security headers on every answer, tiles included (platform/security.ts).
+  app.use(securityHeaders(config.ONEMAP_PUBLIC_URL));
   app.use((_req, res, next) => {
     // Any web map may use the published releases; the working data needs an account (a bearer
     // token from a script or another site, or this site's own session cookie).

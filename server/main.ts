@@ -13,6 +13,7 @@ import { loadRegistry } from './layers/registry';
 import { loadConfig } from './platform/config';
 import { migrate, openDatabase } from './platform/db';
 import { log } from './platform/log';
+import { createHttpServer } from './platform/security';
 
 async function main() {
   const config = loadConfig();
@@ -43,7 +44,8 @@ async function main() {
     else await refuseDemoAccounts(db.knex);
     const { app, close } = await createApp(config, db, registry);
     closeApp = close;
-    server = app.listen(config.PORT, config.HOST, () => {
+    // The HTTP server with its header size limit and slow-client timeouts (platform/security.ts).
+    server = createHttpServer(app, config).listen(config.PORT, config.HOST, () => {
       const addr = server!.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
       log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`, postgis: db.postgisVersion, layers: registry.layers.length }, 'one map service ready');

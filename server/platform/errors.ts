@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   400: [
     'invalid_parameter', 'unknown_parameter', 'missing_parameter', 'invalid_body', 'malformed_json', 'invalid_header',
     'invalid_revision', 'invalid_upload', 'invalid_site_geojson', 'not_a_session', 'tile_out_of_range', 'unknown_layer',
-    'unsupported_crs', 'unsupported_encoding', 'unsupported_format', 'weak_password', 'same_release', 'empty_extent',
+    'unsupported_crs', 'unsupported_encoding', 'unsupported_format', 'weak_password', 'same_release', 'empty_extent', 'malformed_request',
   ],
   401: ['unauthenticated', 'invalid_credentials'],
   403: ['forbidden'],
@@ -21,6 +21,7 @@ export const ERROR_CODES = {
     'unknown_account', 'unknown_token', 'unknown_application', 'unknown_version', 'unknown_opinion', 'unknown_case',
     'unknown_run', 'unknown_district', 'unknown_release', 'no_current_release',
   ],
+  408: ['request_timeout'],
   409: [
     'account_exists', 'derived_layer', 'illegal_transition', 'layer_busy', 'run_in_progress', 'self_lockout',
     'already_approved', 'already_withdrawn', 'already_corrected', 'already_signed', 'content_not_kept', 'not_under_review', 'stale_version',
@@ -34,6 +35,7 @@ export const ERROR_CODES = {
   422: ['import_rejected', 'features_rejected', 'invalid_site', 'invalid_site_file', 'site_outside_datong', 'wrong_zone'],
   428: ['version_required'],
   429: ['too_many_attempts'],
+  431: ['headers_too_large'],
   500: ['internal', 'export_failed', 'print_failed', 'archive_failed'],
   503: ['busy', 'query_timeout', 'unavailable'],
 } as const;

@@ -1,6 +1,6 @@
 // The viewer in Debian's headless Chromium (playwright-core, no browser download), logged in as a
 // demo account (the working viewer is staff's), with every console error, page error, failed
-// request and HTTP error the page meets collected for a test.
+// request, HTTP error and Content-Security-Policy violation the page meets collected for a test.
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_PASSWORD } from '../../server/accounts/demo';
 import { CHROMIUM_ARGS, launchChromium } from '../../server/platform/chromium';
@@ -41,6 +41,18 @@ export async function logInBrowser(page: Page, baseUrl: string, name: string): P
   if (res.status() !== 200) throw new Error(`logging in as ${name}: ${res.status()} ${await res.text()}`);
 }
 
+/**
+ * Reports every Content-Security-Policy violation on the page's documents (the service's policy,
+ * server/platform/security.ts) as a console error "CSP violation: …", so it lands in a viewer's problems.
+ */
+export async function watchCsp(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+}
+
 /** Opens the viewer at baseUrl, logged in as `as` (default admin), and waits until the map is idle. */
 export async function openViewer(baseUrl: string, { as = 'admin' }: ViewerOptions = {}): Promise<Viewer> {
   const browser = await launchChromium();
@@ -53,6 +65,7 @@ export async function openViewer(baseUrl: string, { as = 'admin' }: ViewerOption
     if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  await watchCsp(page);
   if (as) await logInBrowser(page, baseUrl, as);
   await page.goto(baseUrl);
   if (as) await waitForIdleMap(page);

@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../server/app';
 import { loadRegistry } from '../../server/layers/registry';
 import { openDatabase } from '../../server/platform/db';
+import { createHttpServer } from '../../server/platform/security';
 import { testConfig } from './db';
 
 export interface TestServer {
@@ -17,11 +18,12 @@ export async function startTestServer(database: string = inject('demoDatabase'),
   const config = testConfig(env);
   const db = await openDatabase(config, { database });
   const { app, close } = await createApp(config, db, loadRegistry());
-  const server = app.listen(0, '127.0.0.1');
+  // The service's own HTTP server, with its limits (platform/security.ts).
+  const server = createHttpServer(app, config).listen(0, '127.0.0.1');
   // fetch (undici) keeps idle sockets for the server's Keep-Alive hint less a second; on a loaded
   // machine the server's own 5 s timer can close one just as a test reuses it (ECONNRESET). A long
   // timeout leaves the closing to the client.
-  server.keepAliveTimeout = 120_000;
+  if (!env.ONEMAP_KEEP_ALIVE_TIMEOUT_MS) server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {

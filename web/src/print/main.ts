@@ -105,9 +105,10 @@ async function main(): Promise<void> {
   if (!job) throw new Error('no print job: the service opens this page with one (POST /api/releases/{n}/prints)');
   maplibregl.setWorkerUrl(workerUrl);
   const l = job.layout;
-  const page = document.createElement('style');
-  page.textContent = `@page { size: ${l.width}mm ${l.height}mm; margin: 0; }`;
-  document.head.append(page);
+  // A constructed sheet, not a <style> element: the service's Content-Security-Policy allows no inline style.
+  const page = new CSSStyleSheet();
+  page.replaceSync(`@page { size: ${l.width}mm ${l.height}mm; margin: 0; }`);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, page];
   document.title = `${job.title} — 成果第 ${job.release.number} 版`;
 
   const root = document.getElementById('sheets')!;

@@ -10,7 +10,11 @@ const SVG = 'http://www.w3.org/2000/svg';
 
 function svg(tag: string, attrs: Record<string, string | number>, ...children: (SVGElement | string)[]): SVGElement {
   const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  // A style through the CSSOM: the service's Content-Security-Policy refuses style attributes.
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'style') (el as SVGElement).style.cssText = String(v);
+    else el.setAttribute(k, String(v));
+  }
   for (const c of children) el.append(c);
   return el;
 }

@@ -9,6 +9,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
     if (name === 'class') el.className = String(value);
+    // Through the CSSOM: the service's Content-Security-Policy refuses style attributes (style-src 'self').
+    else if (name === 'style') el.style.cssText = String(value);
     else if (value === true) el.setAttribute(name, '');
     else el.setAttribute(name, String(value));
   }
