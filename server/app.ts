@@ -112,7 +112,19 @@ export async function createApp(config: Config, db: Database, registry: Registry
   mount(revisionsRoutes(catalog, db.knex, { ...paging, ...contractOpts }));
   mount(exportsRoutes(catalog, db.knex, { connection: db.connection, statementTimeoutMs: config.ONEMAP_STATEMENT_TIMEOUT_MS }, contractOpts));
   mount(importsRoutes(catalog, db.knex, { uploadMaxMb: config.ONEMAP_UPLOAD_MAX_MB, ...contractOpts }));
-  mount(authRoutes(db.knex, contractOpts));
+  mount(
+    authRoutes(db.knex, {
+      ...contractOpts,
+      throttle: {
+        freePerAccount: config.ONEMAP_LOGIN_FREE_FAILURES_ACCOUNT,
+        freePerAddress: config.ONEMAP_LOGIN_FREE_FAILURES_ADDRESS,
+        maxDelayAccountS: config.ONEMAP_LOGIN_MAX_DELAY_ACCOUNT_S,
+        maxDelayAddressS: config.ONEMAP_LOGIN_MAX_DELAY_ADDRESS_S,
+        forgetAfterS: config.ONEMAP_LOGIN_FORGET_AFTER_S,
+        maxRows: config.ONEMAP_LOGIN_THROTTLE_MAX_ROWS,
+      },
+    }),
+  );
   mount(accountRoutes(db.knex, registry, contractOpts));
   mount(auditRoutes(db.knex, { ...paging, ...contractOpts }));
   mount(documentRoutes((req) => documentOf(baseOf(req), '3.1'), contractOpts));

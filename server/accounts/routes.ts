@@ -1,7 +1,7 @@
 // /api/auth: log in and out (browser sessions in an httpOnly, SameSite=Strict cookie, with a CSRF
 // token for writes), who am I, and API tokens (Authorization: Bearer) for scripts. Who a request
 // is from is recognised before (identify.ts); failed logins are limited per address and account
-// name (429 with Retry-After, limiter.ts). The schemas of every body and answer: schemas.ts.
+// name, in PostgreSQL for every instance (429 with Retry-After, limiter.ts). The schemas of every body and answer: schemas.ts.
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { Routes, type RoutesOptions } from '../platform/contract';
@@ -9,7 +9,7 @@ import { AppError, badRequest, notFound } from '../platform/errors';
 import { type Account, type Credential, issueCredential, revokeCredential, SESSION_TTL_MS } from './accounts';
 import { accountOf, guard, isAdmin } from './authorize';
 import { SESSION_COOKIE } from './identify';
-import { LoginLimiter } from './limiter';
+import { DEFAULT_POLICY, LoginThrottle, type ThrottlePolicy } from './limiter';
 import { DUMMY_HASH, verifyPassword } from './passwords';
 import { Account as AccountSchema, LoginAnswer, LoginBody, Me, NewToken, NewTokenBody, TokenInfo } from './schemas';
 
@@ -20,9 +20,9 @@ const show = (a: Account): z.output<typeof AccountSchema> => ({ name: a.name, di
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 /** Mounted at /api/auth. */
-export function authRoutes(knex: Knex, opts: RoutesOptions): Routes {
+export function authRoutes(knex: Knex, opts: RoutesOptions & { throttle?: ThrottlePolicy }): Routes {
   const routes = new Routes('/api/auth', ['Accounts'], opts);
-  const limiter = new LoginLimiter();
+  const throttle = new LoginThrottle(knex, opts.throttle ?? DEFAULT_POLICY);
   const anyAccount = guard.account();
   const credentialOf = (res: { locals: Record<string, unknown> }) => res.locals.credential as Credential;
 
@@ -39,21 +39,22 @@ export function authRoutes(knex: Knex, opts: RoutesOptions): Routes {
     },
     async ({ req, res, body: { name, password } }) => {
       const ip = req.ip ?? 'unknown';
-      const wait = limiter.wait(ip, name);
+      const row = await knex('accounts').where({ name, active: true }).first('id', 'name', 'display_name', 'department', 'roles', 'password_hash');
+      const who = { address: ip, name, accountId: row?.id as number | undefined };
+      const wait = await throttle.wait(who);
       if (wait > 0) {
         res.set('Retry-After', String(wait));
         throw new AppError(429, 'too_many_attempts', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
       }
-      const row = await knex('accounts').where({ name, active: true }).first('id', 'name', 'display_name', 'department', 'roles', 'password_hash');
       // The same work and the same answer whether the account exists or not.
       const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
       if (!row || !ok) {
-        limiter.fail(ip, name);
+        await throttle.fail(who);
         // Failed logins go to the audit trail too (the limiter bounds how many one address can add).
         await knex.raw('SELECT audit_append(?, ?, ?, ?::jsonb)', ['anonymous', 'auth.login_failed', name, JSON.stringify({ address: ip, known_account: Boolean(row) })]);
         throw new AppError(401, 'invalid_credentials', 'the account name or the password is wrong');
       }
-      limiter.succeed(ip, name);
+      await throttle.succeed({ ...who, accountId: row.id });
       const s = await issueCredential(knex, row.id, 'session', { ttlMs: SESSION_TTL_MS });
       res.cookie(SESSION_COOKIE, s.token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/', maxAge: SESSION_TTL_MS });
       res.set('Cache-Control', 'no-store');
