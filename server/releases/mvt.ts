@@ -8,8 +8,8 @@
 // An empty tile (no pinned feature in it) is stored as zero bytes.
 //
 // The statement renders the layers a mask asks for and tells, per layer, whether any of its
-// features reaches the tile (the bounding-box test of the tile statement, before the speck
-// filter): a layer that reaches no tile of zoom z reaches none of their children, so the archive
+// features reaches the tile with its buffer (intersects it, whatever the speck filter leaves out):
+// a layer that reaches no tile of zoom z reaches none of their children, so the archive
 // (archive.ts) asks a child only for the layers its parent had, and no tile under an empty one.
 // Leaving out a layer that does not reach the tile changes no byte of it. The statement is
 // prepared once per connection (its plan is most of a small tile's cost).
@@ -22,6 +22,13 @@ import { pinnedLayers, releaseTileSource } from './features';
 import type { StoredRelease } from './store';
 
 type ReleaseTileParams = TileParams & { release: number; layers: boolean[] };
+/**
+ * From this zoom a tile runs on the statement's one generic plan: its tiles are many and small, and
+ * planning the statement of every layer each time cost more than rendering them (measured on the
+ * large data set, see the README's release benchmark). Below it a tile holds up to hundreds of
+ * thousands of parcels and a plan for its own envelope pays.
+ */
+export const GENERIC_MINZOOM = 13;
 const NAMES: readonly (keyof ReleaseTileParams)[] = [...TILE_PARAMS, 'release', 'layers'];
 
 /**
@@ -35,7 +42,7 @@ export function releaseTileSql(release: StoredRelease): string {
   const tiles = layers.map((l, i) => `CASE WHEN ${asked(i)} THEN (${tileSql(l, releaseTileSource(l))}) END`);
   const reaches = layers.map((l, i) => {
     const source = releaseTileSource(l);
-    return `CASE WHEN ${asked(i)} THEN EXISTS (SELECT 1 FROM ${source.from} WHERE ${source.where} AND t.geom && ${TILE_ENVELOPE_4490}) ELSE false END`;
+    return `CASE WHEN ${asked(i)} THEN EXISTS (SELECT 1 FROM ${source.from} WHERE ${source.where} AND ST_Intersects(t.geom, ${TILE_ENVELOPE_4490})) ELSE false END`;
   });
   return `SELECT ARRAY[${tiles.join(',\n')}]::bytea[] AS tiles,\n ARRAY[${reaches.join(',\n')}]::boolean[] AS reaches`;
 }
@@ -71,11 +78,12 @@ export async function renderReleaseTileLayers(
   opts: { layers?: boolean[]; maxZoom?: number } = {},
 ): Promise<RenderedReleaseTile> {
   const layers = opts.layers ?? pinnedLayers(release).map(() => true);
-  const row = await queryTileStatement<ReleaseTileParams, { tiles: (Buffer | null)[]; reaches: boolean[] }>(knex, statementOf(release), {
-    ...tileParams(z, x, y, opts.maxZoom ?? TILE_MAXZOOM),
-    release: release.row.number,
-    layers,
-  });
+  const row = await queryTileStatement<ReleaseTileParams, { tiles: (Buffer | null)[]; reaches: boolean[] }>(
+    knex,
+    statementOf(release),
+    { ...tileParams(z, x, y, opts.maxZoom ?? TILE_MAXZOOM), release: release.row.number, layers },
+    { generic: z >= GENERIC_MINZOOM },
+  );
   const parts = (row?.tiles ?? []).filter((t): t is Buffer => t !== null && t.length > 0);
   return { tile: parts.length === 1 ? parts[0] : Buffer.concat(parts), reaches: row?.reaches ?? layers.map(() => false) };
 }

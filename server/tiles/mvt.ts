@@ -132,13 +132,28 @@ export async function runTileStatement<P extends object>(knex: Knex, stmt: TileS
   return (await queryTileStatement<P, { tile: Buffer | null }>(knex, stmt, values))?.tile ?? Buffer.alloc(0);
 }
 
-/** Runs a tile statement with its values; returns its one row. */
-export async function queryTileStatement<P extends object, R extends object>(knex: Knex, stmt: TileStatement<P>, values: P): Promise<R | undefined> {
+/**
+ * Runs a tile statement with its values; returns its one row. A named statement with `generic`
+ * runs on the plan PostgreSQL made once for it on that connection (plan_cache_mode, for its own
+ * transaction only): a tile statement of many layers costs more to plan than a small tile to
+ * render, and the planner does not switch to the generic plan by itself when each custom plan
+ * folds away other parts of it.
+ */
+export async function queryTileStatement<P extends object, R extends object>(knex: Knex, stmt: TileStatement<P>, values: P, opts: { generic?: boolean } = {}): Promise<R | undefined> {
   // Straight on a pooled connection: the statement is already in PostgreSQL's $n form.
   const conn = (await knex.client.acquireConnection()) as pg.PoolClient;
+  const query = { text: stmt.text, values: stmt.params.map((k) => values[k]), ...(stmt.name ? { name: stmt.name } : {}) };
   try {
-    const r = await conn.query<R>({ text: stmt.text, values: stmt.params.map((k) => values[k]), ...(stmt.name ? { name: stmt.name } : {}) });
-    return r.rows[0];
+    if (!(opts.generic && stmt.name)) return (await conn.query<R>(query)).rows[0];
+    await conn.query('BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan');
+    try {
+      const r = await conn.query<R>(query);
+      await conn.query('COMMIT');
+      return r.rows[0];
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
   } finally {
     await knex.client.releaseConnection(conn);
   }
