@@ -8,7 +8,9 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addAccount } from '../server/accounts/admin';
+import { throttledAddress } from '../server/accounts/limiter';
 import { loadConfig } from '../server/platform/config';
+import { cspDirectives } from '../server/platform/security';
 import { asStaff } from './helpers/auth';
 import { useFileDatabase, useFileServer } from './helpers/setup';
 
@@ -94,6 +96,14 @@ describe('security headers', () => {
     expect(spoofed.status).toBe(200);
     expect(spoofed.headers.get('strict-transport-security')).toBeNull();
     expectSecurityHeaders(spoofed.headers);
+  });
+
+  it('allow ONEMAP_PUBLIC_URL’s origin for what the style and TileJSON name by it, and nothing else', () => {
+    const d = cspDirectives('https://map.datong.example/onemap/');
+    expect(d['connect-src']).toEqual(["'self'", 'https://map.datong.example']);
+    expect(d['img-src']).toEqual(["'self'", 'https://map.datong.example', 'data:', 'blob:']);
+    expect(d['script-src']).toEqual(["'self'"]);
+    expect(cspDirectives()['connect-src']).toEqual(["'self'"]);
   });
 
   it('take ONEMAP_TRUST_PROXY as false, true, hops or addresses, and refuse anything else', () => {
@@ -217,6 +227,16 @@ describe('login throttling', () => {
     expect(held.status).toBe(429);
     // Another address is not.
     expect((await login(two.baseUrl, 'dave', PASSWORD, '203.0.113.51')).status).toBe(200);
+  });
+
+  it('count an IPv6 network (/64) as one address, and IPv4-mapped addresses as IPv4', async () => {
+    expect(throttledAddress('2001:db8:0:7::1')).toBe('2001:db8:0:7::/64');
+    expect(throttledAddress('2001:0db8:0000:0007:ffff:1:2:3')).toBe('2001:db8:0:7::/64');
+    expect(throttledAddress('::ffff:192.0.2.9')).toBe('192.0.2.9');
+    expect(throttledAddress('192.0.2.9')).toBe('192.0.2.9');
+    for (let i = 0; i < 10; i++) expect((await login(one.baseUrl, `nobody.v6.${i}`, 'guess', `2001:db8:0:7::${(i + 1).toString(16)}`)).status).toBe(401);
+    expect((await login(two.baseUrl, 'dave', PASSWORD, '2001:db8:0:7:abcd::99')).status).toBe(429);
+    expect((await login(two.baseUrl, 'dave', PASSWORD, '2001:db8:0:8::1')).status).toBe(200);
   });
 
   it('clear the owner’s own failures at their address when they log in', async () => {

@@ -2,7 +2,7 @@
 // migrations/functions/login-throttle.sql), so every instance of the service counts the same
 // failures and a process holds nothing. Three counters, each with free failures and then a delay
 // that doubles (2 s, 4 s, 8 s …) up to a cap:
-//   - the address, for any names: one address cannot guess many names (free 10, cap 15 min);
+//   - the address, for any names: one address cannot guess many names (free 10, cap 15 min; IPv6 by its /64);
 //   - the account name, from anywhere: a crowd of addresses cannot guess one password fast (free 5,
 //     cap 60 s: the longest a stranger can keep the owner waiting);
 //   - the name from the address: a person's own mistakes (free 5, cap 15 min), cleared by their success.
@@ -12,6 +12,7 @@
 // capped. A try is allowed while no counter that applies is blocked; two instances checking at
 // the same instant may both let one through, which the counts then catch up with.
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Knex } from 'knex';
 import { log } from '../platform/log';
 
@@ -41,6 +42,21 @@ const KNOWN_PER_ACCOUNT = 20;
 /** 32-byte key of a counter: what it counts, and who. */
 const digest = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest();
 
+/**
+ * The address as the throttle counts it: IPv4 as it is (also when IPv4-mapped, ::ffff:a.b.c.d), IPv6
+ * by its /64, the smallest network one subscriber is given (else every address of it is a new one).
+ */
+export function throttledAddress(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (isIP(ip) !== 6) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('%')[0].split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 /** Who is trying: the request's address, the name typed, and the account of that name if there is one. */
 export interface LoginTry {
   address: string;
@@ -56,14 +72,15 @@ export class LoginThrottle {
   ) {}
 
   private keys(t: LoginTry) {
-    return { address: digest('address', t.address), account: digest('account', t.name), pair: digest('pair', t.name, t.address) };
+    const address = throttledAddress(t.address);
+    return { address: digest('address', address), account: digest('account', t.name), pair: digest('pair', t.name, address) };
   }
 
   /** Whether the account logged in from the address lately (then its account-wide counter does not apply). */
   private async known(t: LoginTry, addressKey: Buffer): Promise<boolean> {
-    if (t.accountId === undefined) return false;
+    // The same query whether the name is an account or not (id 0 is none): no timing to tell them apart.
     const row = await this.knex('login_known_addresses')
-      .where({ account_id: t.accountId, address_key: addressKey })
+      .where({ account_id: t.accountId ?? 0, address_key: addressKey })
       .andWhere('last_success_at', '>', this.knex.raw(`now() - interval '${KNOWN_DAYS} days'`))
       .first('account_id');
     return Boolean(row);
