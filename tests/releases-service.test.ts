@@ -308,6 +308,10 @@ describe('a published release', () => {
         const etag = one.res.headers.get('etag')!;
         expect(etag).not.toBe(whole.res.headers.get('etag'));
         expect((await fetch(`${base}/tiles/${id}/11/${x}/${y}.mvt`, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+        // Asked again, it comes from memory (the hot path before the contract): the same answer.
+        const again = await fetchTile(`${base}/tiles/${id}/11/${x}/${y}.mvt`);
+        for (const h of ['etag', 'cache-control', 'content-type', 'content-encoding', 'vary']) expect([id, h, again.res.headers.get(h)]).toEqual([id, h, one.res.headers.get(h)]);
+        expect(again.raw.equals(one.raw), id).toBe(true);
         bytes += one.raw.length;
       }
       // The layers are the tile's messages, nothing added or lost: together they are the tile.
@@ -396,7 +400,8 @@ describe('a published release', () => {
       expect(r.status).toBe(200);
       const gone = await expectError(`${ogc}`, 410, 'release_withdrawn');
       expect(gone.details.reason).toBe('发现底图错误');
-      for (const p of ['/ogcapi/collections', '/ogcapi/collections/districts/items', '/style.json', '/tiles.json', `/tiles/10/${tileContaining(...CITY, 10).join('/')}.mvt`]) {
+      const z10 = `10/${tileContaining(...CITY, 10).join('/')}`;
+      for (const p of ['/ogcapi/collections', '/ogcapi/collections/districts/items', '/style.json', '/tiles.json', `/tiles/${z10}.mvt`, `/tiles/districts/${z10}.mvt`]) {
         await expectError(`${base}${p}`, 410, 'release_withdrawn');
       }
       const staff = await as(knex, 'ndrc.reviewer');

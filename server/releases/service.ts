@@ -18,7 +18,7 @@
 // release (status, pins) is at most FRESH_MS old, and every other answer reads the release afresh
 // (and refreshes that).
 import compression from 'compression';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { Account } from '../accounts/accounts';
@@ -83,6 +83,8 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
   const site = (req: Request) => opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   const base = (req: Request, r: StoredRelease) => `${site(req)}/releases/${r.row.number}`;
 
+  // The hot path of a cached public tile (hotTile, with the tiles below), first of all.
+  routes.router.use(hotTile);
   // Who the request is from, when the application did not say yet (mounted before its identify, or after).
   const identifyRequest = identify(knex);
   routes.router.use((req, res, next) => (res.locals.account || res.locals.authProblem ? next() : identifyRequest(req, res, next)));
@@ -110,6 +112,13 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       if (err instanceof AppError && (err.status === 404 || err.status === 410)) known.set(key, { at, value: err });
       throw err;
     }
+  }
+
+  /** A published (or superseded) release as read for the public within FRESH_MS, if it was. */
+  function releaseSeen(n: number): StoredRelease | undefined {
+    const hit = known.get(`${n}/public`);
+    if (!hit || hit.value instanceof AppError || Date.now() - hit.at >= FRESH_MS || !isPublic(hit.value.row.status)) return undefined;
+    return hit.value;
   }
 
   /**
@@ -433,25 +442,49 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     304: { description: 'not modified (If-None-Match)' },
   });
 
-  /** Answers a tile of a release: immutable caching, a strong ETag (304 on a match), 204 when empty. */
-  async function sendTile(req: Request, res: Response, r: StoredRelease, address: string, tile: () => Promise<Buffer>) {
-    const { row } = r;
-    const gzipped = acceptsGzip(req);
-    const etag = `"r${row.number}-${row.content_sha256.slice(0, 16)}-${address}${gzipped ? '' : '-identity'}"`;
-    const headers: Record<string, string | number> = {
-      'Cache-Control': `${isPublic(row.status) ? 'public' : 'private'}, max-age=${YEAR_S}, immutable`,
-      ETag: etag,
-      Vary: 'Accept-Encoding',
-    };
+  /** The headers of a tile of a release: immutable caching, a strong ETag of the release, the tile and its encoding. */
+  const tileHeaders = (r: StoredRelease, address: string, gzipped: boolean): Record<string, string | number> => ({
+    'Cache-Control': `${isPublic(r.row.status) ? 'public' : 'private'}, max-age=${YEAR_S}, immutable`,
+    ETag: `"r${r.row.number}-${r.row.content_sha256.slice(0, 16)}-${address}${gzipped ? '' : '-identity'}"`,
+    Vary: 'Accept-Encoding',
+  });
+  const notModified = (req: Request, headers: Record<string, string | number>) => {
     const inm = req.headers['if-none-match'];
-    if (inm && inm.split(/\s*,\s*/).includes(etag)) return void res.writeHead(304, headers).end();
-    const gz = await tile();
+    return !!inm && inm.split(/\s*,\s*/).includes(headers.ETag as string);
+  };
+  /** Writes a tile (gzip; zero bytes: 204), as it is or unzipped for a client that does not take gzip. */
+  async function writeTile(res: Response, headers: Record<string, string | number>, gz: Buffer, gzipped: boolean) {
     if (isEmptyTile(gz)) return void res.writeHead(204, headers).end();
     const body = gzipped ? gz : await gunzip(gz);
     if (gzipped) headers['Content-Encoding'] = 'gzip';
     headers['Content-Type'] = MVT_TYPE;
     headers['Content-Length'] = body.length;
     res.writeHead(200, headers).end(body);
+  }
+
+  /** Answers a tile of a release: 304 on a matching ETag, else the tile `tile` gives. */
+  async function sendTile(req: Request, res: Response, r: StoredRelease, address: string, tile: () => Promise<Buffer>) {
+    const gzipped = acceptsGzip(req);
+    const headers = tileHeaders(r, address, gzipped);
+    if (notModified(req, headers)) return void res.writeHead(304, headers).end();
+    await writeTile(res, headers, await tile(), gzipped);
+  }
+
+  // The hot path of a map: a tile of a published release that is in memory already, answered here
+  // before identify and the contract's validation (it is the same for whoever asks). What this path
+  // does not know — a release not read within FRESH_MS, a tile not in memory, a client without
+  // gzip, a path not in its canonical form — goes the whole way below, which fills what it reads.
+  const HOT_TILE = /^\/([1-9]\d{0,8})\/tiles\/(?:([a-z][a-z0-9_]*)\/)?(\d{1,2})\/(\d{1,8})\/(\d{1,8})\.mvt$/;
+  function hotTile(req: Request, res: Response, next: NextFunction) {
+    const m = req.method === 'GET' && useCache ? HOT_TILE.exec(req.path) : null;
+    if (!m || !acceptsGzip(req)) return next();
+    const [, n, layer, z, x, y] = m;
+    const known = releaseSeen(Number(n));
+    const gz = known && cache.get(layer ? `${n}/${layer}/${z}/${x}/${y}` : `${n}/${z}/${x}/${y}`);
+    if (!known || !gz) return next();
+    const headers = tileHeaders(known, layer ? `${layer}-${z}-${x}-${y}` : `${z}-${x}-${y}`, true);
+    if (notModified(req, headers)) return void res.writeHead(304, headers).end();
+    writeTile(res, headers, gz, true).catch(next);
   }
 
   routes.route(
