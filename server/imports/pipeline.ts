@@ -14,12 +14,11 @@
 //
 //   const report = await importFile(knex, layer, '/tmp/upload-1', { name: '土地用途区.zip', createdBy: 'anonymous' });
 //   report.ok ? report.revision : report.problems
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Geometry } from 'geojson';
 import type { Knex } from 'knex';
 import type { Layer } from '../layers/registry';
+import { sha256File } from '../platform/files';
 import type { CommitMeta } from '../revisions/commit';
 import type { CommitResult } from '../revisions/schemas';
 import { EwkbWriter, GeometryEncodingError } from './ewkb';
@@ -65,7 +64,7 @@ export async function importFile(knex: Knex, layer: Layer, filePath: string, opt
   if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1 && opts.batchSize <= 1_000_000)) {
     throw new Error(`batchSize should be an integer from 1 to 1000000, got ${opts.batchSize}`);
   }
-  const { sha256, bytes } = await hashFile(filePath);
+  const { sha256, size: bytes } = await sha256File(filePath);
   const src = await openImport(filePath, { name, srid: opts.srid, encoding: opts.encoding });
 
   const problems = new ProblemList();
@@ -236,13 +235,3 @@ async function findingsOf(stage: ImportStage, staged: StagedRows, problems: Prob
   return { repaired, repairedCount: result.counts.repaired, preview };
 }
 
-/** The SHA-256 and size of the delivered file, read as a stream. */
-async function hashFile(filePath: string): Promise<{ sha256: string; bytes: number }> {
-  const h = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of fs.createReadStream(filePath)) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), bytes };
-}

@@ -9,8 +9,7 @@
 // the recorded ones — and only then takes the target's name: a damaged or partial backup never
 // replaces anything, and a database of that name is replaced only when asked (`--replace`).
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +19,7 @@ import { loadRegistry } from '../layers/registry';
 import type { Config } from './config';
 import { connect, type ConnectionSettings, openDatabase } from './db';
 import { findPgBin, startEmbeddedCluster } from './embedded-pg';
+import { sha256File } from './files';
 import { layerTable, quoteIdent } from './sql';
 
 const run = promisify(execFile);
@@ -80,16 +80,6 @@ async function maintenanceOf(config: Config): Promise<{ connection: ConnectionSe
   if (config.DATABASE_URL) return { connection: withDatabase(config.DATABASE_URL, 'postgres'), stop: async () => {} };
   const cluster = await startEmbeddedCluster({ dataDir: config.ONEMAP_DATA_DIR, port: config.ONEMAP_PG_PORT, binDir: config.ONEMAP_PG_BIN, database: 'postgres' });
   return { connection: cluster.connection, stop: () => cluster.stop() };
-}
-
-async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), size };
 }
 
 /** The counts of a database (the registry's layers that have a table there). */

@@ -9,7 +9,6 @@
 // Built once per release (the content never changes) and kept in release_files as large objects,
 // all in one transaction: an archive is there whole or not at all. The tiles it renders are the
 // release's served tiles and go into release_tiles too (its tiles are then pre-built).
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +19,7 @@ import type { Knex } from 'knex';
 import type pg from 'pg';
 import { gdalEnv, type GdalSettings, ogr2ogr } from '../exports/export';
 import { exportSql } from '../exports/query';
+import { sha256File } from '../platform/files';
 import { log } from '../platform/log';
 import { TILE_MAXZOOM, tileContaining } from '../tiles/mvt';
 import { DATONG_BBOX, tileFields } from '../tiles/routes';
@@ -85,16 +85,6 @@ export function releaseBounds(r: StoredRelease): [number, number, number, number
     Math.min(DATONG_BBOX[2], Math.max(...boxes.map((b) => b[2]))),
     Math.min(DATONG_BBOX[3], Math.max(...boxes.map((b) => b[3]))),
   ];
-}
-
-async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), size };
 }
 
 export interface BuiltArchive {
