@@ -337,7 +337,8 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
 
   const tileTags = ['Releases: tiles and style'];
   /** The TileJSON of the release's tiles (every layer), or of one layer's tiles. */
-  const tileJson = (req: Request, r: StoredRelease, layers: Layer[], one?: Layer): z.output<typeof TileJson> => {
+  const tileJson = (req: Request, r: StoredRelease, one?: Layer): z.output<typeof TileJson> => {
+    const layers = one ? [one] : pinnedLayers(r);
     const boxes = r.layers.filter((p) => p.bbox && layers.some((l) => l.id === p.layer_id)).map((p) => p.bbox as Box);
     const [w, s, e, n] = boxes.length
       ? [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])), Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))]
@@ -375,7 +376,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       const r = await open(req, res, params.release);
       if (!r) return;
       cacheJson(res, r);
-      return tileJson(req, r, pinnedLayers(r));
+      return tileJson(req, r);
     },
   );
 
@@ -397,7 +398,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       const layer = r.registry.get(params.layerId);
       if (!layer) throw notFound('unknown_layer', `layer '${params.layerId}' is not in release ${r.row.number}; see /releases/${r.row.number}/tiles.json`, { layerId: params.layerId, release: r.row.number });
       cacheJson(res, r);
-      return tileJson(req, r, [layer], layer);
+      return tileJson(req, r, layer);
     },
   );
 
