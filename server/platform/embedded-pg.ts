@@ -39,7 +39,7 @@ export function findPgBin(): string {
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Runs a PostgreSQL tool as the cluster owner (postgres when we are root, else ourselves). */
-async function pgTool(binDir: string, tool: string, args: string[]) {
+export async function pgTool(binDir: string, tool: string, args: string[]) {
   const exe = path.join(binDir, tool);
   const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
   return run(cmd, argv, { env: { ...process.env, LC_ALL: 'C.UTF-8' }, maxBuffer: 16 << 20 });
