@@ -63,7 +63,7 @@ function handle(dir: string, pgdata: string, port: number): PrivateCluster {
     pgdata,
     port,
     host,
-    url: (database = 'onemap') => `postgresql://postgres@/${database}?host=${encodeURIComponent(host)}&port=${port}`,
+    url: (database = 'onemap') => `postgresql://postgres@localhost/${database}?host=${encodeURIComponent(host)}&port=${port}`,
     async client(database = 'onemap') {
       const c = new pg.Client({ host, port, user: 'postgres', database });
       await c.connect();
