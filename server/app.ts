@@ -23,10 +23,11 @@ import { LayerVersions } from './layers/versions';
 import { ogcRoutes } from './ogcapi/routes';
 import type { Config } from './platform/config';
 import { PROJECT_ROOT } from './platform/config';
-import type { Routes } from './platform/contract';
+import type { Routes, RoutesOptions } from './platform/contract';
 import type { Database } from './platform/db';
 import { apiNotFound, errorHandler } from './platform/errors';
 import { log } from './platform/log';
+import { Consistency } from './platform/replicas';
 import { healthRoutes } from './platform/health';
 import { apiDocument, documentRoutes } from './platform/openapi';
 import { securityHeaders } from './platform/security';
@@ -77,9 +78,19 @@ export async function createApp(config: Config, db: Database, registry: Registry
   // Who a request is from (a session cookie with its CSRF token, or a bearer token), for every
   // route, the tiles too: the working data needs an account (guard.staff).
   app.use(identify(db.knex));
+  // Reads on streaming replicas that have replayed what the answer shows (ONEMAP_READ_DATABASE_URL),
+  // the client's own writes included: the WAL position each request must reach (platform/replicas.ts).
+  const consistency = new Consistency(db.reads);
+  app.use(consistency.middleware());
   const publicUrl = config.ONEMAP_PUBLIC_URL;
   const paging = { defaultLimit: config.ONEMAP_ITEMS_DEFAULT_LIMIT, maxLimit: config.ONEMAP_ITEMS_MAX_LIMIT };
-  const contractOpts = { checkResponses: config.ONEMAP_CHECK_RESPONSES };
+  const contractOpts: RoutesOptions = {
+    checkResponses: config.ONEMAP_CHECK_RESPONSES,
+    ...(consistency.enabled && {
+      afterWrite: (req, res) => consistency.afterWrite(req, res),
+      reader: (res, layerIds = []) => consistency.reader(res, versions.position(layerIds)),
+    }),
+  };
   // Every capability's routes, declared as contracts (platform/contract.ts): mounted here, and the
   // OpenAPI document generated from them (platform/openapi.ts).
   const capabilities: Routes[] = [];

@@ -28,6 +28,11 @@ export class Ledger {
     private readonly rules: RuleSet,
   ) {}
 
+  /** The same ledger reading from another pool (a read replica's: platform/replicas.ts). */
+  on(knex: Knex): Ledger {
+    return knex === this.knex ? this : new Ledger(knex, this.registry, this.rules);
+  }
+
   // --- reading ---------------------------------------------------------------------------------------
 
   /** One page of the cases matching f, gravest first, then the largest. */

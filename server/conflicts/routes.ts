@@ -10,6 +10,7 @@
 // to its rule's departments, so that need is known once the case is read: body (400), then the
 // case (404), then the need (403).
 import { stringify } from 'csv-stringify/sync';
+import type { Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { conflictRun, ensureAllowed, guard, ledgerComment, ledgerTransition } from '../accounts/authorize';
@@ -34,6 +35,8 @@ const CSV_COLUMNS = [
 export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: ConflictWatcher, opts: { defaultLimit: number; maxLimit: number } & RoutesOptions): Routes {
   const routes = new Routes('/api/conflicts', ['Conflicts'], opts);
   const ledger = new Ledger(knex, engine.registry, engine.rules);
+  // The lists and a case's detail may come from a read replica (the client's own writes included).
+  const reading = (res: Response) => (opts.reader ? ledger.on(opts.reader(res)) : ledger);
   const filters = caseFilters([...engine.rules.byId.keys()]);
   const FilterQuery = z.object(filters);
   const caseWriter = guard.account("a reviewer of one of the rule's departments (for a comment also a plan_editor); to verified (已核验) a reviewer of planning; or an admin");
@@ -113,7 +116,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       query: FilterQuery,
       responses: { 200: { description: 'rows and totals in m², 公顷 and 亩', schema: Summary } },
     },
-    ({ query }) => ledger.summary(query),
+    ({ query, res }) => reading(res).summary(query),
   );
 
   routes.route(
@@ -125,7 +128,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       query: z.object({ ...filters, ...paging(opts.defaultLimit, opts.maxLimit) }),
       responses: { 200: { description: 'one page of cases and how many match', schema: CaseList } },
     },
-    ({ query: { limit, offset, ...f } }) => ledger.list(f, limit, offset),
+    ({ query: { limit, offset, ...f }, res }) => reading(res).list(f, limit, offset),
   );
 
   routes.route(
@@ -139,7 +142,7 @@ export function conflictsRoutes(knex: Knex, engine: ConflictEngine, watcher: Con
       errors: [404],
     },
     async ({ params, res }) => {
-      const c = await ledger.get(params.id);
+      const c = await reading(res).get(params.id);
       // Comments do not change the version (the ETag), so the answer is not to be reused from a cache.
       res.set('ETag', `"${c.version}"`).set('Cache-Control', 'no-store');
       return c;

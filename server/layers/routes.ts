@@ -59,6 +59,7 @@ export type IdentifyResult = z.output<typeof IdentifyResult>;
 
 export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions): Routes {
   const routes = new Routes('/api', ['Viewer API'], opts);
+  const read = opts.reader ?? (() => knex);
 
   routes.route(
     {
@@ -94,7 +95,7 @@ export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions):
       }),
       responses: { 200: { description: 'the features, at most 20 per layer, smallest polygon first', schema: IdentifyResult } },
     },
-    async ({ query }) => {
+    async ({ query, res }) => {
       const { lon, lat, zoom } = query;
       const layers = (query.layers ?? catalog.registry.layers.map((l) => l.id)).map((id) => {
         const l = catalog.layer(id);
@@ -103,7 +104,8 @@ export function layersRoutes(catalog: Catalog, knex: Knex, opts: RoutesOptions):
       });
       // Ground distance of IDENTIFY_PIXELS at this zoom and latitude, converted to degrees of latitude.
       const metres = ((IDENTIFY_PIXELS * EQUATOR_M) / (512 * 2 ** zoom)) * Math.cos((lat * Math.PI) / 180);
-      const results = await Promise.all(layers.map((l) => identifyLayer(knex, l, lon, lat, metres / DEGREE_M)));
+      const from = read(res, layers.map((l) => l.id));
+      const results = await Promise.all(layers.map((l) => identifyLayer(from, l, lon, lat, metres / DEGREE_M)));
       return { lon, lat, features: results.flat() };
     },
   );

@@ -1,12 +1,21 @@
 // Each layer's data version (bumped by a trigger on every write, see migrations/…_layer_versions)
 // kept in memory and refreshed by LISTEN/NOTIFY, so tile caches and ETags follow every edit
 // without a query per request. On a lost connection the map is reloaded in full.
+// Each version is read with the primary's WAL position at that moment: a read replica that has
+// replayed that position has the layer's data at that version (platform/replicas.ts), so a tile
+// cached under a version is never rendered from a replica that lags behind it. The LISTEN
+// connection is the primary's (the knex given), never a replica's or a pooler's.
 import pg from 'pg';
 import type { Knex } from 'knex';
 import { log } from '../platform/log';
+import { parseLsn } from '../platform/replicas';
+
+type VersionRow = { layer_id: string; version: string; lsn: string };
 
 export class LayerVersions {
   private versions = new Map<string, number>();
+  /** The primary's WAL position when each layer's version was read. */
+  private positions = new Map<string, bigint>();
   private listener?: pg.Client;
   private closed = false;
   private listeners = new Set<(layerId: string) => void>();
@@ -24,6 +33,16 @@ export class LayerVersions {
     return this.versions.get(layerId) ?? 0;
   }
 
+  /** The WAL position a read of these layers must reach to show them at their current versions. */
+  position(layerIds: Iterable<string>): bigint {
+    let max = 0n;
+    for (const id of layerIds) {
+      const p = this.positions.get(id) ?? 0n;
+      if (p > max) max = p;
+    }
+    return max;
+  }
+
   /** Calls fn with the layer id whenever a layer's data changes. */
   onChange(fn: (layerId: string) => void): void {
     this.listeners.add(fn);
@@ -31,12 +50,16 @@ export class LayerVersions {
 
   /** Re-reads every version (also used after a write when a caller needs it at once). */
   async reload(): Promise<void> {
-    const rows = await this.knex('layer_versions').select<{ layer_id: string; version: string }[]>('layer_id', 'version');
-    for (const r of rows) this.set(r.layer_id, Number(r.version));
+    const { rows } = await this.knex.raw<{ rows: VersionRow[] }>('SELECT layer_id, version, pg_current_wal_lsn()::text AS lsn FROM layer_versions');
+    for (const r of rows) this.set(r);
   }
 
-  private set(layerId: string, version: number) {
+  private set(r: VersionRow) {
+    const layerId = r.layer_id;
+    const version = Number(r.version);
     if (this.versions.get(layerId) === version) return;
+    // The position first: a reader that sees the new version sees its position too.
+    this.positions.set(layerId, parseLsn(r.lsn) ?? 0n);
     this.versions.set(layerId, version);
     for (const fn of this.listeners) fn(layerId);
   }
@@ -52,10 +75,9 @@ export class LayerVersions {
     });
     client.on('notification', (msg) => {
       if (msg.channel !== 'onemap_layer_changed' || !msg.payload) return;
-      void this.knex('layer_versions')
-        .where('layer_id', msg.payload)
-        .first<{ version: string } | undefined>('version')
-        .then((r) => r && this.set(msg.payload!, Number(r.version)))
+      void this.knex
+        .raw<{ rows: VersionRow[] }>('SELECT layer_id, version, pg_current_wal_lsn()::text AS lsn FROM layer_versions WHERE layer_id = ?', [msg.payload])
+        .then(({ rows }) => rows[0] && this.set(rows[0]))
         .catch((err) => log.error({ err }, 'layer versions: refresh failed'));
     });
     await client.connect();

@@ -196,6 +196,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
   const { registry } = catalog;
   const serviceBase = (req: Request) => opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   const base = (req: Request) => `${serviceBase(req)}/ogcapi`;
+  const read = opts.reader ?? (() => knex);
   const collectionParams = z.object({ collectionId: layerIdParam(registry, 'collection (registry layer) id') });
   const layerOf = (id: string) => {
     const layer = catalog.layer(id);
@@ -291,7 +292,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
   routes.route(items, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
     const q = parseItemsQuery(layer, query, filters.get(layer.id)!);
-    const page = await queryFeatures(knex, layer, q);
+    const page = await queryFeatures(read(res, [layer.id]), layer, q);
     sendGeoJson(res, items, q.crs, itemsPageText(req, base(req), layer, q, page), opts.checkResponses);
   });
 
@@ -312,7 +313,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     const crs = parseFeatureQuery(query);
     const id = params.featureId;
     const fid = fidOf(id);
-    const text = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs);
+    const text = fid === undefined ? undefined : await queryFeature(read(res, [layer.id]), layer, fid, crs);
     if (fid === undefined || !text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id });
     sendGeoJson(res, feature, crs, featureText(base(req), layer, fid, text), opts.checkResponses);
   });

@@ -19,6 +19,19 @@ export const settings = {
     schema: z.string().url().optional(),
     doc: 'PostgreSQL + PostGIS (≥ 3.1) to use instead of the embedded cluster.',
   },
+  ONEMAP_READ_DATABASE_URL: {
+    schema: z
+      .string()
+      .min(1)
+      .optional()
+      .transform((v, ctx) => {
+        const urls = (v ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+        const bad = urls.filter((u) => !z.string().url().safeParse(u).success);
+        if (bad.length) ctx.addIssue({ code: 'custom', message: `not a URL: ${bad.map(redactUrl).join(', ')}` });
+        return bad.length ? z.NEVER : urls;
+      }),
+    doc: 'Streaming replicas of the database to read from (comma-separated PostgreSQL URLs): tiles, OGC API items, identify and the ledger’s lists go to a replica that has replayed what the answer must show (the layer’s data version, the client’s own writes), else to the primary. Writes, credentials and LISTEN stay on the primary.',
+  },
   ONEMAP_DATA_DIR: {
     schema: z.string().min(1).default(path.join(PROJECT_ROOT, '.data')),
     doc: 'Folder of the embedded PostgreSQL cluster and its socket (git-ignored).',

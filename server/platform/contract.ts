@@ -9,6 +9,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { AppError, badRequest, messages, type ErrorCode } from './errors';
+import type { Reader } from './replicas';
 import { expected, parseBoolean, parseDate, parseInteger, parseNumber } from './values';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -233,6 +234,10 @@ export const paging = (defaultLimit: number, maxLimit: number) => ({
 export interface RoutesOptions {
   /** Check every JSON answer against its contract (tests): a mismatch answers 500 with the problems. */
   checkResponses?: boolean;
+  /** Called before an accepted write's JSON answer is sent (read-your-writes: platform/replicas.ts). */
+  afterWrite?: (req: Request, res: Response) => Promise<void>;
+  /** Where the routes' reads go (a streaming replica far enough, else the primary: platform/replicas.ts); default the routes' own pool. */
+  reader?: Reader;
 }
 
 /**
@@ -280,7 +285,9 @@ export class Routes {
         if (value === undefined || res.headersSent) return;
         const status = res.statusCode !== 200 ? res.statusCode : ok;
         if (check) checkAnswer(c, status, value);
-        res.status(status).json(value);
+        res.status(status);
+        if (c.method !== 'get' && this.opts.afterWrite) await this.opts.afterWrite(req, res);
+        res.json(value);
       } catch (err) {
         next(err);
       }

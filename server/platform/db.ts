@@ -11,12 +11,15 @@ import type { Config } from './config';
 import { PROJECT_ROOT, redactUrl } from './config';
 import { startEmbeddedCluster, type EmbeddedCluster } from './embedded-pg';
 import { log } from './log';
+import { ReadRouter } from './replicas';
 
 export interface Database {
   knex: Knex;
   postgisVersion: string;
   /** Where the pool connects (for tools that open their own connection, e.g. GDAL for exports). */
   connection: ConnectionSettings;
+  /** Where reads go: the streaming replicas of ONEMAP_READ_DATABASE_URL that are far enough, else the primary (platform/replicas.ts). */
+  reads: ReadRouter;
   close(): Promise<void>;
 }
 
@@ -43,11 +46,19 @@ export async function openDatabase(config: Config, opts: { database?: string } =
   const knex = connect(connection, config.ONEMAP_STATEMENT_TIMEOUT_MS);
   try {
     const postgisVersion = await ensurePostgis(knex);
+    const reads = new ReadRouter(
+      knex,
+      (config.ONEMAP_READ_DATABASE_URL ?? []).map((url) => ({ name: redactUrl(url), knex: connect(url, config.ONEMAP_STATEMENT_TIMEOUT_MS) })),
+    );
+    if (reads.enabled) log.info({ replicas: reads.status().map((r) => r.name) }, 'database: reads on streaming replicas');
+    await reads.start();
     return {
       knex,
       postgisVersion,
       connection,
+      reads,
       async close() {
+        await reads.stop();
         await knex.destroy();
         await cluster?.stop();
       },

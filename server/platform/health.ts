@@ -11,6 +11,18 @@ export const Health = z
     status: z.enum(['ok', 'unavailable']),
     database: z.enum(['reachable', 'unreachable']),
     postgis: z.string().optional().describe('the PostGIS library version, when reachable'),
+    replicas: z
+      .array(
+        z.object({
+          name: z.string().describe('its URL, password hidden'),
+          up: z.boolean().describe('answering as a streaming standby at the last poll (else its reads go to the primary)'),
+          replayed: z.string().optional().describe('its WAL replay position'),
+          lagBytes: z.number().int().optional().describe('WAL bytes the primary has written that it had not replayed'),
+          reads: z.number().int().describe('reads it has served since start'),
+        }),
+      )
+      .optional()
+      .describe('the read replicas of ONEMAP_READ_DATABASE_URL, when set'),
   })
   .meta({ id: 'Health' });
 
@@ -30,7 +42,7 @@ export function healthRoutes(db: Database, opts: RoutesOptions): Routes {
     async ({ res }) => {
       try {
         await db.knex.raw('SELECT 1');
-        return { status: 'ok', database: 'reachable', postgis: db.postgisVersion };
+        return { status: 'ok', database: 'reachable', postgis: db.postgisVersion, ...(db.reads.enabled && { replicas: db.reads.status() }) };
       } catch (err) {
         log.warn({ err }, 'health check: database unreachable');
         res.status(503);

@@ -108,6 +108,7 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
     for (const k of cache.keys()) if (k.startsWith(`${layerId}/`)) cache.delete(k);
   });
   const base = (req: Request) => opts.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
+  const read = opts.reader ?? (() => knex);
 
   routes.route(
     {
@@ -176,7 +177,8 @@ export function tilesRoutes(catalog: Catalog, knex: Knex, opts: TileOptions): Ro
       const key = `${layerId}/${version}/${z}/${x}/${y}`;
       let gz = useCache ? cache.get(key) : undefined;
       if (!gz) {
-        gz = await gzip(await renderTile(knex, stmt, z, x, y), { level: GZIP_LEVEL });
+        // From a replica only if it has replayed the version the tile is cached under (read above).
+        gz = await gzip(await renderTile(read(res, [layerId]), stmt, z, x, y), { level: GZIP_LEVEL });
         // Only cache when the version did not move while rendering.
         if (useCache && catalog.versions.get(layerId) === version) cache.set(key, gz);
       }
