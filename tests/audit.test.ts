@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { holdingTheChain } from '../server/audit/chain';
 import { verifyChain } from '../server/audit/routes';
 import { loadRegistry } from '../server/layers/registry';
 import { commitRevision } from '../server/revisions/commit';
@@ -108,6 +109,34 @@ describe('the audit trail', () => {
     expect(entries[4].details).toEqual({ account: 'coal.chief' });
     expect(JSON.stringify(entries)).not.toMatch(/scrypt|password-/);
     expect(await verifyChain(knex)).toMatchObject({ ok: true });
+  });
+
+  it('refuses an audited write in a repeatable-read transaction that does not hold the chain, rather than fork it', async () => {
+    const before = await verifyChain(knex);
+    const trx = await knex.transaction({ isolationLevel: 'repeatable read' });
+    try {
+      await trx.raw('SELECT count(*) FROM audit_log'); // its snapshot, taken now
+      await knex.raw("SELECT audit_append('test', 'test.meanwhile', 'audit.test', '{}'::jsonb)"); // committed after it
+      await expect(trx.raw("SELECT audit_append('test', 'test.stale', 'audit.test', '{}'::jsonb)")).rejects.toMatchObject({ code: '55000' });
+    } finally {
+      await trx.rollback().catch(() => undefined);
+    }
+    expect(await verifyChain(knex)).toMatchObject({ ok: true, entries: before.entries + 1 });
+  });
+
+  it('chains a repeatable-read write at the true end when it holds the chain: a write committed meanwhile waits for it', async () => {
+    const before = await verifyChain(knex);
+    let meanwhile: Promise<unknown> | undefined;
+    await holdingTheChain(knex, async (trx) => {
+      await trx.raw('SELECT count(*) FROM audit_log'); // its snapshot
+      meanwhile = knex.raw("SELECT audit_append('test', 'test.meanwhile', 'audit.test', '{}'::jsonb)");
+      await new Promise((r) => setTimeout(r, 300));
+      await trx.raw("SELECT audit_append('test', 'test.snapshot', 'audit.test', '{}'::jsonb)");
+    });
+    await meanwhile;
+    const last = await knex('audit_log').where('id', '>', before.head!.id).orderBy('id').pluck('action');
+    expect(last).toEqual(['test.snapshot', 'test.meanwhile']);
+    expect(await verifyChain(knex)).toMatchObject({ ok: true, entries: before.entries + 2 });
   });
 
   it('refuses to change or delete an entry', async () => {

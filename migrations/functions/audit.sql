@@ -27,8 +27,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT encode(sha256(convert_to(prev_hash || canonical, 'UTF8')), 'hex')
 $$;
 
+-- Whether this session holds the chain's advisory lock (hashtext('onemap:audit') as one bigint
+-- key: pg_locks shows it as its high and low 32 bits, objsubid 1).
+CREATE OR REPLACE FUNCTION audit_lock_held() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM pg_locks
+                  WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    AND ((classid::bigint << 32) | objid::bigint) = hashtext('onemap:audit')::bigint)
+$$;
+
 -- Appends one entry at the end of the chain; called at commit by the deferred triggers. The
--- advisory lock serialises appenders, so each reads the hash the previous one wrote.
+-- advisory lock serialises appenders, so each reads the hash the previous one wrote: a READ
+-- COMMITTED statement sees every commit before it. A REPEATABLE READ or SERIALIZABLE transaction
+-- reads its one snapshot throughout, and an entry committed after that snapshot was taken would be
+-- invisible to it: it would chain to the entry before and fork the chain. Such a transaction must
+-- hold the lock from before its snapshot (server/audit/chain.ts, holdingTheChain); one that does
+-- not is refused here rather than let fork the chain.
 CREATE OR REPLACE FUNCTION audit_append(p_actor text, p_action text, p_object text, p_details jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -36,6 +51,10 @@ DECLARE
   v_at timestamptz := clock_timestamp();
   v_prev text;
 BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' AND NOT audit_lock_held() THEN
+    RAISE EXCEPTION 'an audited write in a % transaction must hold the audit chain''s lock from before its snapshot (holdingTheChain), or it would fork the chain',
+      current_setting('transaction_isolation') USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
   PERFORM pg_advisory_xact_lock(hashtext('onemap:audit'));
   SELECT hash INTO v_prev FROM audit_log ORDER BY id DESC LIMIT 1;
   v_prev := COALESCE(v_prev, repeat('0', 64));

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Account } from '../accounts/accounts';
 import { ensureAllowed } from '../accounts/authorize';
+import { holdingTheChain } from '../audit/chain';
 import { amendApplication, correctOpinion, reviewing, signOpinion, submitApplication, withdrawApplication, type UnderReview } from '../accounts/needs';
 import { badRequest, conflict, notFound } from '../platform/errors';
 import { beijingDate } from './calendar';
@@ -171,16 +172,19 @@ async function insertOpinion(trx: Knex.Transaction, app: Locked, version: number
 
 /**
  * A transaction that runs a check: repeatable read, so every plan layer is read in one snapshot
- * (the revisions recorded are the ones read). When the application's row changed after the
- * snapshot began (an opinion landed meanwhile), PostgreSQL refuses the lock with a serialization
- * failure; the whole transaction is then run again, on a new snapshot (at most 5 times).
+ * (the revisions recorded are the ones read), holding the audit chain from before that snapshot
+ * (audit/chain.ts: else its entries, written at commit, could fork the chain). When the
+ * application's row changed after the snapshot began (an opinion landed meanwhile), PostgreSQL
+ * refuses the lock with a serialization failure, or finds the opinion waiting for the chain
+ * (a deadlock); the whole transaction is then run again, on a new snapshot (at most 5 times).
  */
 async function checked<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await knex.transaction(fn, { isolationLevel: 'repeatable read' });
+      return await holdingTheChain(knex, fn);
     } catch (err) {
-      if ((err as { code?: string }).code !== '40001' || attempt >= 5) throw err;
+      const code = (err as { code?: string }).code;
+      if ((code !== '40001' && code !== '40P01') || attempt >= 5) throw err;
     }
   }
 }
