@@ -88,7 +88,10 @@ export async function createApp(config: Config, db: Database, registry: Registry
     checkResponses: config.ONEMAP_CHECK_RESPONSES,
     ...(consistency.enabled && {
       afterWrite: (req, res) => consistency.afterWrite(req, res),
-      reader: (res, layerIds = []) => consistency.reader(res, versions.position(layerIds)),
+      reader: (res, layerIds = [], atLeast = 0n) => {
+        const data = versions.position(layerIds);
+        return consistency.reader(res, data > atLeast ? data : atLeast);
+      },
     }),
   };
   // Every capability's routes, declared as contracts (platform/contract.ts): mounted here, and the
@@ -109,7 +112,7 @@ export async function createApp(config: Config, db: Database, registry: Registry
   const baseOf = (req: express.Request) => publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host')}`;
   // Tiles first: they carry their own compression and headers, and skip the per-request log line.
   mount(tilesRoutes(catalog, db.knex, { cacheMb: config.ONEMAP_TILE_CACHE_MB, publicUrl, ...contractOpts }));
-  mount(releaseServiceRoutes(releases, { ...paging, ...contractOpts, publicUrl, cacheMb: config.ONEMAP_TILE_CACHE_MB, document: (req) => documentOf(baseOf(req), '3.0') }));
+  mount(releaseServiceRoutes(releases, { ...paging, ...contractOpts, position: consistency.enabled ? () => db.reads.primaryPosition() : undefined, publicUrl, cacheMb: config.ONEMAP_TILE_CACHE_MB, document: (req) => documentOf(baseOf(req), '3.0') }));
   app.use(compression());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

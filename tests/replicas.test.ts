@@ -18,6 +18,7 @@ import { formatLsn, parseLsn, ReadRouter } from '../server/platform/replicas';
 import { layerTable } from '../server/platform/sql';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';
+import { publishRelease } from './helpers/releases';
 import { privateCluster, type PrivateCluster } from './helpers/cluster';
 import { testConfig } from './helpers/db';
 import { startTestServer, type TestServer } from './helpers/server';
@@ -218,6 +219,26 @@ describe('reads on a streaming replica', () => {
     } finally {
       await standby.query('SELECT pg_wal_replay_resume()');
     }
+  });
+
+  it('the public reads a published release (tiles and items) from the standby once it has replayed the release', async () => {
+    const n = (await publishRelease(a.baseUrl, knex, { title: '副本测试版' })).number;
+    const pinned = Number((await knex('release_features').where({ release: n, layer_id: LAYER }).count('* as c'))[0].c);
+    await waitFor('a release read is served by the standby', async () => {
+      const before = await replicaReads(b);
+      const r = await fetch(`${b.baseUrl}/releases/${n}/ogcapi/collections/${LAYER}/items?limit=1`);
+      expect(r.status).toBe(200);
+      expect((await r.json()).numberMatched).toBe(pinned);
+      return (await replicaReads(b)) > before;
+    });
+    // Tiles too (each a new one: made, not taken from memory), with the pinned content.
+    const before = await replicaReads(b);
+    for (let zoom = 10; zoom <= 12; zoom++) {
+      const [x, y] = tileContaining(113.3, 40.08, zoom);
+      const r = await fetch(`${b.baseUrl}/releases/${n}/tiles/${zoom}/${x}/${y}.mvt`);
+      expect([200, 204]).toContain(r.status);
+    }
+    expect(await replicaReads(b)).toBeGreaterThanOrEqual(before + 3);
   });
 
   it('a standby that goes away takes no reads: they go to the primary, and it takes them again once back', async () => {

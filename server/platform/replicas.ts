@@ -221,15 +221,17 @@ export class Consistency {
   }
 
   /** The pool for a read of this request that must also show the given data position (a layer's version). */
-  reader(res: Response, atLeast: bigint = 0n): Knex {
+  reader(res: Response | undefined, atLeast: bigint = 0n): Knex {
     if (!this.enabled) return this.router.primary;
-    const own = (res.locals.readAfter as bigint | undefined) ?? 0n;
+    const own = (res?.locals.readAfter as bigint | undefined) ?? 0n;
     return this.router.pick(own > atLeast ? own : atLeast);
   }
 }
 
 /**
- * The pool for one read of a request: `layerIds` are the layers whose current data versions the
- * answer shows (read their versions first, then call this). Given to the routes that read.
+ * The pool for one read of a request (undefined: a read shared by many requests, no client's own
+ * writes in it): `layerIds` are the layers whose current data versions the answer shows (read their
+ * versions first, then call this); `atLeast` another WAL position it must show. Given to the routes
+ * that read.
  */
-export type Reader = (res: Response, layerIds?: Iterable<string>) => Knex;
+export type Reader = (res: Response | undefined, layerIds?: Iterable<string>, atLeast?: bigint) => Knex;

@@ -135,12 +135,14 @@ export async function storeReleaseTile(knex: Knex, release: number, z: number, x
 /**
  * A release's tile as gzip (zero bytes when empty): the stored one, or made now and stored. Once
  * stored, its bytes are the ones served, whoever stored them (the archive compresses harder).
+ * `read`: where the stored tile and the features are read (a read replica that has replayed the
+ * release), `knex` where a made tile is stored (the primary).
  */
-export async function releaseTile(knex: Knex, release: StoredRelease, z: number, x: number, y: number): Promise<Buffer> {
+export async function releaseTile(knex: Knex, release: StoredRelease, z: number, x: number, y: number, read: Knex = knex): Promise<Buffer> {
   const n = release.row.number;
-  const stored = await storedReleaseTile(knex, n, z, x, y);
+  const stored = await storedReleaseTile(read, n, z, x, y);
   if (stored) return stored;
-  const raw = await renderReleaseTile(knex, release, z, x, y);
+  const raw = await renderReleaseTile(read, release, z, x, y);
   const gz = raw.length ? await gzip(raw, { level: GZIP_LEVEL }) : Buffer.alloc(0);
   if (await storeReleaseTile(knex, n, z, x, y, gz)) return gz;
   return (await storedReleaseTile(knex, n, z, x, y)) ?? gz;

@@ -62,6 +62,8 @@ export interface ReleaseServiceOptions extends RoutesOptions {
   cacheMb: number;
   /** The service's OpenAPI 3.0 document (platform/openapi.ts), at …/ogcapi/api. */
   document: (req: Request) => object;
+  /** The primary's WAL position, when reads may go to replicas: a release is read there only once they replayed where it was read. */
+  position?: () => Promise<bigint>;
 }
 
 /** How old what a tile request knows of its release may be (status and pins). */
@@ -95,6 +97,13 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
   // --- which release, as whoever asks may read it -------------------------------------------------
 
   const known = new LRUCache<string, { at: number; value: StoredRelease | AppError }>({ max: 1024 });
+  /** The primary's WAL position just after each release was read (with replicas): its features are read where that is replayed. */
+  const readAt = new WeakMap<StoredRelease, bigint>();
+  /** The pool a release's features are read from (res undefined: a tile, shared by every request for it). */
+  const from = (res: Response | undefined, r: StoredRelease) => {
+    const at = readAt.get(r);
+    return opts.reader && at !== undefined ? opts.reader(res, [], at) : knex;
+  };
   /** Releases.read, or its answer of at most maxAgeMs ago (404 and 410 remembered as well). */
   async function read(n: number, who: Account | undefined, maxAgeMs: number): Promise<StoredRelease> {
     const key = `${n}/${who ? 'staff' : 'public'}`;
@@ -106,6 +115,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     const at = Date.now();
     try {
       const r = await releases.read(n, who);
+      if (opts.position) readAt.set(r, await opts.position());
       known.set(key, { at, value: r });
       return r;
     } catch (err) {
@@ -301,7 +311,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     if (!r) return;
     const layer = layerOf(r, params.collectionId);
     const q = parseItemsQuery(layer, query, filtersOf(layer));
-    const page = await queryFeatures(knex, layer, q, releaseFeatureSource(r.row.number, layer));
+    const page = await queryFeatures(from(res, r), layer, q, releaseFeatureSource(r.row.number, layer));
     cacheJson(res, r);
     sendGeoJson(res, items, q.crs, itemsPageText(req, ogc(req, r), layer, q, page), opts.checkResponses);
   });
@@ -327,7 +337,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     const crs = parseFeatureQuery(query);
     const id = params.featureId;
     const fid = fidOf(id);
-    const text = fid === undefined ? undefined : await queryFeature(knex, layer, fid, crs, releaseFeatureSource(r.row.number, layer));
+    const text = fid === undefined ? undefined : await queryFeature(from(res, r), layer, fid, crs, releaseFeatureSource(r.row.number, layer));
     if (fid === undefined || !text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id, release: r.row.number });
     cacheJson(res, r);
     sendGeoJson(res, feature, crs, featureText(ogc(req, r), layer, fid, text), opts.checkResponses);
@@ -412,7 +422,7 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     if (hit) return hit;
     let p = making.get(key);
     if (!p) {
-      p = releaseTile(knex, r, z, x, y).finally(() => making.delete(key));
+      p = releaseTile(knex, r, z, x, y, from(undefined, r)).finally(() => making.delete(key));
       making.set(key, p);
     }
     const gz = await p;
