@@ -1,5 +1,6 @@
 // `npm start`: configuration → registry → database (embedded unless DATABASE_URL) → migrations →
-// registry check → demo data when empty → HTTP. SIGINT/SIGTERM stop the server and the cluster.
+// registry check → demo data when empty → clean-up after killed processes (recovery.ts) → HTTP.
+// SIGINT/SIGTERM stop the server and the cluster.
 import type { Server } from 'node:http';
 import { createApp } from './app';
 import type { Knex } from 'knex';
@@ -14,6 +15,7 @@ import { loadConfig } from './platform/config';
 import { migrate, openDatabase } from './platform/db';
 import { log } from './platform/log';
 import { createHttpServer } from './platform/security';
+import { recoverFromKilledProcesses } from './recovery';
 
 async function main() {
   const config = loadConfig();
@@ -42,6 +44,8 @@ async function main() {
     if (problems.length) throw new Error(`the layer registry does not match the database:\n  ${problems.join('\n  ')}`);
     if (config.ONEMAP_DEMO) await loadDemoIfEmpty(db.knex);
     else await refuseDemoAccounts(db.knex);
+    // What a killed process left (a run marked running, staged import rows, temporary files).
+    await recoverFromKilledProcesses(db.knex);
     const { app, close } = await createApp(config, db, registry);
     closeApp = close;
     // The HTTP server with its header size limit and slow-client timeouts (platform/security.ts).

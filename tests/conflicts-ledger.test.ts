@@ -6,7 +6,7 @@
 import { VectorTile } from '@mapbox/vector-tile';
 import { PbfReader as Pbf } from 'pbf';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RUN_LOCKS } from '../server/conflicts/run';
+import { liveRunningRun, RUN_LOCKS, startRun } from '../server/conflicts/run';
 import { tileContaining } from '../server/tiles/mvt';
 import { as } from './helpers/auth';
 import { expectError, getJson, requestsAs } from './helpers/http';
@@ -333,9 +333,13 @@ describe('the planner’s path: a new revision of the source layer resolves the 
     const r = await post(`${api}/runs`, { mode: 'incremental' });
     expect(r.status).toBe(201);
     expect(await knex('conflict_runs').where({ id: alive }).first('status', 'error')).toEqual({ status: 'failed', error: 'interrupted' });
-    // A row written a moment ago (its lock is being taken) still counts as alive.
-    const young = (await knex('conflict_runs').insert({ mode: 'full', status: 'running', requested_by: 'test', trigger: '{}', rules: [] }).returning('id'))[0].id as number;
-    expect((await post(`${api}/runs`, { mode: 'incremental' })).status).toBe(409);
-    await knex('conflict_runs').where({ id: young }).update({ status: 'failed', error: 'test', finished_at: knex.fn.now() });
+    // A run's row is written with its lock, in one statement: never seen without it, so a row
+    // without its lock is dead at once, however young (a supervisor restarts a killed service at once).
+    const started = await startRun(knex, { mode: 'incremental', requestedBy: 'test' }, []);
+    expect(await liveRunningRun(knex)).toBe(started.id);
+    await started.release();
+    expect(await liveRunningRun(knex)).toBeUndefined();
+    expect((await staff.getJson(`${api}/runs/${started.id}`)).body).toMatchObject({ status: 'failed', error: 'interrupted' });
+    await knex('conflict_runs').where({ id: started.id }).update({ status: 'failed', error: 'test', finished_at: knex.fn.now() });
   });
 });

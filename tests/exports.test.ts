@@ -180,8 +180,8 @@ async function identifiedEpsg(source: string, layerId: string): Promise<number |
   return m ? Number(m[1]) : undefined;
 }
 
-/** Directories the exports write into (onemap-export-*), excluding this test's own folder. */
-const exportDirs = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('onemap-export-') && !d.startsWith('onemap-export-test-'));
+/** Directories the exports of this process (the service in-process) write into (platform/scratch.ts names them). */
+const exportDirs = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith(`onemap-work-${process.pid}-export-`));
 
 // --- formats ---------------------------------------------------------------------------------------
 

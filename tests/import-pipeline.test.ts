@@ -186,7 +186,8 @@ async function expectZonesServed(zones: Zone[]) {
   }
 }
 
-const uploadDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('onemap-upload-') || f.startsWith('onemap-spool-'));
+/** The uploads this process (the service in-process) has in the temp folder (platform/scratch.ts names them). */
+const uploadDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`onemap-work-${process.pid}-upload-`) || f.startsWith('onemap-spool-'));
 
 // --- the tests -------------------------------------------------------------------------------------------
 

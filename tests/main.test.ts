@@ -1,42 +1,17 @@
 // The service as `npm start` runs it: its own process, its own embedded cluster in a temp folder.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedCluster } from '../server/platform/embedded-pg';
+import { startService } from './helpers/children';
 
-const ROOT = path.resolve(__dirname, '..');
 const PG_PORT = 54388;
 let dataDir: string;
 
-/** Runs server/main.ts; resolves with its output once it is ready (or has exited). */
-function startMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ONEMAP_DATA_DIR: dataDir, ONEMAP_PG_PORT: String(PG_PORT), ONEMAP_DEMO: 'false', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const ready = new Promise<string | undefined>((resolve) => {
-    const poll = setInterval(() => {
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearInterval(poll);
-        resolve(m[1]);
-      }
-    }, 50);
-    void exited.then(() => {
-      clearInterval(poll);
-      resolve(undefined);
-    });
-  });
-  return { child, ready, exited, output: () => out };
-}
+/** Runs server/main.ts on the file's own cluster (helpers/children.ts). */
+const startMain = (env: Record<string, string>) => startService({ ONEMAP_DATA_DIR: dataDir, ONEMAP_PG_PORT: String(PG_PORT), ONEMAP_DEMO: 'false', ...env });
 
 beforeAll(() => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'onemap-main-'));
@@ -47,11 +22,10 @@ describe('the service process', () => {
   it('starts its embedded cluster, serves, and on SIGTERM stops the server and the cluster cleanly', async () => {
     if (process.env.DATABASE_URL) return;
     const main = startMain({});
-    const url = await main.ready;
-    expect(url, main.output()).toBeDefined();
-    const health = await (await fetch(`${url}healthz`)).json();
+    const url = await main.url();
+    const health = await (await fetch(`${url}/healthz`)).json();
     expect(health.database).toBe('reachable');
-    main.child.kill('SIGTERM');
+    main.process.kill('SIGTERM');
     expect(await main.exited).toBe(0);
     expect(main.output()).toContain('embedded database: stopped');
     const pgdata = fs.readdirSync(dataDir).find((d) => /^pg\d+$/.test(d))!;
@@ -67,7 +41,7 @@ describe('the service process', () => {
     await c.end();
     await cluster.stop();
     const main = startMain({});
-    expect(await main.ready).toBeUndefined();
+    await expect(main.url()).rejects.toThrow(/exited \(1\) before it was ready/);
     expect(await main.exited).toBe(1);
     expect(main.output()).toContain("layer 'rivers': column 'basin' is not in the registry");
   });

@@ -4,7 +4,7 @@
 // release's feature counts; a vertex in the zone against cs2cs), the style and a manifest whose
 // SHA-256s are the files'; a process killed while it prepares or publishes a release leaves the old
 // state, never half a release.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,13 +14,13 @@ import { unzipSync } from 'fflate';
 import { PbfReader as Pbf } from 'pbf';
 import { PMTiles, type RangeResponse, type Source } from 'pmtiles';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../server/platform/config';
 import { loadRules } from '../server/conflicts/rules';
 import { loadRegistry } from '../server/layers/registry';
 import { type ArchiveParts, buildTiles, tilesCovering } from '../server/releases/archive';
 import { renderReleaseTileLayers } from '../server/releases/mvt';
 import { Releases } from '../server/releases/store';
 import { as } from './helpers/auth';
+import { holdLock, killWhenBlocked, spawnScript } from './helpers/children';
 import { publishRelease, releaseCall } from './helpers/releases';
 import { useFileDatabase, useFileServer } from './helpers/setup';
 
@@ -209,21 +209,12 @@ describe('the archive (成果包)', () => {
 describe('a process killed while it prepares or publishes leaves the old state', () => {
   /** Runs the child with the audit lock held (audit_append is each step's last statement), kills it while it waits there. */
   async function killedWhileWriting(args: string[]) {
-    const holder = await knex.client.acquireConnection();
-    await holder.query(`SELECT pg_advisory_lock(hashtext('onemap:audit'))`);
-    // One process (node with tsx's loader, not the tsx CLI, whose script runs in a child of its own): SIGKILL ends it and its connection.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'tests/helpers/release-child.ts'), db.name, ...args], { stdio: 'ignore', env: { ...process.env, PGAPPNAME: 'release-child' } });
-    try {
-      // Its transaction has written everything but the audit entry and waits for the lock.
-      await expect.poll(async () => (await knex.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ? AND wait_event_type = 'Lock' AND query LIKE '%audit_append%'`, [db.name])).rows[0].n, { timeout: 60_000, interval: 200 }).toBe(1);
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-    } finally {
-      await holder.query(`SELECT pg_advisory_unlock(hashtext('onemap:audit'))`);
-      await knex.client.releaseConnection(holder);
-    }
-    // Its backend finds the client gone and rolls back.
-    await expect.poll(async () => (await knex.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid() AND query LIKE '%audit_append%' AND state <> 'idle'`, [db.name])).rows[0].n, { timeout: 30_000 }).toBe(0);
+    const lock = await holdLock(knex, `SELECT pg_advisory_xact_lock(hashtext('onemap:audit'))`);
+    const child = spawnScript('tests/helpers/release-child.ts', [db.name, ...args]);
+    // Its transaction has written everything but the audit entry and waits for the lock; killed
+    // then, its backend finds the client gone and rolls back (helpers/children.ts).
+    const { query } = await killWhenBlocked(knex, child, lock);
+    expect(query).toContain('audit_append');
   }
   const state = async () =>
     (await knex.raw(`SELECT (SELECT json_agg(json_build_object('n', number, 's', status) ORDER BY number) FROM releases) AS r,

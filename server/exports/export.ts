@@ -4,12 +4,12 @@
 // An aborted request (client gone) kills ogr2ogr and removes the folder at once.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Layer } from '../layers/registry';
 import type { ConnectionSettings } from '../platform/db';
 import { log } from '../platform/log';
+import { scratchFolder } from '../platform/scratch';
 import { readableRevision } from '../revisions/history';
 import { FORMAT_SPECS, type ExportOptions } from './formats';
 import { exportFailed } from './messages';
@@ -54,7 +54,7 @@ export async function writeExport(knex: Knex, gdal: GdalSettings, req: ExportReq
   // name one revision behind; the content is always one consistent snapshot: GDAL reads it through one cursor.)
   const sql = exportSql(knex, layer, { revision: req.revision, textWidth: spec.textWidth });
 
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'onemap-export-'));
+  const dir = await scratchFolder('export');
   const remove = () => fs.rm(dir, { recursive: true, force: true });
   const out = path.join(dir, spec.output(layer.id));
   const args = [

@@ -105,6 +105,23 @@ interface Part {
   last: boolean;
 }
 
+/**
+ * Deletes what imports whose staging session is gone (a killed process) left in the shared tables:
+ * their import_runs rows and their rows of import_sources and import_staging. Run by every
+ * committing import and by the service's start; returns the runs removed.
+ */
+export async function deleteKilledImports(knex: Knex): Promise<number[]> {
+  const { rows } = await knex.raw<{ rows: { id: string }[] }>(
+    `WITH gone AS (
+       DELETE FROM import_runs r WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.pid AND a.backend_start = r.backend_start)
+       RETURNING id),
+     sources AS (DELETE FROM ${SOURCES} WHERE run_id IN (SELECT id FROM gone)),
+     staged AS (DELETE FROM ${STAGING} WHERE run_id IN (SELECT id FROM gone))
+     SELECT id FROM gone`,
+  );
+  return rows.map((r) => Number(r.id));
+}
+
 export class ImportStage {
   /** Prefix of this import's temporary tables. */
   private readonly name = `onemap_import_${randomBytes(6).toString('hex')}`;
@@ -217,13 +234,7 @@ export class ImportStage {
       this.dry = await helper.transaction();
       return;
     }
-    await helper.raw(
-      `WITH gone AS (
-         DELETE FROM import_runs r WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.pid AND a.backend_start = r.backend_start)
-         RETURNING id),
-       sources AS (DELETE FROM ${SOURCES} WHERE run_id IN (SELECT id FROM gone))
-       DELETE FROM ${STAGING} WHERE run_id IN (SELECT id FROM gone)`,
-    );
+    await deleteKilledImports(helper);
     const { rows } = await helper.raw<{ rows: { id: string }[] }>(
       'INSERT INTO import_runs (layer_id, pid, backend_start) SELECT ?, pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id',
       [this.layer.id],

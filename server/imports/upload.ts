@@ -1,13 +1,12 @@
 // A multipart/form-data upload streamed to a temporary file under a size limit: the delivered file
 // of an import (POST /api/layers/{layerId}/imports) or of a site (POST /api/applications/sites).
 // The caller deletes the temporary file when done.
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy'; // the multipart parser (also under multer): streams, per-file size limit
 import type { Request } from 'express';
+import { scratchFile } from '../platform/scratch';
 import { badUpload, importMessages } from './messages';
 
 export interface Upload {
@@ -39,7 +38,7 @@ export async function receiveUpload(req: Request, maxBytes: number): Promise<Upl
         if (field !== 'file') out.fields[field] = '(file)';
         return;
       }
-      const tmp = path.join(os.tmpdir(), `onemap-upload-${randomUUID()}`);
+      const tmp = scratchFile('upload');
       const file = { path: tmp, name: path.basename(info.filename || 'upload'), bytes: 0 };
       out.file = file;
       stream.on('data', (d: Buffer) => (file.bytes += d.length));

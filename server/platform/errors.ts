@@ -71,7 +71,38 @@ export const messages = {
   timeout: 'the database did not answer within the statement timeout; narrow the request (smaller bbox or limit)',
   internal: 'internal error; it has been logged',
   busy: 'the database was busy with a conflicting change; try again',
+  unavailable: 'the database is not reachable at the moment (restarting, stopped or unreachable); try again shortly',
 } as const;
+
+/** Seconds a client is told to wait (Retry-After) after 503 unavailable: a PostgreSQL restart takes about one. */
+export const UNAVAILABLE_RETRY_AFTER_S = 2;
+
+/** Socket errors of a connection to PostgreSQL (Node's codes). */
+const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+/** node-postgres' own words for a connection that ended or cannot be used (it gives them no code). */
+const ENDED_CONNECTION = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout expired)/;
+
+/**
+ * Whether an error says the database cannot be reached, rather than that a statement failed: a
+ * connection refused or reset, a unix socket that is gone (ENOENT on connect: the server is
+ * stopped), PostgreSQL shutting down or starting up (57P01 admin_shutdown, 57P02, 57P03
+ * cannot_connect_now), SQLSTATE class 08 (connection exception), a connection that ended under
+ * a query, or knex finding no connection in time. Errors that wrap another (`cause`,
+ * AggregateError's `errors`) are looked into.
+ */
+export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 4) return false;
+  const e = err as { code?: unknown; syscall?: unknown; message?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08')) return true;
+  if (SOCKET_ERRORS.has(code) || (code === 'ENOENT' && e.syscall === 'connect')) return true;
+  if (e.name === 'KnexTimeoutError') return true;
+  // knex prefixes a failed statement's message with the statement: the driver's words are at the end.
+  const message = typeof e.message === 'string' ? (e.message.split(' - ').pop() ?? '') : '';
+  if (ENDED_CONNECTION.test(message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isDatabaseUnreachable(x, depth + 1))) return true;
+  return isDatabaseUnreachable(e.cause, depth + 1);
+}
 
 export const badRequest = (code: ErrorCode, message: string, details?: unknown) => new AppError(400, code, message, details);
 /** 409 for a write to a layer the service computes itself (registry \`derived\`). */
@@ -85,14 +116,19 @@ export const apiNotFound: RequestHandler = (req, _res, next) => next(notFound('n
 /** The single place errors are logged and written. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   let e: AppError;
+  const unreachable = !(err instanceof AppError) && isDatabaseUnreachable(err);
   if (err instanceof AppError) e = err;
   else if (err?.code === '57014') e = new AppError(503, 'query_timeout', messages.timeout);
   else if (err?.code === '40P01' || err?.code === '40001') e = new AppError(503, 'busy', messages.busy);
+  else if (unreachable) e = new AppError(503, 'unavailable', messages.unavailable);
   else if (err?.type === 'entity.too.large') e = new AppError(413, 'payload_too_large', String(err.message));
   else if (err?.type === 'entity.parse.failed') e = badRequest('malformed_json', `request body is not valid JSON: ${err.message}`);
   else e = new AppError(500, 'internal', messages.internal);
-  if (e.status >= 500) log.error({ err, path: req.path, code: e.code }, 'request failed');
+  // An outage is one event, not an error per request: logged as a warning, without the stack.
+  if (unreachable) log.warn({ path: req.path, code: e.code, cause: String(err?.message ?? err).split(' - ').pop() }, 'request failed: database unreachable');
+  else if (e.status >= 500) log.error({ err, path: req.path, code: e.code }, 'request failed');
   else log.debug({ path: req.path, code: e.code, message: e.message }, 'request rejected');
   if (res.headersSent) return;
+  if (unreachable) res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
   res.status(e.status).type('application/json').json({ code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) });
 };

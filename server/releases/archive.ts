@@ -11,7 +11,6 @@
 // release's served tiles and go into release_tiles too (its tiles are then pre-built).
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -21,6 +20,7 @@ import { gdalEnv, type GdalSettings, ogr2ogr } from '../exports/export';
 import { exportSql } from '../exports/query';
 import { sha256File } from '../platform/files';
 import { log } from '../platform/log';
+import { scratchFolder } from '../platform/scratch';
 import { TILE_MAXZOOM, tileContaining } from '../tiles/mvt';
 import { DATONG_BBOX, tileFields } from '../tiles/routes';
 import type { RenderedReleaseTile } from './mvt';
@@ -196,7 +196,7 @@ export async function buildTiles(knex: Knex, release: StoredRelease, parts: Arch
 export async function buildArchive(knex: Knex, release: StoredRelease, parts: ArchiveParts, opts: ArchiveOptions): Promise<BuiltArchive> {
   const started = Date.now();
   const n = release.row.number;
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `onemap-release-${n}-`));
+  const dir = await scratchFolder(`release-${n}`);
   try {
     const pmName = `release-${n}.pmtiles`;
     const layers = release.layers.map((l) => release.registry.get(l.layer_id)!);
