@@ -1,6 +1,7 @@
 // Each layer's data version (bumped by a trigger on every write, see migrations/…_layer_versions)
 // kept in memory and refreshed by LISTEN/NOTIFY, so tile caches and ETags follow every edit
-// without a query per request. On a lost connection the map is reloaded in full.
+// without a query per request. On a lost connection it listens again and the map is reloaded in
+// full, retried every second until both succeed.
 // Each version is read with the primary's WAL position at that moment: a read replica that has
 // replayed that position has the layer's data at that version (platform/replicas.ts), so a tile
 // cached under a version is never rendered from a replica that lags behind it. The LISTEN
@@ -11,6 +12,8 @@ import { log } from '../platform/log';
 import { parseLsn } from '../platform/replicas';
 
 type VersionRow = { layer_id: string; version: string; lsn: string };
+/** The pause before each attempt to listen again. */
+const RECONNECT_MS = 1000;
 
 export class LayerVersions {
   private versions = new Map<string, number>();
@@ -18,6 +21,7 @@ export class LayerVersions {
   private positions = new Map<string, bigint>();
   private listener?: pg.Client;
   private closed = false;
+  private reconnecting = false;
   private listeners = new Set<(layerId: string) => void>();
 
   constructor(private readonly knex: Knex) {}
@@ -68,10 +72,9 @@ export class LayerVersions {
     const settings = this.knex.client.config.connection as pg.ClientConfig;
     const client = new pg.Client(settings);
     client.on('error', (err) => log.warn({ err }, 'layer versions: listener connection lost'));
+    // Only the connection in use reconnects (not one of a failed attempt).
     client.on('end', () => {
-      if (this.closed) return;
-      // Reconnect and reload: changes made while disconnected are picked up by the reload.
-      setTimeout(() => void this.listen().then(() => this.reload()).catch((err) => log.error({ err }, 'layer versions: reconnect failed')), 1000);
+      if (client === this.listener) this.reconnect();
     });
     client.on('notification', (msg) => {
       if (msg.channel !== 'onemap_layer_changed' || !msg.payload) return;
@@ -80,9 +83,42 @@ export class LayerVersions {
         .then(({ rows }) => rows[0] && this.set(rows[0]))
         .catch((err) => log.error({ err }, 'layer versions: refresh failed'));
     });
-    await client.connect();
-    await client.query('LISTEN onemap_layer_changed');
+    try {
+      await client.connect();
+      await client.query('LISTEN onemap_layer_changed');
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
     this.listener = client;
+  }
+
+  /**
+   * Listens again and reloads every version (what changed while disconnected), once a second until
+   * both succeed: PostgreSQL may be down for a while, or go down again between the two.
+   */
+  private reconnect() {
+    if (this.closed || this.reconnecting) return;
+    this.reconnecting = true;
+    this.listener = undefined;
+    void (async () => {
+      for (let attempt = 1; !this.closed; attempt++) {
+        await new Promise((r) => setTimeout(r, RECONNECT_MS));
+        if (this.closed) break;
+        try {
+          await this.listen();
+          await this.reload();
+          if (attempt > 1) log.info({ attempts: attempt }, 'layer versions: listening again');
+          break;
+        } catch (err) {
+          log.warn({ attempt, cause: String((err as Error)?.message ?? err) }, 'layer versions: reconnect failed; trying again');
+          const failed = this.listener;
+          this.listener = undefined;
+          await failed?.end().catch(() => undefined);
+        }
+      }
+      this.reconnecting = false;
+    })();
   }
 
   async stop(): Promise<void> {

@@ -29,9 +29,10 @@ export const ERROR_CODES = {
     'layer_not_released', 'archive_building',
   ],
   410: ['release_withdrawn'],
-  412: ['version_conflict'],
+  412: ['version_conflict', 'precondition_failed'],
+  416: ['range_not_satisfiable'],
   413: ['payload_too_large'],
-  415: ['unsupported_media_type'],
+  415: ['unsupported_media_type', 'unsupported_content_encoding'],
   422: ['import_rejected', 'features_rejected', 'invalid_site', 'invalid_site_file', 'site_outside_datong', 'wrong_zone'],
   428: ['version_required'],
   429: ['too_many_attempts'],
@@ -72,7 +73,55 @@ export const messages = {
   internal: 'internal error; it has been logged',
   busy: 'the database was busy with a conflicting change; try again',
   unavailable: 'the database is not reachable at the moment (restarting, stopped or unreachable); try again shortly',
+  undecodablePath: (segment: string) => `a path segment is not valid percent-encoded UTF-8: ${JSON.stringify(segment)}`,
+  unreadableBody: (why: string) => `the request body could not be read: ${why}`,
+  unsupportedContentEncoding: (encoding: string) => `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the body as it is, or gzip, deflate or br`,
+  unsupportedCharset: (charset: string) => `charset ${JSON.stringify(charset)} is not supported; send UTF-8`,
+  preconditionFailed: 'the If-Match / If-Unmodified-Since precondition does not hold for this file',
+  rangeNotSatisfiable: 'the requested range is outside the file',
 } as const;
+
+/**
+ * A client error raised by the HTTP layers under the routes (http-errors, with `status` and
+ * `expose`: the router decoding a path parameter, body-parser and raw-body reading a body, send
+ * serving the viewer's files), as the service's own error: its status, a code of ERROR_CODES, and
+ * where the problem is. Anything else (a 5xx of theirs included) is not one.
+ */
+function fromHttpLayer(err: unknown): AppError | undefined {
+  const e = err as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown; encoding?: unknown; charset?: unknown };
+  if (!e || typeof e !== 'object' || typeof e.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
+  const message = typeof e.message === 'string' ? e.message : '';
+  // router (path-to-regexp's parameters): decodeURIComponent refused a segment.
+  const param = /^Failed to decode param '(.*)'$/s.exec(message);
+  if (param) return badRequest('invalid_parameter', messages.undecodablePath(param[1]), { in: 'path', segment: param[1] });
+  if (e.expose !== true) return undefined;
+  switch (e.type) {
+    case 'encoding.unsupported':
+      return new AppError(415, 'unsupported_content_encoding', messages.unsupportedContentEncoding(String(e.encoding ?? '')), { header: 'content-encoding' });
+    case 'charset.unsupported':
+      return new AppError(415, 'unsupported_media_type', messages.unsupportedCharset(String(e.charset ?? '')), { header: 'content-type' });
+    case 'entity.too.large':
+    case 'parameters.too.many':
+      return new AppError(413, 'payload_too_large', message, { in: 'body' });
+  }
+  switch (e.status) {
+    case 412:
+      return new AppError(412, 'precondition_failed', messages.preconditionFailed, { header: 'if-match' });
+    case 416:
+      return new AppError(416, 'range_not_satisfiable', messages.rangeNotSatisfiable, { header: 'range' });
+    case 415:
+      return new AppError(415, 'unsupported_media_type', message, { header: 'content-type' });
+    case 413:
+      return new AppError(413, 'payload_too_large', message, { in: 'body' });
+    case 403:
+      return new AppError(403, 'forbidden', message);
+    case 404:
+      return notFound('not_found', message);
+  }
+  // 400 and the rest: a body that could not be read (a corrupt gzip, a size that does not match
+  // Content-Length, a request aborted), or HTTP the layers refused.
+  return badRequest(e.type === 'entity.parse.failed' ? 'malformed_json' : 'malformed_request', messages.unreadableBody(message), { in: 'body' });
+}
 
 /** Seconds a client is told to wait (Retry-After) after 503 unavailable: a PostgreSQL restart takes about one. */
 export const UNAVAILABLE_RETRY_AFTER_S = 2;
@@ -123,7 +172,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   else if (unreachable) e = new AppError(503, 'unavailable', messages.unavailable);
   else if (err?.type === 'entity.too.large') e = new AppError(413, 'payload_too_large', String(err.message));
   else if (err?.type === 'entity.parse.failed') e = badRequest('malformed_json', `request body is not valid JSON: ${err.message}`);
-  else e = new AppError(500, 'internal', messages.internal);
+  else e = fromHttpLayer(err) ?? new AppError(500, 'internal', messages.internal);
   // An outage is one event, not an error per request: logged as a warning, without the stack.
   if (unreachable) log.warn({ path: req.path, code: e.code, cause: String(err?.message ?? err).split(' - ').pop() }, 'request failed: database unreachable');
   else if (e.status >= 500) log.error({ err, path: req.path, code: e.code }, 'request failed');

@@ -62,9 +62,29 @@ export function securityHeaders(publicUrl?: string): RequestHandler[] {
   ];
 }
 
+/** How long an answer under way may take to finish after its connection's parser failed. */
+const IN_FLIGHT_GRACE_MS = 30_000;
+
 /** Error JSON for what Node refuses before Express sees the request (headers too large, too slow, unparseable). */
 function refuseClient(err: NodeJS.ErrnoException, socket: Duplex) {
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+  const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (inFlight?.headersSent) {
+    // An answer is under way (a compressed one is written after its headers, while the parser reads
+    // on: e.g. a body sent after `Connection: close`, HPE_CLOSED_CONNECTION). Cutting the socket now
+    // would lose it: the connection closes once it is written.
+    const close = () => socket.end();
+    if (inFlight.writableFinished) close();
+    else {
+      inFlight.once('finish', close);
+      inFlight.once('close', () => {
+        if (!inFlight.writableFinished) socket.destroy(); // ended without finishing: nothing more will come
+      });
+      setTimeout(() => socket.destroy(), IN_FLIGHT_GRACE_MS).unref(); // a timer of a closed socket does nothing
+    }
+    log.debug({ err: err.code }, 'client error while an answer is under way');
+    return;
+  }
+  if (!socket.writable) {
     socket.destroy();
     return;
   }

@@ -148,12 +148,12 @@ export function archiveRoutes(releases: Releases, opts: ArchiveRouteOptions): Ro
       'Content-Disposition': `${f.name.endsWith('.json') ? 'inline' : 'attachment'}; filename="${f.name}"`,
     };
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (req.headers.range && !range) throw new AppError(416, 'invalid_header', `Range '${req.headers.range}' is not one range of bytes (bytes=a-b)`, { header: 'Range' });
+    if (req.headers.range && !range) throw new AppError(416, 'range_not_satisfiable', `Range '${req.headers.range}' is not one range of bytes (bytes=a-b)`, { header: 'Range' });
     const start = range ? Number(range[1]) : 0;
     const end = range ? Math.min(f.size - 1, range[2] ? Number(range[2]) : f.size - 1) : f.size - 1;
     if (range && (start >= f.size || end < start)) {
       res.set('Content-Range', `bytes */${f.size}`);
-      throw new AppError(416, 'invalid_header', `Range '${req.headers.range}' is outside the file's ${f.size} bytes`, { header: 'Range' });
+      throw new AppError(416, 'range_not_satisfiable', `Range '${req.headers.range}' is outside the file's ${f.size} bytes`, { header: 'Range' });
     }
     res.writeHead(range ? 206 : 200, { ...headers, 'Content-Length': end - start + 1, ...(range ? { 'Content-Range': `bytes ${start}-${end}/${f.size}` } : {}) });
     if (req.method === 'HEAD') return void res.end();
