@@ -4,15 +4,12 @@
 // database with the demo data and the demo
 // applications, and every JSON answer is validated with ajv against the schema the document gives
 // for its status; every 4xx / 5xx body seen must be the document's Error. A path parameter or a
-// required query parameter without a sample below fails the test, so a new route brings its sample.
+// required query parameter without a sample (tests/helpers/samples.ts) fails the test, so a new route
+// brings its sample.
 import Ajv2020 from 'ajv/dist/2020';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadRules } from '../server/conflicts/rules';
-import { loadDemoApplications } from '../server/demo/applications';
-import { loadRegistry } from '../server/layers/registry';
-import { tileContaining } from '../server/tiles/mvt';
 import { tokenFor } from './helpers/auth';
-import { publishRelease, releaseCall } from './helpers/releases';
+import { buildSamples, pathSample, SAMPLE_LAYER, type Samples } from './helpers/samples';
 import { useDemoCopy } from './helpers/setup';
 
 type Json = Record<string, any>;
@@ -24,52 +21,20 @@ interface Operation {
 
 // The archives of releases at zoom 8 only: the test reads them, it does not measure them.
 const { knex, srv } = useDemoCopy({ ONEMAP_ARCHIVE_MINZOOM: '8', ONEMAP_ARCHIVE_MAXZOOM: '8' });
-const registry = loadRegistry();
 
 const DOC_ID = 'onemap:openapi';
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'];
-/** A tile over the centre of Datong (城区) at zoom 12. */
-const [TILE_X, TILE_Y] = tileContaining(113.3, 40.08, 12);
-const LAYER = 'landuse_plan';
+const LAYER = SAMPLE_LAYER;
 
 let doc: Json;
 let ajv: Ajv2020;
-/** Sample values of path parameters: by name, or by name and the path (an `id` is a case's or an application's). */
-let pathSamples: Record<string, string | ((path: string) => string | undefined)>;
+/** Sample values of path parameters and of required query parameters (tests/helpers/samples.ts). */
+let samples: Samples;
 /** Who calls an operation when the admin may not (an inbox is a reviewer's); by path. */
 const CALLERS: Record<string, string> = { '/api/applications/inbox': 'land.reviewer' };
-/** Sample values of required query parameters, by name. */
-const QUERY_SAMPLES: Record<string, string> = { lon: '113.3', lat: '40.08', zoom: '12', layers: LAYER, layer: LAYER, from: '1', adcode: '140212' };
 
 beforeAll(async () => {
-  await loadDemoApplications(knex, registry, loadRules(registry));
-  const first = async (table: string, column: string) => String((await knex(table).orderBy(column).first(column))[column]);
-  const caseId = await first('conflict_cases', 'id');
-  const applicationId = await first('applications', 'id');
-  const runId = await first('conflict_runs', 'id');
-  const featureId = await first(`plan.${LAYER}`, 'fid');
-  // Two published releases (a comparison needs two) and the first one's archive.
-  const release = (await publishRelease(srv.baseUrl, knex, { title: '契约测试' })).number;
-  QUERY_SAMPLES.with = String((await publishRelease(srv.baseUrl, knex, { title: '契约测试二' })).number);
-  expect((await releaseCall(srv.baseUrl, knex, 'planning.reviewer', 'POST', `/api/releases/${release}/archive`)).status).toBe(201);
-  const releaseFeature = String((await knex('release_features').where({ release, layer_id: LAYER }).orderBy('fid').first('fid')).fid);
-  pathSamples = {
-    layerId: LAYER,
-    collectionId: LAYER,
-    revision: '1',
-    featureId: (p) => (p.startsWith('/releases/') ? releaseFeature : featureId),
-    release: String(release),
-    number: String(release),
-    file: `release-${release}.pmtiles`,
-    z: '12',
-    x: String(TILE_X),
-    y: String(TILE_Y),
-    fontstack: 'Noto Sans Regular',
-    range: '0-255',
-    runId,
-    version: '1',
-    id: (p) => (p.startsWith('/api/conflicts/cases/') ? caseId : p.startsWith('/api/conflicts/runs/') ? runId : p.startsWith('/api/applications/') ? applicationId : undefined),
-  };
+  samples = await buildSamples(srv.baseUrl, knex);
   const res = await fetch(`${srv.baseUrl}/api/openapi.json`);
   expect(res.status).toBe(200);
   doc = await res.json();
@@ -97,16 +62,15 @@ function problemsAt(value: unknown, ...parts: string[]): string[] {
 function urlOf({ path, op }: Operation): { url?: string; missing: string[] } {
   const missing: string[] = [];
   const url = path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
-    const s = pathSamples[name];
-    const v = typeof s === 'function' ? s(path) : s;
+    const v = pathSample(samples, name, path);
     if (v === undefined) missing.push(`path parameter {${name}}`);
     return encodeURIComponent(v ?? '');
   });
   const query = new URLSearchParams();
   for (const p of (op.parameters ?? []) as Json[]) {
     if (p.in !== 'query' || !p.required) continue;
-    if (QUERY_SAMPLES[p.name] === undefined) missing.push(`required query parameter ${p.name}`);
-    else query.set(p.name, QUERY_SAMPLES[p.name]);
+    if (samples.query[p.name] === undefined) missing.push(`required query parameter ${p.name}`);
+    else query.set(p.name, samples.query[p.name]);
   }
   return missing.length ? { missing } : { url: `${url}${query.size ? `?${query}` : ''}`, missing };
 }
@@ -166,7 +130,7 @@ describe('the OpenAPI document against real answers', () => {
     for (const o of gets) {
       const { url, missing } = urlOf(o);
       if (!url) {
-        wrong.push(`GET ${o.path}: no sample for ${missing.join(', ')} (add one to the tables of tests/contracts.test.ts)`);
+        wrong.push(`GET ${o.path}: no sample for ${missing.join(', ')} (add one to tests/helpers/samples.ts)`);
         continue;
       }
       wrong.push(...(await check(o, url, CALLERS[o.path] ?? 'admin')), ...(await check(o, url, null)));
