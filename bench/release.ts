@@ -51,7 +51,8 @@ import { type ArchiveParts, archiveFiles, buildArchive, buildTiles, readFile, ti
 import { renderReleaseTileLayers } from '../server/releases/mvt';
 import { Releases, type StoredRelease } from '../server/releases/store';
 import { releaseStyle } from '../server/releases/style';
-import { BUFFER, EXTENT, tileContaining, tileParams } from '../server/tiles/mvt';
+import { BUFFER, EXTENT, tileParams } from '../server/tiles/mvt';
+import { startService, tileAddresses } from './service';
 
 const env = process.env;
 const MINZOOM = Number(env.BENCH_MINZOOM ?? 8);
@@ -74,13 +75,6 @@ const ADMIN = 'bench.admin';
  * at every zoom, the max zoom too); the same extent and buffer as ours.
  */
 const GDAL_MVT = { MAX_SIZE: 2_000_000_000, MAX_FEATURES: 2_000_000_000, SIMPLIFICATION: 2, SIMPLIFICATION_MAX_ZOOM: 2, EXTENT, BUFFER };
-/** The centres of bench/tiles.ts's fixed tile list. */
-const CENTRES: [string, number, number][] = [
-  ['central city', 113.3, 40.08],
-  ['mining area', 113.15, 40.02],
-  ['Yanggao', 113.75, 40.36],
-  ['Lingqiu', 114.23, 39.44],
-];
 
 if (!(MINZOOM >= 0 && MAXZOOM >= MINZOOM && MAXZOOM <= 16)) throw new Error(`BENCH_MINZOOM..BENCH_MAXZOOM should be within 0..16, got ${MINZOOM}..${MAXZOOM}`);
 const s = (ms: number) => Math.round(ms) / 1000;
@@ -256,42 +250,8 @@ async function fidMap(knex: Knex, release: number, layerId: string): Promise<{ m
 
 // --- 6. throughput -----------------------------------------------------------------------------
 
-async function startServer(extra: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = 3900 + Math.floor(Math.random() * 90);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: PROJECT_ROOT,
-    // Demo mode: the large set is the demo generator's and has its accounts, which a production
-    // start refuses; the data is there, so nothing is loaded.
-    env: { ...env, ONEMAP_DB_NAME: DB, ONEMAP_DEMO: 'true', LOG_LEVEL: 'warn', PORT: String(port), ...extra },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? -1));
-  const url = `http://127.0.0.1:${port}`;
-  let up = false;
-  for (let i = 0; i < 600 && !up && exited === null; i++) {
-    try {
-      up = (await fetch(`${url}/healthz`)).ok;
-    } catch {
-      /* not up yet */
-    }
-    if (!up) await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!up) throw new Error(exited !== null ? `the server exited (${exited}) before it was up` : 'the server did not come up in 60 s');
-  return { url, stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
-}
-
-/** The fixed tile addresses: for each centre and zoom 8–16 its tile and, from z12, the 8 around it (bench/tiles.ts's list). */
-function tileAddresses(): { z: number; x: number; y: number }[] {
-  const out = [];
-  for (const [, lon, lat] of CENTRES)
-    for (let z = 8; z <= 16; z++) {
-      const [x, y] = tileContaining(lon, lat, z);
-      const r = z >= 12 ? 1 : 0;
-      for (let dx = -r; dx <= r; dx++) for (let dy = -r; dy <= r; dy++) out.push({ z, x: x + dx, y: y + dy });
-    }
-  return out;
-}
+/** The service on the large set. Demo mode: the large set is the demo generator's and has its accounts, which a production start refuses; the data is there, so nothing is loaded. */
+const startServer = (extra: Record<string, string>) => startService({ ...env, ONEMAP_DB_NAME: DB, ONEMAP_DEMO: 'true', ...extra }, { upWithinS: 60 });
 
 function runWrk(url: string, paths: string[], token?: string) {
   const list = path.join(OUT, 'release-paths.txt');

@@ -9,7 +9,7 @@
 //      wrk (4 connections, bench/tiles.lua draws them at random); then with the cache on and warm
 //      (32 connections). A short pgbench run first warms PostgreSQL's buffers for both sides.
 // Prints throughput, p50/p95 latency and the ratio, and writes bench/out/tiles.json.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadDemo } from '../server/demo/load';
@@ -17,33 +17,16 @@ import { loadRegistry } from '../server/layers/registry';
 import { loadConfig, PROJECT_ROOT } from '../server/platform/config';
 import { migrate, openDatabase } from '../server/platform/db';
 import { findPgBin } from '../server/platform/embedded-pg';
-import { renderTile, tileContaining, tileParams, tileSql, tileStatement } from '../server/tiles/mvt';
+import { renderTile, tileParams, tileSql, tileStatement } from '../server/tiles/mvt';
+import { startService, tileAddresses } from './service';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const DB = 'onemap_bench';
 const LAYERS = ['landuse_status', 'landuse_plan', 'urban_plan'];
-const CENTRES: [string, number, number][] = [
-  ['central city', 113.3, 40.08],
-  ['mining area', 113.15, 40.02],
-  ['Yanggao', 113.75, 40.36],
-  ['Lingqiu', 114.23, 39.44],
-];
 const OUT = path.join(PROJECT_ROOT, 'bench', 'out');
 
-const tileOf = tileContaining;
-
-/** The fixed tile list: for each centre and zoom 8–16 its tile and, from z12, the 8 around it. */
-function tileList(): { layer: string; z: number; x: number; y: number }[] {
-  const tiles = [];
-  for (const layer of LAYERS)
-    for (const [, lon, lat] of CENTRES)
-      for (let z = 8; z <= 16; z++) {
-        const [x, y] = tileOf(lon, lat, z);
-        const r = z >= 12 ? 1 : 0;
-        for (let dx = -r; dx <= r; dx++) for (let dy = -r; dy <= r; dy++) tiles.push({ layer, z, x: x + dx, y: y + dy });
-      }
-  return tiles;
-}
+/** The fixed tile list: bench/service.ts's addresses for each layer. */
+const tileList = (): { layer: string; z: number; x: number; y: number }[] => LAYERS.flatMap((layer) => tileAddresses().map((a) => ({ layer, ...a })));
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -114,27 +97,7 @@ async function runPgbench(config: ReturnType<typeof loadConfig>, tiles: ReturnTy
   return { rps: tps, p50: pct(lat, 50), p95: pct(lat, 95), requests: lat.length };
 }
 
-async function startServer(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = 3900 + Math.floor(Math.random() * 90);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ONEMAP_DB_NAME: DB, ONEMAP_DEMO: 'false', LOG_LEVEL: 'warn', PORT: String(port), ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))),
-  };
-}
+const startServer = (env: Record<string, string>) => startService({ ONEMAP_DB_NAME: DB, ONEMAP_DEMO: 'false', ...env }, { upWithinS: 30 });
 
 /** Before timing anything: the server's tiles (decompressed) are byte for byte PostGIS's own. */
 async function checkSameTiles(url: string, tiles: ReturnType<typeof tileList>) {
