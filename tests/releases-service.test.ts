@@ -123,6 +123,31 @@ describe('a published release', () => {
       expect(ours.map((f: any) => f.geometry)).toEqual(expect.arrayContaining(working.map((f: any) => f.geometry)));
     });
 
+    it('filters with CQL2 as the working service does, anonymously: what PostGIS selects from the release’s copy; its queryables', async () => {
+      const wkt = 'POLYGON((113.25 40.05, 113.34 40.06, 113.33 40.12, 113.26 40.11, 113.25 40.05))';
+      const pinned = `release_features WHERE release = ? AND layer_id = 'landuse_plan' AND ST_Intersects(geom, ST_GeomFromText(?, 4490))`;
+      // The class most found there.
+      const code: string = (await knex.raw(`SELECT code FROM ${pinned} GROUP BY code ORDER BY count(*) DESC, code LIMIT 1`, [release.number, wkt])).rows[0].code;
+      const url = `${ogc}/collections/landuse_plan/items?${new URLSearchParams({ limit: '10000', filter: `S_INTERSECTS(geometry, ${wkt}) AND code = '${code}'` })}`;
+      const { status, body } = await getJson(url);
+      expect(status, JSON.stringify(body)).toBe(200);
+      const want = (await knex.raw(`SELECT fid FROM ${pinned} AND code = ? ORDER BY fid`, [release.number, wkt, code])).rows.map((r: { fid: string }) => Number(r.fid));
+      expect(want.length).toBeGreaterThan(0);
+      expect(body.features.map((f: { id: number }) => f.id)).toEqual(want);
+      const dated = (await getJson(`${ogc}/collections/pv_sites/items?${new URLSearchParams({ limit: '1000', filter: "grid_date >= DATE('2016-01-01') AND capacity_mw > 10", sortby: '-capacity_mw' })}`)).body;
+      const wantPv = (
+        await knex.raw(
+          `SELECT fid FROM release_features WHERE release = ? AND layer_id = 'pv_sites' AND (attrs->>'grid_date')::date >= '2016-01-01' AND (attrs->>'capacity_mw')::float8 > 10 ORDER BY (attrs->>'capacity_mw')::float8 DESC, fid`,
+          [release.number],
+        )
+      ).rows.map((r: { fid: string }) => Number(r.fid));
+      expect(wantPv.length).toBeGreaterThan(0);
+      expect(dated.features.map((f: { id: number }) => f.id)).toEqual(wantPv);
+      const q = (await getJson(`${ogc}/collections/pv_sites/queryables`)).body;
+      expect(q.properties.grid_date).toMatchObject({ type: 'string', format: 'date' });
+      await expectError(`${ogc}/collections/pv_sites/items?filter=${encodeURIComponent('colour = 1')}`, 400, 'unknown_queryable');
+    });
+
     it('pages with next links, filters by bbox and by typed attributes, and refuses what the working service refuses', async () => {
       const seen = new Set<number>();
       let url: string | undefined = `${ogc}/collections/econ_projects/items?limit=7`;

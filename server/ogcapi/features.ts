@@ -9,6 +9,7 @@ import { param } from '../platform/contract';
 import { layerTable, quoteIdent } from '../platform/sql';
 import { INT32 } from '../platform/values';
 import { type Crs, outputGeometrySql } from './crs';
+import type { CheckedFilter } from './filter';
 
 export interface FeatureQuery {
   crs: Crs;
@@ -17,6 +18,12 @@ export interface FeatureQuery {
   bboxCrs: Crs;
   /** Attribute (or 'code') → typed value, exact match. */
   filters: Map<string, Knex.Value>;
+  /** A CQL2 filter (filter.ts), checked against the layer. */
+  filter?: CheckedFilter;
+  /** Sort keys (queryables other than the geometry), then fid. */
+  sortby?: { name: string; desc: boolean }[];
+  /** The properties each feature carries (default: all). */
+  properties?: string[];
   limit: number;
   offset: number;
 }
@@ -57,13 +64,18 @@ export interface FeatureSource {
 /** A working layer's own table (plan.<layer>): one column per attribute. */
 export const tableSource = (layer: Layer): FeatureSource => ({ from: `${layerTable(layer.id)} t`, column: (name) => `t.${quoteIdent(name)}` });
 
-/** SELECT list producing one GeoJSON Feature text per row. */
-function featureJsonSql(layer: Layer, crs: Crs, source: FeatureSource): string {
-  const props = [
-    `'code', t.code`,
-    ...layer.attributes.map((a) => `'${a.name}', ${source.column(a.name)}`),
-    ...(layer.geometry === 'MultiPolygon' ? [`'area_m2', round(t.area_m2::numeric, 2)`] : []),
+/** The SQL expression of a property (code, an attribute, area_m2) over a source. */
+const propertySql = (source: FeatureSource, name: string) => (name === 'area_m2' ? 't.area_m2' : name === 'code' ? 't.code' : source.column(name));
+
+/** SELECT list producing one GeoJSON Feature text per row (with only `only` of its properties when given). */
+function featureJsonSql(layer: Layer, crs: Crs, source: FeatureSource, only?: string[]): string {
+  const all: [string, string][] = [
+    ['code', 't.code'],
+    ...layer.attributes.map((a): [string, string] => [a.name, source.column(a.name)]),
+    ...(layer.geometry === 'MultiPolygon' ? [['area_m2', 'round(t.area_m2::numeric, 2)'] as [string, string]] : []),
   ];
+  // Names and expressions from the registry; `only` holds registry names (checked by the route).
+  const props = all.filter(([name]) => !only || only.includes(name)).map(([name, sql]) => `'${name}', ${sql}`);
   return `json_build_object('type', 'Feature', 'id', t.fid,
     'geometry', ST_AsGeoJSON(${outputGeometrySql(crs)}, ${crs.decimals})::json,
     'properties', json_build_object(${props.join(', ')}))::text AS feature`;
@@ -86,6 +98,11 @@ function whereSql(q: FeatureQuery, source: FeatureSource): { sql: string; bindin
     parts.push(`${name === 'code' ? 't.code' : source.column(name)} = ?`);
     bindings.push(value);
   }
+  if (q.filter) {
+    const f = q.filter.sql(source);
+    parts.push(f.sql);
+    bindings.push(...f.bindings);
+  }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', bindings };
 }
 
@@ -94,12 +111,17 @@ export async function queryFeatures(knex: Knex, layer: Layer, q: FeatureQuery, s
   const where = whereSql(q, source);
   const [page, count] = await Promise.all([
     knex.raw<{ rows: { feature: string }[] }>(
-      `SELECT ${featureJsonSql(layer, q.crs, source)} FROM ${source.from} ${where.sql} ORDER BY t.fid LIMIT ? OFFSET ?`,
+      `SELECT ${featureJsonSql(layer, q.crs, source, q.properties)} FROM ${source.from} ${where.sql} ORDER BY ${orderSql(q, source)} LIMIT ? OFFSET ?`,
       [...where.bindings, q.limit, q.offset],
     ),
     knex.raw<{ rows: { n: string }[] }>(`SELECT count(*) AS n FROM ${source.from} ${where.sql}`, where.bindings),
   ]);
   return { features: page.rows.map((r) => r.feature), matched: Number(count.rows[0].n) };
+}
+
+/** ORDER BY of a page: the sort keys (nulls last ascending, first descending, as PostgreSQL does), then fid. */
+function orderSql(q: FeatureQuery, source: FeatureSource): string {
+  return [...(q.sortby ?? []).map((k) => `${propertySql(source, k.name)}${k.desc ? ' DESC' : ''}`), 't.fid'].join(', ');
 }
 
 /** One feature as GeoJSON text, or undefined. */

@@ -18,13 +18,15 @@ import { badRequest, messages, notFound } from '../platform/errors';
 import { OpenApiDocumentSchema } from '../platform/openapi';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
 import { filterableNames, filterSchema, queryFeature, queryFeatures, type FeatureQuery } from './features';
-import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage } from './schemas';
+import { FILTER_LANGS, filterConformance, parseFilter, queryables } from './filter';
+import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage, Queryables } from './schemas';
 
 export const conformanceClasses = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
   'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
+  ...filterConformance,
 ];
 
 export const GEOJSON = 'application/geo+json';
@@ -88,7 +90,31 @@ export function collectionJson(layer: Layer, b: string, d: CollectionData, depar
     links: [
       { href: `${b}/collections/${layer.id}`, rel: 'self', type: 'application/json', title: layer.title.zh },
       { href: `${b}/collections/${layer.id}/items`, rel: 'items', type: GEOJSON, title: `${layer.title.zh} features` },
+      { href: `${b}/collections/${layer.id}/queryables`, rel: 'http://www.opengis.net/def/rel/ogc/1.0/queryables', type: SCHEMA_JSON, title: `${layer.title.zh}: queryables` },
     ],
+  };
+}
+
+export const SCHEMA_JSON = 'application/schema+json';
+const GEOMETRY_FORMAT = { MultiPolygon: 'geometry-multipolygon', MultiLineString: 'geometry-multilinestring', Point: 'geometry-point' } as const;
+
+/** The queryables of a collection of the service at `b`: its class codes, attributes by type, area and geometry. */
+export function queryablesJson(layer: Layer, b: string): z.output<typeof Queryables> {
+  const properties: z.output<typeof Queryables>['properties'] = {};
+  for (const q of queryables(layer)) {
+    const title = `${q.title.zh} ${q.title.en}`;
+    if (q.type === 'geometry') properties[q.name] = { title, format: GEOMETRY_FORMAT[layer.geometry], 'x-ogc-role': 'primary-geometry' };
+    else if (q.name === 'code') properties[q.name] = { title, type: 'string', enum: layer.classification.classes.map((c) => c.code), description: layer.classification.classes.map((c) => `${c.code} ${c.zh}`).join('; ') };
+    else properties[q.name] = { title, ...({ text: { type: 'string' }, integer: { type: 'integer' }, number: { type: 'number' }, boolean: { type: 'boolean' }, date: { type: 'string', format: 'date' } } as const)[q.type] };
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: `${b}/collections/${layer.id}/queryables`,
+    type: 'object',
+    title: layer.title.zh,
+    description: `What a CQL2 filter (filter=…), sortby and properties may name on ${layer.id}; also each as an exact-match query parameter (?${layer.attributes[0]?.name ?? 'code'}=…).`,
+    properties,
+    additionalProperties: false,
   };
 }
 
@@ -112,6 +138,11 @@ export function itemsQuerySchemas(layers: readonly Layer[], paging: { defaultLim
     'bbox-crs': crsParam('CRS of bbox (default CRS84)').optional(),
     crs: crsParam('CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order').default(CRS84),
     f: formatParam().optional(),
+    filter: param.text(100_000).optional().describe('a CQL2 filter on the collection’s queryables (OGC API – Features Part 3), in filter-lang'),
+    'filter-lang': checkedText({ type: 'string', enum: [...FILTER_LANGS] }, 'the encoding of filter (default cql2-text)').optional(),
+    'filter-crs': crsParam('CRS of the geometries in filter (default CRS84)').optional(),
+    sortby: param.text(500).optional().describe('comma-separated queryables, each ascending or prefixed with - (descending); then by fid'),
+    properties: param.text(2000).optional().describe('comma-separated queryables: the properties each feature carries (default all)'),
   });
   const filterNames = [...new Set(layers.flatMap(filterableNames))].sort();
   const anyFilter: Record<string, z.ZodOptional<z.ZodString>> = Object.fromEntries(
@@ -129,7 +160,20 @@ type ItemsQuery = z.output<ReturnType<typeof itemsQuerySchemas>['itemsQuery']>;
  */
 export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, filters: z.ZodObject): FeatureQuery {
   // The filters are text until the collection's own schema parses them (below).
-  const { limit, offset, bbox, 'bbox-crs': bboxCrsText, crs: crsText, f, ...given } = query as ItemsQuery & Record<string, string | undefined>;
+  const {
+    limit,
+    offset,
+    bbox,
+    'bbox-crs': bboxCrsText,
+    crs: crsText,
+    f,
+    filter: filterText,
+    'filter-lang': filterLang,
+    'filter-crs': filterCrs,
+    sortby,
+    properties,
+    ...given
+  } = query as ItemsQuery & Record<string, string | undefined>;
   // A filter another collection has is unknown here.
   const names = filterableNames(layer);
   for (const k of Object.keys(given)) {
@@ -141,9 +185,49 @@ export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, fi
   if (bbox) checkBboxRange(bbox, bboxCrs);
   else if (bboxCrsText !== undefined) throw badRequest('invalid_parameter', "parameter 'bbox-crs' is given without 'bbox'", { parameter: 'bbox-crs' });
   const values = validateQuery(filters, given) as Record<string, Knex.Value>;
-  return { crs, bbox, bboxCrs, filters: new Map(Object.entries(values)), limit, offset };
+  if (filterText === undefined && (filterLang !== undefined || filterCrs !== undefined)) {
+    const name = filterLang !== undefined ? 'filter-lang' : 'filter-crs';
+    throw badRequest('invalid_parameter', `parameter '${name}' is given without 'filter'`, { parameter: name });
+  }
+  return {
+    crs,
+    bbox,
+    bboxCrs,
+    filters: new Map(Object.entries(values)),
+    filter: filterText === undefined ? undefined : parseFilter(layer, filterText, filterLang, filterCrs),
+    sortby: sortby === undefined ? undefined : parseSortby(layer, sortby),
+    properties: properties === undefined ? undefined : parseProperties(layer, properties),
+    limit,
+    offset,
+  };
 }
-const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f'];
+const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f', 'filter', 'filter-lang', 'filter-crs', 'sortby', 'properties'];
+
+/** The non-geometry queryables of a layer: what sortby and properties name. */
+const valueNames = (layer: Layer) => queryables(layer).filter((q) => q.type !== 'geometry').map((q) => q.name);
+
+/** sortby: up to 5 queryables, each optionally prefixed + (ascending) or - (descending). */
+function parseSortby(layer: Layer, raw: string): { name: string; desc: boolean }[] {
+  const names = valueNames(layer);
+  const keys = raw.split(',').map((s) => s.trim());
+  if (keys.length > 5 || keys.some((k) => !k)) throw badRequest('invalid_parameter', messages.badParam('sortby', 'one to five comma-separated queryables, each optionally prefixed with + or -', raw), { parameter: 'sortby' });
+  return keys.map((k) => {
+    const desc = k.startsWith('-');
+    const name = k.replace(/^[+-]/, '');
+    if (!names.includes(name)) throw badRequest('unknown_queryable', `sortby: '${name}' is not a queryable of ${layer.id}; sortable: ${names.join(', ')}`, { parameter: 'sortby', property: name });
+    return { name, desc };
+  });
+}
+
+/** properties: the queryables (not the geometry) each feature carries, comma-separated; empty for none. */
+function parseProperties(layer: Layer, raw: string): string[] {
+  const names = valueNames(layer);
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of list) {
+    if (!names.includes(name)) throw badRequest('unknown_queryable', `properties: '${name}' is not a property of ${layer.id}; its properties: ${names.join(', ')}`, { parameter: 'properties', property: name });
+  }
+  return list;
+}
 
 /** The CRS of a one-feature request (400 unsupported_crs / unsupported_format). */
 export function parseFeatureQuery(query: { crs: string; f?: string }): Crs {
@@ -272,6 +356,22 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       errors: [404],
     },
     ({ req, params }) => collectionOf(layerOf(params.collectionId), base(req)),
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/collections/:collectionId/queryables',
+      summary: 'The queryables of a collection (OGC API – Features Part 3)',
+      access: guard.staff,
+      params: collectionParams,
+      responses: { 200: { description: 'a JSON Schema of the properties a filter, sortby and properties may name', type: SCHEMA_JSON, schema: Queryables } },
+      errors: [404],
+    },
+    ({ req, res, params }) => {
+      res.type(SCHEMA_JSON);
+      return queryablesJson(layerOf(params.collectionId), base(req));
+    },
   );
 
   // The items' query: paging, bbox, CRS, format, and an exact-match filter for every name some

@@ -75,3 +75,21 @@ export const FeatureCollection = z
     features: z.array(Feature),
   })
   .meta({ id: 'FeatureCollection' });
+
+/** A collection's queryables (OGC API – Features Part 3): a JSON Schema of the properties a filter may name. */
+export const Queryables = z
+  .object({
+    $schema: z.literal('https://json-schema.org/draft/2020-12/schema'),
+    $id: z.string(),
+    type: z.literal('object'),
+    title: z.string(),
+    description: z.string(),
+    properties: z.record(
+      z.string(),
+      z
+        .object({ title: z.string(), description: z.string().optional(), type: z.string().optional(), format: z.string().optional(), enum: z.array(z.string()).optional(), 'x-ogc-role': z.string().optional() })
+        .strict(),
+    ),
+    additionalProperties: z.literal(false),
+  })
+  .meta({ id: 'Queryables' });

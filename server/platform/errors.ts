@@ -13,6 +13,7 @@ export const ERROR_CODES = {
     'invalid_parameter', 'unknown_parameter', 'missing_parameter', 'invalid_body', 'malformed_json', 'invalid_header',
     'invalid_revision', 'invalid_upload', 'invalid_site_geojson', 'not_a_session', 'tile_out_of_range', 'unknown_layer',
     'unsupported_crs', 'unsupported_encoding', 'unsupported_format', 'weak_password', 'same_release', 'empty_extent', 'malformed_request',
+    'invalid_filter', 'unknown_queryable',
   ],
   401: ['unauthenticated', 'invalid_credentials'],
   403: ['forbidden'],

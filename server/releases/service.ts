@@ -29,6 +29,8 @@ import type { Layer } from '../layers/registry';
 import { filterSchema, queryFeature, queryFeatures } from '../ogcapi/features';
 import {
   collectionJson,
+  queryablesJson,
+  SCHEMA_JSON,
   collectionsJson,
   conformanceClasses,
   featureText,
@@ -42,7 +44,7 @@ import {
   parseItemsQuery,
   sendGeoJson,
 } from '../ogcapi/routes';
-import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage } from '../ogcapi/schemas';
+import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage, Queryables } from '../ogcapi/schemas';
 import { Routes, type Contract, type Reply, type RoutesOptions } from '../platform/contract';
 import { AppError, messages, notFound } from '../platform/errors';
 import { OpenApiDocumentSchema } from '../platform/openapi';
@@ -278,6 +280,27 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       if (!r) return;
       cacheJson(res, r);
       return collectionOf(req, r, layerOf(r, params.collectionId));
+    },
+  );
+
+  routes.route(
+    {
+      method: 'get',
+      path: '/:release/ogcapi/collections/:collectionId/queryables',
+      summary: 'The queryables of a release’s collection (OGC API – Features Part 3)',
+      description: `${ACCESS} As the release's own registry entry of the layer has them.`,
+      tags,
+      access: guard.public,
+      params: collectionParams,
+      responses: { 200: { description: 'a JSON Schema of the properties a filter, sortby and properties may name', type: SCHEMA_JSON, schema: Queryables }, ...LATEST },
+      errors: [404, 410],
+    },
+    async ({ req, res, params }) => {
+      const r = await open(req, res, params.release);
+      if (!r) return;
+      cacheJson(res, r);
+      res.type(SCHEMA_JSON);
+      return queryablesJson(layerOf(r, params.collectionId), ogc(req, r));
     },
   );
 
