@@ -249,7 +249,8 @@ describe('OGC API – Features: items', () => {
     ['bbox=113,40,114,41&bbox-crs=EPSG:9999', 'unsupported_crs'],
     ['bbox-crs=EPSG:4490', 'invalid_parameter'],
     ["name=x'%20OR%201=1--&nosuch=1", 'unknown_parameter'],
-    ['f=html', 'unsupported_format'],
+    ['f=xml', 'unsupported_format'],
+    ['lang=fr', 'invalid_parameter'],
   ])('refuses %s with a 400 %s', async (query, code) => {
     await staff.expectError(`${ogc}/collections/districts/items?${query}`, 400, code);
   });
@@ -358,5 +359,50 @@ describe('GDAL OAPIF driver as a client', () => {
     expect(out).toContain(`Feature Count: ${expected}`);
     const full = await gdal('ogr2ogr', ['-f', 'CSV', '/vsistdout/', `OAPIF:${ogc}`, 'landuse_status', '-oo', 'PAGE_SIZE=5000', '-select', 'code'], 300_000);
     expect(full.trim().split('\n').length - 1).toBe(expected);
+  });
+});
+
+describe('OGC API – Features: the HTML face', () => {
+  const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+  it('a browser’s Accept gets a page, a client’s JSON; f= decides over Accept; Vary: Accept', async () => {
+    for (const path of ['', '/conformance', '/collections', '/collections/pv_sites', '/collections/pv_sites/queryables', '/collections/pv_sites/items', '/collections/pv_sites/items/1']) {
+      const page = await staff.fetch(`${ogc}${path}`, { headers: { accept: browserAccept } });
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get('content-type'), path).toMatch(/^text\/html/);
+      expect(page.headers.get('vary'), path).toMatch(/Accept/);
+      const html = await page.text();
+      expect(html, path).toMatch(/^<!doctype html>/);
+      expect(html, path).not.toMatch(/<script/i);
+      for (const accept of ['*/*', 'application/json', 'application/geo+json']) {
+        const json = await staff.fetch(`${ogc}${path}`, { headers: { accept } });
+        expect(json.headers.get('content-type'), `${path} ${accept}`).toMatch(/json/);
+      }
+      const forced = await staff.fetch(`${ogc}${path}?f=json`, { headers: { accept: browserAccept } });
+      expect(forced.headers.get('content-type'), path).toMatch(/json/);
+      expect((await staff.fetch(`${ogc}${path}?f=html`)).headers.get('content-type'), path).toMatch(/^text\/html/);
+    }
+    await staff.expectError(`${ogc}/collections?f=xml`, 400, 'unsupported_format');
+  });
+
+  it('an items page: a table of the page’s features with their class names, a map, paging links that stay HTML, the JSON alternate', async () => {
+    const res = await staff.fetch(`${ogc}/collections/landuse_plan/items?f=html&limit=5&offset=5`);
+    const html = await res.text();
+    const json = (await staff.getJson(`${ogc}/collections/landuse_plan/items?limit=5&offset=5`)).body;
+    expect(html).toContain(`共 ${json.numberMatched} 个要素，本页 5 个（自第 6 个起）`);
+    for (const f of json.features) expect(html).toContain(`/ogcapi/collections/landuse_plan/items/${f.id}?f=html`);
+    const classes = registry.byId.get('landuse_plan')!.classification.classes;
+    expect(classes.some((c) => html.includes(c.zh))).toBe(true);
+    expect(html).toMatch(/<svg viewBox="0 0 560 400"[^>]*role="img"/);
+    expect((html.match(/<path d="M/g) ?? []).length).toBeGreaterThanOrEqual(5);
+    const link = (rel: string) => new URL(/rel="(?:next|prev)" href="([^"]*)"/g.exec(html.slice(html.indexOf(`rel="${rel}"`)))![1].replaceAll('&amp;', '&'));
+    expect(Object.fromEntries(link('next').searchParams)).toMatchObject({ offset: '10', limit: '5', f: 'html' });
+    expect(Object.fromEntries(link('prev').searchParams)).toMatchObject({ offset: '0', limit: '5', f: 'html' });
+    expect(html).toMatch(/<link rel="alternate" type="application\/json" href="[^"]*f=json/);
+    // In English with lang=en, the switch back to Chinese.
+    const en = await (await staff.fetch(`${ogc}/collections/landuse_plan/items?f=html&limit=5&lang=en`)).text();
+    expect(en).toContain('<html lang="en">');
+    expect(en).toContain(`${json.numberMatched} features in all, 5 on this page`);
+    expect(en).toContain(classes.find((c) => en.includes(c.en))!.en);
+    expect(en).toMatch(/hreflang="zh">中文</);
   });
 });

@@ -19,6 +19,7 @@ import { OpenApiDocumentSchema } from '../platform/openapi';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
 import { filterableNames, filterSchema, queryFeature, queryFeatures, type FeatureQuery } from './features';
 import { FILTER_LANGS, filterConformance, parseFilter, queryables } from './filter';
+import { collectionHtml, collectionsHtml, conformanceHtml, featureHtml, itemsHtml, landingHtml, langOf, queryablesHtml, wantsHtml } from './html';
 import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage, Queryables } from './schemas';
 
 export const conformanceClasses = [
@@ -46,8 +47,14 @@ export interface OgcOptions extends RoutesOptions {
 
 /** crs and bbox-crs: a CRS URI (or its EPSG:nnnn short form); another answers 400 unsupported_crs. */
 const crsParam = (description: string) => checkedText({ type: 'string', enum: supportedCrs.map((c) => c.uri) }, description);
-/** f: json or geojson; another answers 400 unsupported_format. */
-const formatParam = () => checkedText({ type: 'string', enum: ['json', 'geojson'] }, 'the format: GeoJSON (json and geojson alike)');
+/** f: json or geojson, or html; another answers 400 unsupported_format. */
+const formatParam = () => checkedText({ type: 'string', enum: ['json', 'geojson', 'html'] }, 'the format: JSON (json and geojson alike), or html for a page (also what a browser’s Accept: text/html gets)');
+/** f and lang: the query of every page of the API (lang: the HTML page's language). */
+export const pageQuery = () =>
+  z.object({
+    f: formatParam().optional(),
+    lang: param.oneOf(['zh', 'en'] as const).optional().describe('the language of the HTML page (default zh)'),
+  });
 
 // --- the answers of an OGC API – Features service, whatever its features' source --------------------
 
@@ -138,6 +145,7 @@ export function itemsQuerySchemas(layers: readonly Layer[], paging: { defaultLim
     'bbox-crs': crsParam('CRS of bbox (default CRS84)').optional(),
     crs: crsParam('CRS of the returned coordinates (OGC API – Features Part 2); EPSG axis order').default(CRS84),
     f: formatParam().optional(),
+    lang: param.oneOf(['zh', 'en'] as const).optional().describe('the language of the HTML page (default zh)'),
     filter: param.text(100_000).optional().describe('a CQL2 filter on the collection’s queryables (OGC API – Features Part 3), in filter-lang'),
     'filter-lang': checkedText({ type: 'string', enum: [...FILTER_LANGS] }, 'the encoding of filter (default cql2-text)').optional(),
     'filter-crs': crsParam('CRS of the geometries in filter (default CRS84)').optional(),
@@ -148,7 +156,7 @@ export function itemsQuerySchemas(layers: readonly Layer[], paging: { defaultLim
   const anyFilter: Record<string, z.ZodOptional<z.ZodString>> = Object.fromEntries(
     filterNames.map((n) => [n, param.text().optional().describe(`exact-match filter on '${n}' (for the collections that have it; the value is parsed by the attribute's type)`)]),
   );
-  return { itemsQuery, withFilters: itemsQuery.extend(anyFilter), feature: itemsQuery.pick({ crs: true, f: true }) };
+  return { itemsQuery, withFilters: itemsQuery.extend(anyFilter), feature: itemsQuery.pick({ crs: true, f: true, lang: true }) };
 }
 type ItemsQuery = z.output<ReturnType<typeof itemsQuerySchemas>['itemsQuery']>;
 
@@ -167,6 +175,7 @@ export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, fi
     'bbox-crs': bboxCrsText,
     crs: crsText,
     f,
+    lang: _lang,
     filter: filterText,
     'filter-lang': filterLang,
     'filter-crs': filterCrs,
@@ -201,7 +210,7 @@ export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, fi
     offset,
   };
 }
-const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f', 'filter', 'filter-lang', 'filter-crs', 'sortby', 'properties'];
+const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f', 'lang', 'filter', 'filter-lang', 'filter-crs', 'sortby', 'properties'];
 
 /** The non-geometry queryables of a layer: what sortby and properties name. */
 const valueNames = (layer: Layer) => queryables(layer).filter((q) => q.type !== 'geometry').map((q) => q.name);
@@ -275,6 +284,32 @@ export function sendGeoJson(res: Response, contract: Pick<Contract<undefined, un
   res.set('Content-Crs', `<${crs.uri}>`).type(GEOJSON).send(text);
 }
 
+/** Sends an HTML page of the API (html.ts); the answer's other form is its JSON (Vary: Accept). */
+export function sendHtml(res: Response, html: string) {
+  res.set('Vary', 'Accept').type('html').send(html);
+}
+
+/**
+ * The district boundaries drawn around the small maps of the HTML pages, simplified to about 100 m,
+ * read again when the districts layer's revision changes.
+ */
+export function cityOutline(catalog: Catalog) {
+  let kept: { revision: number; geometry: object | null } | undefined;
+  return async (db: Knex): Promise<object | null> => {
+    const districts = catalog.layer('districts');
+    if (!districts) return null;
+    const { revision } = await catalog.data(districts);
+    if (kept?.revision !== revision) {
+      const { rows } = await db.raw<{ rows: { g: object | null }[] }>(`SELECT ST_AsGeoJSON(ST_Collect(ST_SimplifyPreserveTopology(geom, 0.001)), 5)::json AS g FROM plan.districts`);
+      kept = { revision, geometry: rows[0]?.g ?? null };
+    }
+    return kept.geometry;
+  };
+}
+
+/** What an items page is made of, as its HTML page reads it. */
+export const htmlPageOf = (text: string) => JSON.parse(text) as Parameters<typeof itemsHtml>[4];
+
 export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Routes {
   const routes = new Routes('/ogcapi', ['OGC API – Features'], opts);
   const { registry } = catalog;
@@ -287,22 +322,30 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     if (!layer) throw notFound('unknown_collection', messages.unknownCollection(id), { collectionId: id });
     return layer;
   };
+  const outline = cityOutline(catalog);
+  const HTML = ' With f=html (or a browser’s Accept: text/html) a page, in Chinese or with lang=en in English.';
 
   routes.route(
     {
       method: 'get',
       path: '/',
       summary: 'Landing page',
+      description: HTML,
       access: guard.staff,
+      query: pageQuery(),
       responses: { 200: { description: 'links to the API definition (OpenAPI 3.0 and 3.1), the conformance classes and the collections', schema: LandingPage } },
     },
-    ({ req }) =>
-      landingPage(
+    ({ req, res, query }) => {
+      const landing = landingPage(
         base(req),
         serviceBase(req),
         '大同市五规合一一张图 OGC API – Features',
         'The five plans of Datong, the land-use status, subsidence, PV and approval data, as OGC API – Features collections (CGCS2000).',
-      ),
+      );
+      checkFormat(query.f);
+      if (!wantsHtml(req, query.f)) return landing;
+      sendHtml(res, landingHtml(req, base(req), langOf(query.lang), landing));
+    },
   );
 
   routes.route(
@@ -310,10 +353,16 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/conformance',
       summary: 'Conformance classes',
+      description: HTML,
       access: guard.staff,
-      responses: { 200: { description: 'Part 1 core, GeoJSON and OpenAPI 3.0; Part 2 CRS', schema: Conformance } },
+      query: pageQuery(),
+      responses: { 200: { description: 'Part 1 core, GeoJSON and OpenAPI 3.0; Part 2 CRS; Part 3 filter and queryables; CQL2', schema: Conformance } },
     },
-    () => ({ conformsTo: conformanceClasses }),
+    ({ req, res, query }) => {
+      checkFormat(query.f);
+      if (!wantsHtml(req, query.f)) return { conformsTo: conformanceClasses };
+      sendHtml(res, conformanceHtml(req, base(req), langOf(query.lang), conformanceClasses));
+    },
   );
 
   routes.route(
@@ -336,12 +385,17 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/collections',
       summary: 'The collections (one per registry layer)',
+      description: HTML,
       access: guard.staff,
+      query: pageQuery(),
       responses: { 200: { description: 'every collection, in the registry’s order', schema: Collections } },
     },
-    async ({ req }) => {
+    async ({ req, res, query }) => {
+      checkFormat(query.f);
       const b = base(req);
-      return collectionsJson(b, await Promise.all(registry.layers.map((l) => collectionOf(l, b))));
+      const answer = collectionsJson(b, await Promise.all(registry.layers.map((l) => collectionOf(l, b))));
+      if (!wantsHtml(req, query.f)) return answer;
+      sendHtml(res, collectionsHtml(req, b, langOf(query.lang), answer.collections, (id) => catalog.layer(id)));
     },
   );
 
@@ -350,12 +404,20 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/collections/:collectionId',
       summary: 'One collection',
+      description: HTML,
       access: guard.staff,
       params: collectionParams,
+      query: pageQuery(),
       responses: { 200: { description: 'the collection', schema: Collection } },
       errors: [404],
     },
-    ({ req, params }) => collectionOf(layerOf(params.collectionId), base(req)),
+    async ({ req, res, params, query }) => {
+      checkFormat(query.f);
+      const layer = layerOf(params.collectionId);
+      const answer = await collectionOf(layer, base(req));
+      if (!wantsHtml(req, query.f)) return answer;
+      sendHtml(res, collectionHtml(req, base(req), langOf(query.lang), answer, layer, registry.departments, await outline(read(res, ['districts']))));
+    },
   );
 
   routes.route(
@@ -363,14 +425,20 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
       method: 'get',
       path: '/collections/:collectionId/queryables',
       summary: 'The queryables of a collection (OGC API – Features Part 3)',
+      description: HTML,
       access: guard.staff,
       params: collectionParams,
+      query: pageQuery(),
       responses: { 200: { description: 'a JSON Schema of the properties a filter, sortby and properties may name', type: SCHEMA_JSON, schema: Queryables } },
       errors: [404],
     },
-    ({ req, res, params }) => {
+    ({ req, res, params, query }) => {
+      checkFormat(query.f);
+      const layer = layerOf(params.collectionId);
+      const answer = queryablesJson(layer, base(req));
+      if (wantsHtml(req, query.f)) return void sendHtml(res, queryablesHtml(req, base(req), langOf(query.lang), layer, answer));
       res.type(SCHEMA_JSON);
-      return queryablesJson(layerOf(params.collectionId), base(req));
+      return answer;
     },
   );
 
@@ -382,6 +450,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     method: 'get',
     path: '/collections/:collectionId/items',
     summary: 'Features of a collection, paged, with bbox and attribute filters',
+    description: `CQL2 filters (filter, filter-lang, filter-crs), sortby and properties too.${HTML} (a table and a map, in CRS84)`,
     access: guard.staff,
     params: collectionParams,
     query: queries.withFilters,
@@ -392,8 +461,12 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
   routes.route(items, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
     const q = parseItemsQuery(layer, query, filters.get(layer.id)!);
-    const page = await queryFeatures(read(res, [layer.id]), layer, q);
-    sendGeoJson(res, items, q.crs, itemsPageText(req, base(req), layer, q, page), opts.checkResponses);
+    const html = wantsHtml(req, query.f);
+    // A page's map is drawn in CRS84.
+    const page = await queryFeatures(read(res, [layer.id]), layer, html ? { ...q, crs: findCrs(CRS84)! } : q);
+    const text = itemsPageText(req, base(req), layer, q, page);
+    if (html) return void sendHtml(res, itemsHtml(req, base(req), langOf(query.lang), layer, htmlPageOf(text), q.offset, await outline(read(res, ['districts']))));
+    sendGeoJson(res, items, q.crs, text, opts.checkResponses);
   });
 
   const featureParams = collectionParams.extend({ featureId: checkedText({ type: 'integer', minimum: 0 }, 'feature id (fid); another answers 404') });
@@ -401,6 +474,7 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
     method: 'get',
     path: '/collections/:collectionId/items/:featureId',
     summary: 'One feature',
+    description: HTML,
     access: guard.staff,
     params: featureParams,
     query: queries.feature,
@@ -410,11 +484,14 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
 
   routes.route(feature, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
-    const crs = parseFeatureQuery(query);
+    const html = wantsHtml(req, query.f);
+    const crs = html ? findCrs(CRS84)! : parseFeatureQuery(query);
+    if (html) checkFormat(query.f);
     const id = params.featureId;
     const fid = fidOf(id);
     const text = fid === undefined ? undefined : await queryFeature(read(res, [layer.id]), layer, fid, crs);
     if (fid === undefined || !text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id });
+    if (html) return void sendHtml(res, featureHtml(req, base(req), langOf(query.lang), layer, JSON.parse(text), await outline(read(res, ['districts']))));
     sendGeoJson(res, feature, crs, featureText(base(req), layer, fid, text), opts.checkResponses);
   });
 
@@ -438,6 +515,6 @@ function checkBboxRange(bbox: [number, number, number, number], crs: Crs) {
 }
 
 /** f is json or geojson: the one format there is (400 unsupported_format otherwise). */
-function checkFormat(f: string | undefined) {
-  if (f !== undefined && !['json', 'geojson'].includes(f)) throw badRequest('unsupported_format', messages.badParam('f', 'json or geojson', f), { parameter: 'f' });
+export function checkFormat(f: string | undefined) {
+  if (f !== undefined && !['json', 'geojson', 'html'].includes(f)) throw badRequest('unsupported_format', messages.badParam('f', 'json, geojson or html', f), { parameter: 'f' });
 }

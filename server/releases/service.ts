@@ -43,7 +43,13 @@ import {
   parseFeatureQuery,
   parseItemsQuery,
   sendGeoJson,
+  checkFormat,
+  htmlPageOf,
+  pageQuery,
+  sendHtml,
 } from '../ogcapi/routes';
+import { CRS84, findCrs } from '../ogcapi/crs';
+import { collectionHtml, collectionsHtml, conformanceHtml, featureHtml, itemsHtml, landingHtml, langOf, queryablesHtml, wantsHtml } from '../ogcapi/html';
 import { Collection, Collections, Conformance, Feature, FeatureCollection, LandingPage, Queryables } from '../ogcapi/schemas';
 import { Routes, type Contract, type Reply, type RoutesOptions } from '../platform/contract';
 import { AppError, messages, notFound } from '../platform/errors';
@@ -153,7 +159,22 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
   }
 
   /** JSON of a public release may be kept a minute; a draft's or a withdrawn one's (staff) by the browser only, revalidated. */
-  const cacheJson = (res: Response, r: StoredRelease) => res.set('Cache-Control', isPublic(r.row.status) ? 'public, max-age=60' : 'private, no-cache');
+  // Vary: Accept, since a browser asking the same address gets the HTML page (ogcapi/html.ts).
+  const cacheJson = (res: Response, r: StoredRelease) => res.vary('Accept').set('Cache-Control', isPublic(r.row.status) ? 'public, max-age=60' : 'private, no-cache');
+  /** The district boundaries a release pins, for the maps of its HTML pages (a release never changes). */
+  const outlines = new LRUCache<number, { geometry: object | null }>({ max: 64 });
+  const outlineOf = async (res: Response, r: StoredRelease): Promise<object | null> => {
+    let kept = outlines.get(r.row.number);
+    if (!kept) {
+      const { rows } = await from(res, r).raw<{ rows: { g: object | null }[] }>(
+        `SELECT ST_AsGeoJSON(ST_Collect(ST_SimplifyPreserveTopology(geom, 0.001)), 5)::json AS g FROM release_features WHERE release = ? AND layer_id = 'districts'`,
+        [r.row.number],
+      );
+      outlines.set(r.row.number, (kept = { geometry: rows[0]?.g ?? null }));
+    }
+    return kept.geometry;
+  };
+  const HTML = ' With f=html (or a browser’s Accept: text/html) a page, in Chinese or with lang=en in English.';
 
   const releaseParam = checkedText(
     { oneOf: [{ type: 'integer', minimum: 1, maximum: INT32 }, { type: 'string', enum: ['latest'] }] },
@@ -180,25 +201,29 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       method: 'get',
       path: '/:release/ogcapi',
       summary: 'Landing page of a release’s OGC API – Features',
-      description: ACCESS,
+      description: ACCESS + HTML,
       tags,
       access: guard.public,
       params: ofRelease,
+      query: pageQuery(),
       responses: { 200: { description: 'links to the API definition, the conformance classes and the release’s collections', schema: LandingPage }, ...LATEST },
       errors: [404, 410],
     },
-    async ({ req, res, params }) => {
+    async ({ req, res, params, query }) => {
+      checkFormat(query.f);
       const r = await open(req, res, params.release);
       if (!r) return;
       cacheJson(res, r);
       const { row } = r;
       const date = row.published_at ? `published ${row.published_at.toISOString().slice(0, 10)}` : row.status;
-      return landingPage(
+      const landing = landingPage(
         ogc(req, r),
         site(req),
         `大同市五规合一一张图 第${row.number}版 ${row.title} OGC API – Features`,
         `Release ${row.number} of the one map (${row.status}; ${date}; 审图号 ${row.review_number ?? '—'}; 批复文号 ${row.approval_number ?? '—'}): its ${r.layers.length} layers as pinned, CGCS2000. A release never changes: a correction is a new release.`,
       );
+      if (!wantsHtml(req, query.f)) return landing;
+      sendHtml(res, landingHtml(req, ogc(req, r), langOf(query.lang), landing));
     },
   );
 
@@ -207,18 +232,21 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       method: 'get',
       path: '/:release/ogcapi/conformance',
       summary: 'Conformance classes of a release’s OGC API',
-      description: ACCESS,
+      description: ACCESS + HTML,
       tags,
       access: guard.public,
       params: ofRelease,
+      query: pageQuery(),
       responses: { 200: { description: 'Part 1 core, GeoJSON and OpenAPI 3.0; Part 2 CRS', schema: Conformance }, ...LATEST },
       errors: [404, 410],
     },
-    async ({ req, res, params }) => {
+    async ({ req, res, params, query }) => {
+      checkFormat(query.f);
       const r = await open(req, res, params.release);
       if (!r) return;
       cacheJson(res, r);
-      return { conformsTo: conformanceClasses };
+      if (!wantsHtml(req, query.f)) return { conformsTo: conformanceClasses };
+      sendHtml(res, conformanceHtml(req, ogc(req, r), langOf(query.lang), conformanceClasses));
     },
   );
 
@@ -247,18 +275,22 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       method: 'get',
       path: '/:release/ogcapi/collections',
       summary: 'The collections of a release (one per pinned layer)',
-      description: ACCESS,
+      description: ACCESS + HTML,
       tags,
       access: guard.public,
       params: ofRelease,
+      query: pageQuery(),
       responses: { 200: { description: 'every pinned layer, in the release’s order; extent from its pinned content', schema: Collections }, ...LATEST },
       errors: [404, 410],
     },
-    async ({ req, res, params }) => {
+    async ({ req, res, params, query }) => {
+      checkFormat(query.f);
       const r = await open(req, res, params.release);
       if (!r) return;
       cacheJson(res, r);
-      return collectionsJson(ogc(req, r), pinnedLayers(r).map((l) => collectionOf(req, r, l)));
+      const answer = collectionsJson(ogc(req, r), pinnedLayers(r).map((l) => collectionOf(req, r, l)));
+      if (!wantsHtml(req, query.f)) return answer;
+      sendHtml(res, collectionsHtml(req, ogc(req, r), langOf(query.lang), answer.collections, (id) => r.registry.get(id)));
     },
   );
 
@@ -268,18 +300,23 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       method: 'get',
       path: '/:release/ogcapi/collections/:collectionId',
       summary: 'One collection of a release',
-      description: ACCESS,
+      description: ACCESS + HTML,
       tags,
       access: guard.public,
       params: collectionParams,
+      query: pageQuery(),
       responses: { 200: { description: 'the collection', schema: Collection }, ...LATEST },
       errors: [404, 410],
     },
-    async ({ req, res, params }) => {
+    async ({ req, res, params, query }) => {
+      checkFormat(query.f);
       const r = await open(req, res, params.release);
       if (!r) return;
       cacheJson(res, r);
-      return collectionOf(req, r, layerOf(r, params.collectionId));
+      const layer = layerOf(r, params.collectionId);
+      const answer = collectionOf(req, r, layer);
+      if (!wantsHtml(req, query.f)) return answer;
+      sendHtml(res, collectionHtml(req, ogc(req, r), langOf(query.lang), answer, layer, registry.departments, await outlineOf(res, r)));
     },
   );
 
@@ -288,19 +325,24 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
       method: 'get',
       path: '/:release/ogcapi/collections/:collectionId/queryables',
       summary: 'The queryables of a release’s collection (OGC API – Features Part 3)',
-      description: `${ACCESS} As the release's own registry entry of the layer has them.`,
+      description: `${ACCESS} As the release's own registry entry of the layer has them.${HTML}`,
       tags,
       access: guard.public,
       params: collectionParams,
+      query: pageQuery(),
       responses: { 200: { description: 'a JSON Schema of the properties a filter, sortby and properties may name', type: SCHEMA_JSON, schema: Queryables }, ...LATEST },
       errors: [404, 410],
     },
-    async ({ req, res, params }) => {
+    async ({ req, res, params, query }) => {
+      checkFormat(query.f);
       const r = await open(req, res, params.release);
       if (!r) return;
       cacheJson(res, r);
+      const layer = layerOf(r, params.collectionId);
+      const answer = queryablesJson(layer, ogc(req, r));
+      if (wantsHtml(req, query.f)) return void sendHtml(res, queryablesHtml(req, ogc(req, r), langOf(query.lang), layer, answer));
       res.type(SCHEMA_JSON);
-      return queryablesJson(layerOf(r, params.collectionId), ogc(req, r));
+      return answer;
     },
   );
 
@@ -334,9 +376,12 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     if (!r) return;
     const layer = layerOf(r, params.collectionId);
     const q = parseItemsQuery(layer, query, filtersOf(layer));
-    const page = await queryFeatures(from(res, r), layer, q, releaseFeatureSource(r.row.number, layer));
+    const html = wantsHtml(req, query.f);
+    const page = await queryFeatures(from(res, r), layer, html ? { ...q, crs: findCrs(CRS84)! } : q, releaseFeatureSource(r.row.number, layer));
     cacheJson(res, r);
-    sendGeoJson(res, items, q.crs, itemsPageText(req, ogc(req, r), layer, q, page), opts.checkResponses);
+    const text = itemsPageText(req, ogc(req, r), layer, q, page);
+    if (html) return void sendHtml(res, itemsHtml(req, ogc(req, r), langOf(query.lang), layer, htmlPageOf(text), q.offset, await outlineOf(res, r)));
+    sendGeoJson(res, items, q.crs, text, opts.checkResponses);
   });
 
   const featureParams = collectionParams.extend({ featureId: checkedText({ type: 'integer', minimum: 0 }, 'feature id (fid); another answers 404') });
@@ -357,12 +402,14 @@ export function releaseServiceRoutes(releases: Releases, opts: ReleaseServiceOpt
     const r = await open(req, res, params.release);
     if (!r) return;
     const layer = layerOf(r, params.collectionId);
-    const crs = parseFeatureQuery(query);
+    const html = wantsHtml(req, query.f);
+    const crs = parseFeatureQuery(html ? { ...query, crs: CRS84 } : query);
     const id = params.featureId;
     const fid = fidOf(id);
     const text = fid === undefined ? undefined : await queryFeature(from(res, r), layer, fid, crs, releaseFeatureSource(r.row.number, layer));
     if (fid === undefined || !text) throw notFound('unknown_feature', messages.unknownFeature(layer.id, id), { collectionId: layer.id, featureId: id, release: r.row.number });
     cacheJson(res, r);
+    if (html) return void sendHtml(res, featureHtml(req, ogc(req, r), langOf(query.lang), layer, JSON.parse(text), await outlineOf(res, r)));
     sendGeoJson(res, feature, crs, featureText(ogc(req, r), layer, fid, text), opts.checkResponses);
   });
 

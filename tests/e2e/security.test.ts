@@ -81,6 +81,38 @@ describe('the content security policy', () => {
     expect(problems).toEqual([]);
   });
 
+  test('the OGC API’s HTML pages, working (logged in) and a release’s (anonymous), read well with no violation and no request elsewhere', async () => {
+    for (const [who, pages] of [
+      ['admin', ['/ogcapi', '/ogcapi/conformance', '/ogcapi/collections', '/ogcapi/collections/pv_sites', '/ogcapi/collections/pv_sites/queryables', '/ogcapi/collections/landuse_plan/items?limit=40', '/ogcapi/collections/pv_sites/items/1?lang=en']],
+      [null, [`/releases/${release}/ogcapi`, `/releases/${release}/ogcapi/collections`, `/releases/${release}/ogcapi/collections/districts/items`, `/releases/${release}/ogcapi/collections/eco_redline?lang=en`]],
+    ] as const) {
+      const { page, violations, problems } = await watchedPage();
+      const elsewhere: string[] = [];
+      page.on('request', (r) => {
+        if (!r.url().startsWith(srv.baseUrl) && !r.url().startsWith('data:')) elsewhere.push(r.url());
+      });
+      if (who) await logInBrowser(page, srv.baseUrl, who);
+      for (const path of pages) {
+        // As a browser asks (Accept: text/html …), no f=html.
+        const answer = await page.goto(`${srv.baseUrl}${path}`);
+        expect(answer!.status(), path).toBe(200);
+        expect(answer!.headers()['content-type'], path).toMatch(/^text\/html/);
+        // The stylesheet is applied (the header band), and the page is in its language.
+        expect(await page.evaluate(() => getComputedStyle(document.querySelector('header')!).backgroundColor), path).toBe('rgb(243, 245, 247)');
+        expect(await page.evaluate(() => document.documentElement.lang), path).toBe(path.includes('lang=en') ? 'en' : 'zh-CN');
+        // Its JSON alternate answers JSON.
+        const alternate = await page.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel=alternate]')!.href);
+        expect((await page.request.get(alternate)).headers()['content-type'], alternate).toMatch(/json/);
+      }
+      await page.screenshot({ path: `/tmp/shots/ogcapi-html-${who ?? 'public'}.png`, fullPage: true });
+      // Items and one feature draw their map; the release's items page pages on.
+      expect(await page.locator('figure.map svg path').count()).toBeGreaterThan(0);
+      expect(violations, String(who)).toEqual([]);
+      expect(problems, String(who)).toEqual([]);
+      expect(elsewhere, String(who)).toEqual([]);
+    }
+  });
+
   test('the print page lays out and draws a sheet with no violation, its page size set', async () => {
     const registry = loadRegistry();
     const stored = await new Releases(db.knex, registry, loadRules(registry)).read(release, undefined);
