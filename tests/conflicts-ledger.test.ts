@@ -196,6 +196,11 @@ describe('the conflicts layer', () => {
     const f = body.features[0];
     expect(f.properties).toMatchObject({ code: 'critical', rule_id: 'urban_construction_on_basic_farmland', status: 'verified', decision: 'follow_b', district: '南郊区', a_layer: 'urban_plan', b_code: '010' });
     expect(f.properties.area_m2).toBeGreaterThan(400);
+    // The severity and both names of the rule, as the rule list has them.
+    const rule = (await knex('conflict_rules').where({ id: f.properties.rule_id }).first('zh', 'en', 'severity'))!;
+    expect(f.properties).toMatchObject({ severity: rule.severity, rule_zh: rule.zh, rule_en: rule.en });
+    expect(f.properties.severity).toBe(f.properties.code);
+    expect(rule.en.length).toBeGreaterThan(5);
   });
 
   it('is drawn from vector tiles above every plan layer, coloured by severity', async () => {
