@@ -169,6 +169,36 @@ describe('sortby and properties', () => {
   });
 });
 
+describe('datetime on a collection’s temporal attribute', () => {
+  it('an instant, a closed interval and open ones select what PostGIS selects on the date; a date-time counts by its UTC date', async () => {
+    const cases: [string, string][] = [
+      ['2016-06-30', "grid_date = '2016-06-30'"],
+      ['2016-06-30T23:30:00+08:00', "grid_date = '2016-06-30'"],
+      ['2015-12-01/2016-06-29', "grid_date BETWEEN '2015-12-01' AND '2016-06-29'"],
+      ['../2015-12-31', "grid_date <= '2015-12-31'"],
+      ['2016-01-01/..', "grid_date >= '2016-01-01'"],
+      ['/2016-06-28', "grid_date <= '2016-06-28'"],
+      ['../..', 'grid_date IS NOT NULL'],
+    ];
+    let some = 0;
+    for (const [datetime, sql] of cases) {
+      const want = await fidsWhere('pv_sites', sql);
+      some += want.length ? 1 : 0;
+      expect(await fidsOf('pv_sites', { datetime }), datetime).toEqual(want);
+    }
+    expect(some).toBeGreaterThanOrEqual(5);
+    const { body } = await staff.getJson(`${srv.baseUrl}/ogcapi/collections/pv_sites/queryables`);
+    expect(body.properties.grid_date['x-ogc-role']).toBe('primary-instant');
+  });
+
+  it('refuses datetime on a collection without a temporal attribute, a date that does not exist, an interval that ends first', async () => {
+    for (const [layer, datetime] of [['districts', '2016-01-01'], ['pv_sites', '2016-02-30'], ['pv_sites', '2016-07-01/2016-06-01'], ['pv_sites', 'yesterday'], ['pv_sites', '2016-01-01T25:00:00Z'], ['pv_sites', 'a/b/c']]) {
+      const e = await staff.expectError(items(layer, { datetime }), 400, 'invalid_parameter');
+      expect(e.details.parameter, datetime).toBe('datetime');
+    }
+  });
+});
+
 describe('queryables and conformance', () => {
   it('a collection links its queryables: a JSON Schema of its class codes, attributes by type, area and geometry', async () => {
     const { body: collection } = await staff.getJson(`${srv.baseUrl}/ogcapi/collections/pv_sites`);

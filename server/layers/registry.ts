@@ -45,6 +45,8 @@ export const layerSchema = z
     standard: z.string().min(1),
     geometry: z.enum(geometryTypes),
     attributes: z.array(attributeSchema),
+    // The date attribute the OGC API's datetime parameter selects on (e.g. a PV plant's grid connection).
+    temporal: name.optional(),
     classification: z.object({ standard: z.string().min(1), classes: z.array(classSchema).min(1) }).strict(),
     style: z
       .object({
@@ -124,6 +126,9 @@ export function loadRegistry(dir = path.join(PROJECT_ROOT, 'layers')): Registry 
       if (codes.has(c.code)) problems.push(`${where}: classification.classes.${i}.code: '${c.code}' appears twice`);
       codes.add(c.code);
     });
+    if (layer.temporal && layer.attributes.find((a) => a.name === layer.temporal)?.type !== 'date') {
+      problems.push(`${where}: temporal: '${layer.temporal}' is not a date attribute of the layer`);
+    }
     if (layer.style.labelAttribute && !seen.has(layer.style.labelAttribute)) {
       problems.push(`${where}: style.labelAttribute: '${layer.style.labelAttribute}' is not an attribute of the layer`);
     }

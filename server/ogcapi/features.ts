@@ -24,6 +24,8 @@ export interface FeatureQuery {
   sortby?: { name: string; desc: boolean }[];
   /** The properties each feature carries (default: all). */
   properties?: string[];
+  /** datetime: the layer's temporal attribute within these dates (YYYY-MM-DD, each end optional, inclusive). */
+  datetime?: { attribute: string; from?: string; to?: string };
   limit: number;
   offset: number;
 }
@@ -97,6 +99,18 @@ function whereSql(q: FeatureQuery, source: FeatureSource): { sql: string; bindin
   for (const [name, value] of q.filters) {
     parts.push(`${name === 'code' ? 't.code' : source.column(name)} = ?`);
     bindings.push(value);
+  }
+  if (q.datetime) {
+    const column = source.column(q.datetime.attribute);
+    if (q.datetime.from) {
+      parts.push(`${column} >= ?::date`);
+      bindings.push(q.datetime.from);
+    }
+    if (q.datetime.to) {
+      parts.push(`${column} <= ?::date`);
+      bindings.push(q.datetime.to);
+    }
+    if (!q.datetime.from && !q.datetime.to) parts.push(`${column} IS NOT NULL`);
   }
   if (q.filter) {
     const f = q.filter.sql(source);

@@ -15,6 +15,7 @@ import { checkedText, layerIdParam } from '../layers/params';
 import type { Layer, Named } from '../layers/registry';
 import { checkAnswer, param, Routes, validateQuery, type Contract, type RoutesOptions } from '../platform/contract';
 import { badRequest, messages, notFound } from '../platform/errors';
+import { parseDate } from '../platform/values';
 import { OpenApiDocumentSchema } from '../platform/openapi';
 import { CRS84, findCrs, STORAGE_CRS, supportedCrs, type Crs } from './crs';
 import { filterableNames, filterSchema, queryFeature, queryFeatures, type FeatureQuery } from './features';
@@ -112,7 +113,10 @@ export function queryablesJson(layer: Layer, b: string): z.output<typeof Queryab
     const title = `${q.title.zh} ${q.title.en}`;
     if (q.type === 'geometry') properties[q.name] = { title, format: GEOMETRY_FORMAT[layer.geometry], 'x-ogc-role': 'primary-geometry' };
     else if (q.name === 'code') properties[q.name] = { title, type: 'string', enum: layer.classification.classes.map((c) => c.code), description: layer.classification.classes.map((c) => `${c.code} ${c.zh}`).join('; ') };
-    else properties[q.name] = { title, ...({ text: { type: 'string' }, integer: { type: 'integer' }, number: { type: 'number' }, boolean: { type: 'boolean' }, date: { type: 'string', format: 'date' } } as const)[q.type] };
+    else {
+      const type = ({ text: { type: 'string' }, integer: { type: 'integer' }, number: { type: 'number' }, boolean: { type: 'boolean' }, date: { type: 'string', format: 'date' } } as const)[q.type];
+      properties[q.name] = { title, ...type, ...(q.name === layer.temporal ? { 'x-ogc-role': 'primary-instant' } : {}) };
+    }
   }
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -149,6 +153,7 @@ export function itemsQuerySchemas(layers: readonly Layer[], paging: { defaultLim
     filter: param.text(100_000).optional().describe('a CQL2 filter on the collection’s queryables (OGC API – Features Part 3), in filter-lang'),
     'filter-lang': checkedText({ type: 'string', enum: [...FILTER_LANGS] }, 'the encoding of filter (default cql2-text)').optional(),
     'filter-crs': crsParam('CRS of the geometries in filter (default CRS84)').optional(),
+    datetime: param.text(100).optional().describe('a date or date-time, or an interval a/b (either end .. or empty: open), on the collection’s temporal attribute (see its queryables); inclusive'),
     sortby: param.text(500).optional().describe('comma-separated queryables, each ascending or prefixed with - (descending); then by fid'),
     properties: param.text(2000).optional().describe('comma-separated queryables: the properties each feature carries (default all)'),
   });
@@ -181,6 +186,7 @@ export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, fi
     'filter-crs': filterCrs,
     sortby,
     properties,
+    datetime,
     ...given
   } = query as ItemsQuery & Record<string, string | undefined>;
   // A filter another collection has is unknown here.
@@ -206,11 +212,42 @@ export function parseItemsQuery(layer: Layer, query: Record<string, unknown>, fi
     filter: filterText === undefined ? undefined : parseFilter(layer, filterText, filterLang, filterCrs),
     sortby: sortby === undefined ? undefined : parseSortby(layer, sortby),
     properties: properties === undefined ? undefined : parseProperties(layer, properties),
+    datetime: datetime === undefined ? undefined : parseDatetime(layer, datetime),
     limit,
     offset,
   };
 }
-const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f', 'lang', 'filter', 'filter-lang', 'filter-crs', 'sortby', 'properties'];
+const ITEMS_PARAMS = ['limit', 'offset', 'bbox', 'bbox-crs', 'crs', 'f', 'lang', 'filter', 'filter-lang', 'filter-crs', 'datetime', 'sortby', 'properties'];
+
+/**
+ * datetime (OGC API – Features Part 1): an instant or an interval a/b with open ends (.. or empty),
+ * dates or RFC 3339 date-times (their UTC date: the temporal attributes are dates), on the layer's
+ * temporal attribute; a collection without one, a date that does not exist or an interval that ends
+ * before it starts is 400 invalid_parameter.
+ */
+function parseDatetime(layer: Layer, raw: string): NonNullable<FeatureQuery['datetime']> {
+  const bad = (why: string) => badRequest('invalid_parameter', `datetime '${raw}': ${why}`, { parameter: 'datetime' });
+  if (!layer.temporal) throw badRequest('invalid_parameter', `collection ${layer.id} has no temporal property for datetime; filter on its attributes instead`, { parameter: 'datetime' });
+  const end = (s: string): string | undefined => {
+    if (s === '' || s === '..') return undefined;
+    const m = /^(\d{4}-\d{2}-\d{2})(?:[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$/.exec(s);
+    if (!m || parseDate(m[1]) === undefined) throw bad(`'${s}' is not a date (YYYY-MM-DD) or an RFC 3339 date-time that exists`);
+    if (!m[2]) return m[1];
+    const t = new Date(s.toUpperCase());
+    if (Number.isNaN(t.getTime()) || Number(m[2]) > 23 || Number(m[3]) > 59 || Number(m[4]) > 60) throw bad(`'${s}' is not a date-time that exists`);
+    return t.toISOString().slice(0, 10);
+  };
+  const parts = raw.split('/');
+  if (parts.length > 2) throw bad('expected an instant or one interval a/b');
+  if (parts.length === 1) {
+    const d = end(parts[0]);
+    if (!d) throw bad('an instant is a date or a date-time');
+    return { attribute: layer.temporal, from: d, to: d };
+  }
+  const [from, to] = parts.map(end);
+  if (from && to && from > to) throw bad('the interval ends before it starts');
+  return { attribute: layer.temporal, from, to };
+}
 
 /** The non-geometry queryables of a layer: what sortby and properties name. */
 const valueNames = (layer: Layer) => queryables(layer).filter((q) => q.type !== 'geometry').map((q) => q.name);
