@@ -43,21 +43,21 @@ async function written(m: Awaited<ReturnType<typeof layerMigration>>): Promise<{
   return { ...(await import(pathToFileURL(file).href)), name, source };
 }
 
-const UDB = {
-  id: 'urban_dev_boundary',
+const FLOOD = {
+  id: 'flood_risk',
   group: 'urban',
-  title: { zh: '城镇开发边界', en: 'Urban development boundary' },
+  title: { zh: '洪涝风险控制线', en: 'Flood risk control line' },
   department: 'planning',
   period: { from: 2021, to: 2035 },
-  standard: '国土空间规划 三区三线',
+  standard: '国土空间规划 洪涝风险控制线',
   geometry: 'MultiPolygon',
   attributes: [
     { name: 'name', type: 'text', zh: '名称', en: 'Name', required: true },
     { name: 'approval_no', type: 'text', zh: '批复文号', en: 'Approval number' },
     { name: 'approved_on', type: 'date', zh: '批复日期', en: 'Approved on' },
   ],
-  classification: { standard: '三区三线', classes: [{ code: 'udb', zh: '城镇开发边界', en: 'Urban development boundary', color: '#e67e22' }] },
-  style: { kind: 'outline', outline: '#e67e22' },
+  classification: { standard: '洪涝风险控制线', classes: [{ code: 'flood', zh: '洪涝风险控制区', en: 'Flood risk control area', color: '#3f7fbf' }] },
+  style: { kind: 'outline', outline: '#3f7fbf' },
 };
 
 describe('a registry change becomes its migration', () => {
@@ -66,7 +66,7 @@ describe('a registry change becomes its migration', () => {
     expect(await registryMismatches(db.knex, before)).toEqual([]);
     expect((await layerMigration(db.knex, before)).up).toEqual([]);
 
-    fs.writeFileSync(path.join(dir, 'layers', 'registry', 'urban_dev_boundary.json'), JSON.stringify(UDB, null, 2));
+    fs.writeFileSync(path.join(dir, 'layers', 'registry', 'flood_risk.json'), JSON.stringify(FLOOD, null, 2));
     edit('landuse_status', (l) => {
       l.attributes.push({ name: 'survey_year', type: 'integer', zh: '调查年度', en: 'Survey year' });
       l.attributes = l.attributes.filter((a: any) => a.name !== 'owner');
@@ -78,7 +78,7 @@ describe('a registry change becomes its migration', () => {
     const problems = await registryMismatches(db.knex, after);
     expect(problems).toEqual(
       expect.arrayContaining([
-        "layer 'urban_dev_boundary': table plan.urban_dev_boundary is missing (add a migration)",
+        "layer 'flood_risk': table plan.flood_risk is missing (add a migration)",
         "layer 'landuse_status': attribute 'survey_year' has no column",
         "layer 'landuse_status': column 'owner' is not in the registry",
         "layer 'urban_plan': column 'far' is nullable but the registry requires it",
@@ -87,31 +87,35 @@ describe('a registry change becomes its migration', () => {
 
     const m = await layerMigration(db.knex, after);
     expect(m.refused).toEqual([]);
-    expect(m.layers).toEqual(['landuse_status', 'urban_dev_boundary', 'urban_plan']);
+    expect(m.layers).toEqual(['flood_risk', 'landuse_status', 'urban_plan']);
     expect([...m.changes].sort()).toEqual([
       'landuse_status: column owner dropped (no longer in the registry; its values stay in the layer\'s revision history)',
       'landuse_status: new attribute survey_year (integer)',
-      'new layer urban_dev_boundary (城镇开发边界): MultiPolygon, 3 attributes',
+      'new layer flood_risk (洪涝风险控制线): MultiPolygon, 3 attributes',
       'urban_plan: attribute far required',
     ]);
     const mod = await written(m);
-    expect(mod.name).toBe('20261204100000_layers_landuse_status_urban_dev_boundary_urban_plan.ts');
+    expect(mod.name).toBe('20261204100000_layers_flood_risk_landuse_status_urban_plan.ts');
     expect(mod.name).toMatch(/^\d+_\w+\.ts$/); // what the service's migration source takes
-    expect(mod.source).toContain('//   - new layer urban_dev_boundary');
+    // After the last migration there, when that one sorts later than the clock (migrations run in name order).
+    expect(migrationName(m, new Date('2026-12-04T10:00:00Z'), ['20261126000001_foundation.ts', '20261206000001_conflict_layer_names.ts', 'functions'])).toBe(
+      '20261206000002_layers_flood_risk_landuse_status_urban_plan.ts',
+    );
+    expect(mod.source).toContain('//   - new layer flood_risk');
 
     await mod.up(db.knex);
     expect(await registryMismatches(db.knex, after)).toEqual([]);
     expect((await layerMigration(db.knex, after)).up).toEqual([]);
     // The new layer is a layer like the others: a revision, its area by PostgreSQL, its version bumped.
-    const udb = after.byId.get('urban_dev_boundary')!;
-    const v0 = Number((await db.knex('layer_versions').where({ layer_id: udb.id }).first('version')).version);
+    const flood = after.byId.get('flood_risk')!;
+    const v0 = Number((await db.knex('layer_versions').where({ layer_id: flood.id }).first('version')).version);
     const square = { type: 'Polygon', coordinates: [[[113.28, 40.06], [113.32, 40.06], [113.32, 40.09], [113.28, 40.09], [113.28, 40.06]]] };
-    const r = await commitRevision(db.knex, udb, [{ type: 'Feature', properties: { code: 'udb', name: '大同市中心城区城镇开发边界', approved_on: '2023-06-30' }, geometry: square }], { kind: 'import', createdBy: 'test', reason: 'first delivery' });
+    const r = await commitRevision(db.knex, flood, [{ type: 'Feature', properties: { code: 'flood', name: '御河洪涝风险控制区', approved_on: '2023-06-30' }, geometry: square }], { kind: 'import', createdBy: 'test', reason: 'first delivery' });
     expect(r).toMatchObject({ revision: 1, featureCount: 1 });
-    const row = await db.knex.raw(`SELECT name, approved_on::text AS d, area_m2, ST_Area(geom::geography, true) AS ref FROM plan.urban_dev_boundary`);
-    expect(row.rows[0]).toMatchObject({ name: '大同市中心城区城镇开发边界', d: '2023-06-30' });
+    const row = await db.knex.raw(`SELECT name, approved_on::text AS d, area_m2, ST_Area(geom::geography, true) AS ref FROM plan.flood_risk`);
+    expect(row.rows[0]).toMatchObject({ name: '御河洪涝风险控制区', d: '2023-06-30' });
     expect(row.rows[0].area_m2).toBeCloseTo(row.rows[0].ref, 6);
-    expect(Number((await db.knex('layer_versions').where({ layer_id: udb.id }).first('version')).version)).toBeGreaterThan(v0);
+    expect(Number((await db.knex('layer_versions').where({ layer_id: flood.id }).first('version')).version)).toBeGreaterThan(v0);
 
     await mod.down(db.knex);
     expect(await registryMismatches(db.knex, before)).toEqual([]);

@@ -90,6 +90,29 @@ function sqlSteps(): { name: string; text: string }[] {
 const stagingTable = (layerId: string) => quoteIdent(`demo_${layerId}`);
 
 /**
+ * A layer added by registry data alone has its demo content as data too: layers/demo/<id>.sql, SQL
+ * that fills its staging table (demo_<id>: k, code, its attributes, geom) from the staging tables
+ * of the layers before it, run after the generator's own steps. One that reads another data layer's
+ * staging table runs after it; a cycle is refused, naming it.
+ */
+const DEMO_DATA_DIR = path.join(PROJECT_ROOT, 'layers', 'demo');
+
+function dataSteps(registry: Registry): { name: string; text: string }[] {
+  const own = registry.delivered.filter((l) => !GENERATED[l.id]).map((l) => l.id);
+  const text = new Map(own.map((id) => [id, fs.readFileSync(path.join(DEMO_DATA_DIR, `${id}.sql`), 'utf8')]));
+  const needs = (id: string) => own.filter((o) => o !== id && new RegExp(`\\bdemo_${o}\\b`).test(text.get(id)!));
+  const order: string[] = [];
+  const visit = (id: string, trail: string[]) => {
+    if (order.includes(id)) return;
+    if (trail.includes(id)) throw new Error(`layers/demo: the demo contents read each other in a cycle: ${[...trail, id].join(' → ')}`);
+    for (const n of needs(id)) visit(n, [...trail, id]);
+    order.push(id);
+  };
+  for (const id of own) visit(id, []);
+  return order.map((id) => ({ name: `layers/demo/${id}.sql`, text: text.get(id)! }));
+}
+
+/**
  * Loads the demo data set into every registry layer, in one transaction (all or nothing), and
  * records revision rows; returns the feature count per layer.
  */
@@ -109,7 +132,7 @@ export async function loadDemo(knex: Knex, opts: DemoOptions): Promise<Record<st
     await emptyOrRefuse(trx, registry, opts.replace === true);
 
     await createInputs(trx, registry, seed, opts.scale, params);
-    for (const step of sqlSteps()) await runStep(trx, step.name, step.text);
+    for (const step of [...sqlSteps(), ...dataSteps(registry)]) await runStep(trx, step.name, step.text);
     if (params.subdivide_pieces) {
       const text = fs.readFileSync(path.join(SQL_DIR, '90_subdivide.sql'), 'utf8');
       for (const id of SUBDIVIDED_AT_LARGE) await runStep(trx, `90_subdivide.sql (${id})`, text.replaceAll('{{table}}', stagingTable(id)));
@@ -137,13 +160,13 @@ export async function loadDemo(knex: Knex, opts: DemoOptions): Promise<Record<st
   return counts;
 }
 
-/** Every registry layer must have a generator here, and the other way round. */
+/** Every registry layer must have a generator here or its demo content in layers/demo/<id>.sql, and every generator a layer. */
 function checkRegistry(registry: Registry) {
   const generated = new Set(Object.keys(GENERATED));
-  const missing = registry.delivered.filter((l) => !generated.has(l.id)).map((l) => l.id);
+  const missing = registry.delivered.filter((l) => !generated.has(l.id) && !fs.existsSync(path.join(DEMO_DATA_DIR, `${l.id}.sql`))).map((l) => l.id);
   const extra = [...generated].filter((id) => !registry.byId.has(id));
   if (missing.length || extra.length) {
-    throw new Error(`demo generator and layer registry disagree: no generator for [${missing.join(', ')}]; not in the registry: [${extra.join(', ')}]`);
+    throw new Error(`demo generator and layer registry disagree: no generator nor layers/demo/<id>.sql for [${missing.join(', ')}]; not in the registry: [${extra.join(', ')}]`);
   }
 }
 

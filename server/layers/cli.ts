@@ -29,7 +29,8 @@ try {
     console.log('layers:migration: the registry and the database agree; no migration is needed');
   } else {
     const when = new Date();
-    const file = path.join(PROJECT_ROOT, 'migrations', migrationName(m, when));
+    const dir = path.join(PROJECT_ROOT, 'migrations');
+    const file = path.join(dir, migrationName(m, when, fs.readdirSync(dir)));
     const what = m.changes.map((c) => `  - ${c}`).join('\n');
     if (values['dry-run']) console.log(`layers:migration: would write ${path.relative(PROJECT_ROOT, file)}:\n${what}\n\n${migrationSource(m, when)}`);
     else {

@@ -174,10 +174,15 @@ export async function down(knex: Knex): Promise<void> {
 `;
 }
 
-/** The migration's file name: the time it was written and the layers it touches. */
-export function migrationName(m: LayerMigration, when: Date): string {
+/**
+ * The migration's file name: the time it was written (or, when a migration already there sorts
+ * later, the second after the last of them: migrations run in name order) and the layers it touches.
+ */
+export function migrationName(m: LayerMigration, when: Date, existing: string[] = []): string {
   const { layers } = m;
-  const stamp = when.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const last = existing.map((f) => /^(\d{14})_/.exec(f)?.[1]).filter((x): x is string => !!x).sort().at(-1);
+  let stamp = when.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  if (last && stamp <= last) stamp = (BigInt(last) + 1n).toString();
   const what = layers.length === 1 ? layers[0] : layers.length <= 3 ? layers.join('_') : `${layers.length}_layers`;
   return `${stamp}_layers_${what}.ts`.slice(0, 120);
 }
