@@ -1,27 +1,17 @@
 // CQL2 filters (OGC API – Features Part 3), queryables, sortby and properties, on the run's shared
 // demo database (read only): the parser against the examples of the CQL2 standard (OGC 21-065r2),
 // every answer against PostGIS's own query of the same thing, the bad filters' 400s.
-import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../server/layers/registry';
 import { parseCql2Text } from '../server/ogcapi/filter';
-import { openDatabase } from '../server/platform/db';
 import { staffHeaders } from './helpers/auth';
-import { testConfig } from './helpers/db';
 import { requestsAs } from './helpers/http';
-import { useFileServer } from './helpers/setup';
+import { useFileServer, useSharedDemoDatabase } from './helpers/setup';
 
 const registry = loadRegistry();
 const srv = useFileServer();
 const staff = requestsAs(staffHeaders);
-let knex: Knex;
-let close: () => Promise<void>;
-beforeAll(async () => {
-  const db = await openDatabase(testConfig(), { database: inject('demoDatabase') });
-  knex = db.knex;
-  close = () => db.close();
-});
-afterAll(() => close?.());
+const { knex } = useSharedDemoDatabase();
 
 const items = (layer: string, params: Record<string, string>) => `${srv.baseUrl}/ogcapi/collections/${layer}/items?${new URLSearchParams({ limit: '10000', ...params })}`;
 /** The fids an items request answers (every page's, in order). */

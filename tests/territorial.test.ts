@@ -6,30 +6,20 @@
 // patches, and no line of code names them.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadRules } from '../server/conflicts/rules';
 import { loadRegistry } from '../server/layers/registry';
 import { PROJECT_ROOT } from '../server/platform/config';
-import { openDatabase } from '../server/platform/db';
 import { staffHeaders } from './helpers/auth';
-import { testConfig } from './helpers/db';
 import { requestsAs } from './helpers/http';
-import { useFileServer } from './helpers/setup';
+import { useFileServer, useSharedDemoDatabase } from './helpers/setup';
 
 const LAYERS = ['spatial_zones', 'urban_dev_boundary', 'permanent_farmland', 'eco_redline_gtkj', 'landuse_gtkj'];
 const RULES = ['gtkj_construction_outside_udb', 'urban_construction_on_permanent_farmland', 'gtkj_construction_on_permanent_farmland', 'udb_in_redline_gtkj'];
 const registry = loadRegistry();
 const srv = useFileServer();
 const staff = requestsAs(staffHeaders);
-let knex: Knex;
-let close: () => Promise<void>;
-beforeAll(async () => {
-  const db = await openDatabase(testConfig(), { database: inject('demoDatabase') });
-  knex = db.knex;
-  close = () => db.close();
-});
-afterAll(() => close?.());
+const { knex } = useSharedDemoDatabase();
 
 describe('the 三区三线 layers, added by registry data alone', () => {
   it('are registry layers of the territorial group, served as OGC API collections with features inside the city, their queryables from the registry', async () => {

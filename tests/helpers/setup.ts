@@ -4,13 +4,14 @@
 // database). What they return is usable from the first line; used before its beforeAll ran, it throws.
 //
 //   const srv = useFileServer();                  // the service on the run's shared demo database (read only)
+//   const demo = useSharedDemoDatabase();         // that database's knex, to compare answers with PostGIS (read only)
 //   const { knex, srv } = useDemoCopy();          // a copy of the demo for the file (it may write), and the service on it
 //   const db = useFileDatabase();                 // an empty database of the file's own (db.knex, db.name)
 //   const srv = useFileServer(db, env);           // the service on that one, with settings of its own
 //   const viewer = useViewer(srv);                // the viewer on a service in headless Chromium (logged in as admin), its map idle
 //   const viewer = useViewer(srv, { as: 'land.reviewer' }); // …as another demo account (null: anonymous)
 import type { Knex } from 'knex';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadDemo } from '../../server/demo/load';
 import { useTestDatabase } from './db';
 import type { Viewer, ViewerOptions } from './browser';
@@ -65,6 +66,17 @@ export function useFileServer(database?: FileDatabase, env: Record<string, strin
       return made().baseUrl;
     },
   };
+}
+
+/** The run's shared demo database, read only: what a test compares the service's answers with. */
+export function useSharedDemoDatabase(): { readonly knex: Knex } {
+  let db: { knex: Knex; close(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    const [{ openDatabase }, { testConfig }] = await Promise.all([import('../../server/platform/db'), import('./db')]);
+    db = await openDatabase(testConfig(), { database: inject('demoDatabase') });
+  });
+  afterAll(() => db?.close());
+  return { knex: standIn(() => (db ?? notYet('the shared demo database')).knex) };
 }
 
 /** A database of the file's own with the demo data (it may write) and the service on it. */
