@@ -134,7 +134,10 @@ describe('login', () => {
   });
 
   test('logged in: a case of other departments’ rule cannot be commented on; one of its own is, recorded under land.reviewer', async () => {
-    // The first case is the largest critical one: an industrial park in the red line (市经信委, 市环保局).
+    // A case of an industrial park in the red line (市经信委, 市环保局).
+    if (await page.getByTestId('conflicts-panel').isHidden()) await page.getByTestId('conflicts-open').click();
+    await page.getByTestId('cf-filter-rule').selectOption('park_in_redline');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="cf-case"]')].every((el) => el.getAttribute('data-rule') === 'park_in_redline'), null, { timeout: 30_000 });
     await openFirstCase(page);
     await expect(page.getByTestId('cf-detail-rule').textContent()).resolves.toContain('产业园区');
     await page.getByTestId('cf-comment').fill('国土局意见');
