@@ -253,6 +253,10 @@ describe('bad filters: a 400 that names the problem', () => {
     await bad('pv_sites', { filter: 'S_INTERSECTS(name, POINT(113 40))' }, 'invalid_filter');
     await bad('pv_sites', { filter: "capacity_mw LIKE '5%'" }, 'invalid_filter');
     await bad('pv_sites', { filter: 'S_INTERSECTS(geometry, POINT(200 40))' }, 'invalid_filter');
+    // Rings that do not close, or are too short; a line of one position.
+    for (const g of ['POLYGON((113 40, 114 40, 114 41))', 'POLYGON((113 40, 114 40, 113 40))', 'LINESTRING(113 40)']) {
+      expect((await bad('pv_sites', { filter: `S_INTERSECTS(geometry, ${g})` }, 'invalid_filter')).message, g).toMatch(/ring|line/);
+    }
   });
 
   it('filter-lang and filter-crs that are not supported, or given without a filter; sortby and properties naming what is not there', async () => {

@@ -291,7 +291,18 @@ class Checker {
       if (!Array.isArray(c) || c.length === 0) this.bad(at);
       return (c as unknown[]).map((x) => walk(x, level - 1));
     };
-    return { type: v.type, coordinates: walk(v.coordinates, levels[v.type as string]) };
+    const coordinates = walk(v.coordinates, levels[v.type as string]);
+    // What GeoJSON (RFC 7946) asks of lines and rings, which PostGIS would take and then compare wrongly.
+    const rings = v.type === 'Polygon' ? [coordinates] : v.type === 'MultiPolygon' ? (coordinates as unknown[]) : [];
+    for (const polygon of rings as number[][][][]) {
+      for (const ring of polygon) {
+        const [a, z] = [ring[0], ring[ring.length - 1]];
+        if (ring.length < 4 || a[0] !== z[0] || a[1] !== z[1]) throw invalid(`a polygon's ring has 4 positions or more and ends where it starts, at ${at}`, { at });
+      }
+    }
+    const lines = v.type === 'LineString' ? [coordinates] : v.type === 'MultiLineString' ? (coordinates as unknown[]) : [];
+    for (const line of lines as number[][][]) if (line.length < 2) throw invalid(`a line has 2 positions or more, at ${at}`, { at });
+    return { type: v.type, coordinates };
   }
 
   private bad(at: string): never {
