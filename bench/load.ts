@@ -29,7 +29,7 @@
 //   5. afterwards: every write the service accepted is in the database (the revision, the
 //      application, the opinion, the case event) and in the audit trail, each layer and case ends
 //      at the last accepted write, and the chain verifies (verifyChain).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -703,7 +703,7 @@ async function main(): Promise<number> {
     log(`warm in ${warmS.toFixed(0)} s`);
 
     // Before the load: who else is on the machine (the load is reported beside the figures).
-    const before = { uptime: (await import('node:child_process')).execFileSync('uptime', { encoding: 'utf8' }).trim(), loadavg: loadavg() };
+    const before = { uptime: execFileSync('uptime', { encoding: 'utf8' }).trim(), loadavg: loadavg() };
     log(`load before: ${before.uptime}`);
     const samples: number[][] = [];
     const sampler = setInterval(() => samples.push(loadavg()), 5000);
@@ -728,7 +728,7 @@ async function main(): Promise<number> {
     const elapsed = (Date.now() - cpu0.t) / 1000;
     const cpu1 = { server: cpuOf(server.pid), bench: process.cpuUsage(cpu0.bench), machine: machineCpu() };
     const pgActivity = await activity.stop();
-    const after = { uptime: (await import('node:child_process')).execFileSync('uptime', { encoding: 'utf8' }).trim(), loadavg: loadavg() };
+    const after = { uptime: execFileSync('uptime', { encoding: 'utf8' }).trim(), loadavg: loadavg() };
     log(`load after: ${after.uptime}`);
 
     const figures: KindFigures[] = reads.map((k, i) => readFigures(k, wrk[i]));

@@ -96,12 +96,12 @@ export async function layerMigration(knex: Knex, registry: Registry): Promise<La
     if (geometry && geometry.toUpperCase() !== layer.geometry.toUpperCase()) {
       m.refused.push(`${layer.id}: the geometry is ${geometry} in the database and ${layer.geometry} in the registry; a new layer id (and an import) is the way to change it`);
     }
-    const features = await count(`SELECT count(*) AS n FROM ${table(layer.id)}`);
     for (const a of layer.attributes) {
       const c = columns.get(a.name);
       const col = `${table(layer.id)} ALTER COLUMN ${quoteIdent(a.name)}`;
       if (!c) {
-        if (a.required && features > 0) {
+        const features = a.required ? await count(`SELECT count(*) AS n FROM ${table(layer.id)}`) : 0;
+        if (features > 0) {
           m.refused.push(`${layer.id}: the new attribute '${a.name}' is required, and the layer has ${features} features without it: add it optional, deliver the values (an import), then make it required`);
           continue;
         }

@@ -522,8 +522,8 @@ export function ogcRoutes(catalog: Catalog, knex: Knex, opts: OgcOptions): Route
   routes.route(feature, async ({ req, res, params, query }) => {
     const layer = layerOf(params.collectionId);
     const html = wantsHtml(req, query.f);
-    const crs = html ? findCrs(CRS84)! : parseFeatureQuery(query);
-    if (html) checkFormat(query.f);
+    // A page's map is drawn in CRS84.
+    const crs = parseFeatureQuery(html ? { ...query, crs: CRS84 } : query);
     const id = params.featureId;
     const fid = fidOf(id);
     const text = fid === undefined ? undefined : await queryFeature(read(res, [layer.id]), layer, fid, crs);
